@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: MIT
+#
+# crtos build. Plain GNU make; everything goes to $(BUILD).
+#
+#   make            kernel image and the crtos tool
+#   make test       install what is missing, build, run every test
+#   make asan       the Linux-side tools under ASan/UBSan (build/asan/)
+#   make unit       host unit tests only
+#   make clean
+#
+# V=1 shows the commands.
+
+BUILD	?= build
+CC	?= gcc
+LD	?= ld
+Q	:= $(if $(V),,@)
+
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+
+# Linux UAPI headers only (errno values, later syscall numbers and structures):
+# the kernel never sees the C library's headers.
+UAPI	:= $(BUILD)/uapi
+GCCINC	:= $(shell $(CC) -print-file-name=include)
+
+KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) \
+	-ffreestanding -fno-builtin-malloc -fno-stack-protector -fpie \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) \
+	-Iinclude -Ikernel/include -Iarch/x86_64/include -I$(BUILD)/include
+KERNEL_ASFLAGS := $(KERNEL_CFLAGS) -D__ASSEMBLER__
+KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h
+
+KERNEL_SRCS := \
+	kernel/main.c kernel/header.c kernel/printk.c kernel/panic.c kernel/clock.c \
+	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c \
+	kernel/mm/pmm.c kernel/mm/kmem.c kernel/mm/aspace.c kernel/mm/mm.c \
+	kernel/lib/string.c kernel/lib/strlcpy.c kernel/lib/fmt.c \
+	kernel/selftest/mm_selftest.c kernel/selftest/core_selftest.c \
+	arch/x86_64/boot.c arch/x86_64/trap.c arch/x86_64/apic.c arch/x86_64/cpu.c \
+	arch/x86_64/hcall.c arch/x86_64/backtrace.c arch/x86_64/selftest.c \
+	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S
+
+KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
+KERNEL	:= $(BUILD)/crtos-kernel.elf
+
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread -Iinclude -Itools
+TOOLS_SRCS := \
+	tools/vmm/kvm.c tools/vmm/mem.c tools/vmm/image.c tools/vmm/boot.c tools/vmm/clock.c \
+	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
+	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/options.c
+VMM_SRCS := $(filter tools/vmm/%,$(TOOLS_SRCS))
+CLI	:= $(BUILD)/crtos
+
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_CLI := $(BUILD)/asan/crtos
+
+.PHONY: all kernel tools asan unit test deps clean
+all: $(KERNEL) $(CLI)
+kernel: $(KERNEL)
+tools: $(CLI)
+asan: $(ASAN_CLI)
+
+$(UAPI)/.stamp:
+	$(Q)mkdir -p $(UAPI)
+	$(Q)ln -sfn /usr/include/linux $(UAPI)/linux
+	$(Q)ln -sfn /usr/include/asm-generic $(UAPI)/asm-generic
+	$(Q)ln -sfn /usr/include/x86_64-linux-gnu/asm $(UAPI)/asm
+	$(Q)touch $@
+
+# Structure offsets for assembly, generated from C (arch/x86_64/asm-offsets.c).
+$(BUILD)/include/asm-offsets.h: arch/x86_64/asm-offsets.c $(UAPI)/.stamp $(wildcard arch/x86_64/include/asm/*.h include/crtos/*.h)
+	@echo "  GEN     $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(KERNEL_CFLAGS) -S -o $@.s $<
+	$(Q)(echo "/* Generated from arch/x86_64/asm-offsets.c: do not edit. */"; \
+	     sed -n 's/.*"->\([A-Za-z0-9_]*\) \([-0-9]*\)".*/#define \1 \2/p' $@.s) > $@.tmp
+	$(Q)mv $@.tmp $@
+
+$(BUILD)/k/%.c.o: %.c $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
+	@echo "  CC      $<"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(KERNEL_CFLAGS) $(if $(findstring lib/string.c,$<),-fno-builtin) -MMD -MP -c -o $@ $<
+
+$(BUILD)/k/%.S.o: %.S $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
+	@echo "  AS      $<"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(KERNEL_ASFLAGS) -MMD -MP -c -o $@ $<
+
+$(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -T arch/x86_64/kernel.ld -static -nostdlib --build-id=none -z noexecstack \
+		-z max-page-size=4096 --no-dynamic-linker -o $@ $(KERNEL_OBJS) \
+		$(shell $(CC) -print-libgcc-file-name)
+	$(Q)nm -n $@ > $(BUILD)/crtos-kernel.sym
+
+$(BUILD)/t/%.c.o: %.c
+	@echo "  CC      $<"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TOOLS_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/asan/t/%.c.o: %.c
+	@echo "  CC      $< (asan)"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
+	@echo "  LD      $@"
+	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^
+
+$(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))
+	@echo "  LD      $@"
+	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -o $@ $^
+
+include tests/rules.mk
+
+deps:
+	$(Q)scripts/install-deps
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

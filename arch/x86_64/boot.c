@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Early boot of the x86-64 layer, at ring 3: the boot CPU's per-CPU block
+ * (GDT, TSS, stacks, all static so they are valid before the first
+ * instruction), the IDT, and the hand-over to kmain.
+ *
+ * The kernel runs at CPL 3 under kvm_pvm (docs/architecture.md explains
+ * why): its pages carry the user bit, and the only CPL 0 code is the
+ * nucleus (nucleus.S).
+ */
+#include <kernel/arch.h>
+#include <crtos/mmio.h>
+#include <asm/internal.h>
+#include <asm/svc.h>
+#include <kernel/string.h>
+
+/* GDT descriptors: flat segments in the Linux selector layout (crtos/abi.h). */
+#define GDT_KERNEL_CS32	0x00cf9b000000ffffull
+#define GDT_KERNEL_CS64	0x00af9b000000ffffull
+#define GDT_KERNEL_DS	0x00cf93000000ffffull
+#define GDT_USER_CS32	0x00cffb000000ffffull
+#define GDT_USER_DS	0x00cff3000000ffffull
+#define GDT_USER_CS64	0x00affb000000ffffull
+#define GDT_TSS_LOW	(0x0000890000000000ull | (sizeof(struct x86_tss) - 1))	/* base filled by _start */
+
+static uint8_t x86_nucleus_stack[X86_NUCLEUS_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t x86_event_stack[X86_EVENT_STACK_SIZE] __attribute__((aligned(16)));
+extern uint8_t x86_boot_stack[], x86_boot_stack_top[];
+extern void x86_event_entry(void);
+extern const uint8_t x86_vectors[];
+
+struct x86_idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+};
+
+extern struct x86_idt_gate x86_idt[256];
+
+uint64_t x86_tsc_entry;			/* written by _start */
+uint64_t x86_pte_kernel_bits = X86_PTE_US;	/* the kernel runs at CPL 3 */
+uint64_t x86_mmio_base;			/* VA of the hypercall window */
+
+struct x86_percpu x86_bsp_percpu = {
+	.self = &x86_bsp_percpu,
+	.ev_entry = (uint64_t)x86_event_entry,
+	.ev_stack = (uint64_t)(x86_event_stack + sizeof(x86_event_stack)),
+	.kstack_top = (uint64_t)x86_boot_stack_top,
+	.kstack_size = X86_BOOT_STACK_SIZE,
+	.tss = {
+		.rsp0 = (uint64_t)(x86_nucleus_stack + sizeof(x86_nucleus_stack)),
+		.iomap_base = sizeof(struct x86_tss),
+	},
+	.gdt = {
+		[CRTOS_SEL_KERNEL_CS / 8 - 1] = GDT_KERNEL_CS32,
+		[CRTOS_SEL_KERNEL_CS / 8] = GDT_KERNEL_CS64,
+		[CRTOS_SEL_KERNEL_DS / 8] = GDT_KERNEL_DS,
+		[CRTOS_SEL_USER_DS / 8 - 1] = GDT_USER_CS32,
+		[CRTOS_SEL_USER_DS / 8] = GDT_USER_DS,
+		[CRTOS_SEL_USER_CS / 8] = GDT_USER_CS64,
+		[CRTOS_SEL_TSS / 8] = GDT_TSS_LOW,
+	},
+};
+
+_Static_assert(offsetof(struct x86_percpu, self) == 0, "%gs:0 must be the self pointer");
+_Static_assert(offsetof(struct x86_percpu, ev_ss) - offsetof(struct x86_percpu, ev_vector) == 6 * 8,
+	       "the event record must mirror the hardware frame");
+_Static_assert(CRTOS_SEL_TSS / 8 + 2 <= X86_GDT_ENTRIES, "GDT too small for the TSS descriptor");
+
+/*
+ * Interrupt gates for all 256 vectors. int3 is reachable from CPL 3 (it is
+ * the service-call instruction); every other gate has DPL 0, so an `int n`
+ * from ring 3 raises #GP instead.
+ */
+static void x86_idt_init(void)
+{
+	for (int v = 0; v < 256; v++) {
+		uint64_t addr = (uint64_t)(x86_vectors + 16 * v);
+		struct x86_idt_gate *g = &x86_idt[v];
+
+		g->offset_low = (uint16_t)addr;
+		g->selector = CRTOS_SEL_KERNEL_CS;
+		g->ist = 0;
+		g->type_attr = v == X86_VEC_BP ? 0xee : 0x8e;
+		g->offset_mid = (uint16_t)(addr >> 16);
+		g->offset_high = (uint32_t)(addr >> 32);
+		g->reserved = 0;
+	}
+}
+
+/* First C code, ring 3, on the boot stack. Never returns. */
+_Noreturn void x86_start(const struct crtos_boot_params *bp)
+{
+	x86_mmio_base = CRTOS_KERNEL_BASE + bp->mmio_gpa;
+	x86_bsp_percpu.panic_doorbell = x86_mmio_base + CRTOS_MMIO_PANIC;
+	x86_idt_init();
+	kmain(bp);
+}
+
+uint64_t arch_boot_tsc(void)
+{
+	return x86_tsc_entry;
+}
+
+void arch_inject_fault(const char *kind)
+{
+	if (!strcmp(kind, "ring0"))
+		x86_wrmsr(0xdeadbeef, 0);	/* #GP inside the nucleus: not reflectable */
+	else if (!strcmp(kind, "gp"))
+		__asm__ volatile("cli");	/* #GP at ring 3, no fixup */
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+/* Second-stage CPU setup, idling, and the MMU hooks of the arch contract. */
+#include <kernel/arch.h>
+#include <asm/internal.h>
+#include <asm/svc.h>
+
+int arch_init(void)
+{
+	return x86_apic_init();
+}
+
+void arch_idle_wait(void)
+{
+	x86_svc(X86_SVC_HALT, 0, 0);
+}
+
+void arch_aspace_activate(paddr_t root)
+{
+	x86_svc(X86_SVC_WRITE_CR3, root, 0);
+}
+
+void arch_tlb_flush_page(vaddr_t va)
+{
+	x86_svc(X86_SVC_INVLPG, va, 0);
+}
+
+void arch_tlb_flush_all(void)
+{
+	x86_svc(X86_SVC_FLUSH_TLB, 0, 0);
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kernel entry points: the boot entry (ring 0, a few instructions, then
+ * ring 3 for good), the ring-3 landing point of reflected events, and the
+ * fault-tolerant probes.
+ */
+#include <crtos/abi.h>
+#include <asm/x86.h>
+#include <asm-offsets.h>
+
+	.code64
+
+/*
+ * First instructions, at CPL 0 (the entry state is in crtos/boot.h):
+ * load our GDT (whose TSS descriptor needs the TSS address split up), IDT
+ * and TSS, then iret to ring 3 on the boot stack. 28 emulated instructions.
+ */
+	.section .text.boot, "ax"
+	.globl _start
+_start:
+	rdtsc
+	movl	%eax, x86_tsc_entry(%rip)
+	movl	%edx, x86_tsc_entry+4(%rip)
+	leaq	x86_bsp_percpu+PCPU_TSS(%rip), %rax
+	leaq	x86_bsp_percpu+PCPU_GDT+CRTOS_SEL_TSS(%rip), %rdx
+	movw	%ax, 2(%rdx)
+	shrq	$16, %rax
+	movb	%al, 4(%rdx)
+	movb	%ah, 7(%rdx)
+	shrq	$16, %rax
+	movl	%eax, 8(%rdx)
+	lgdt	x86_gdt_desc(%rip)
+	lidt	x86_idt_desc(%rip)
+	movw	$CRTOS_SEL_TSS, %ax
+	ltr	%ax
+	leaq	x86_boot_stack_top(%rip), %rax
+	movq	%rax, %rsp
+	pushq	$CRTOS_SEL_USER_DS
+	pushq	%rax
+	pushq	$(X86_RFLAGS_IF | X86_RFLAGS_BASE)
+	pushq	$CRTOS_SEL_USER_CS
+	leaq	x86_boot_ring3(%rip), %rax
+	pushq	%rax
+	iretq
+
+	.section .text
+/* Ring 3 from here on. rdi still holds the boot params. */
+x86_boot_ring3:
+	leaq	x86_bsp_percpu(%rip), %rax
+	wrgsbase %rax
+	xorl	%ebp, %ebp
+	call	x86_start
+	ud2
+
+/*
+ * Reflected events land here: ring 3, on the per-CPU event stack, with
+ * ev_busy set and the event in %gs:PCPU_EV_*. Pick the stack to handle it
+ * on, build a struct crtos_regs there (preceded by the interrupted code's
+ * soft mask), mask, release the record and call x86_event().
+ *
+ * Kernel code that was interrupted on the current kernel stack goes on
+ * below its red zone; anything else (user code, or kernel code not yet on
+ * its stack, like a syscall entry's first instructions) starts at the top
+ * of the current kernel stack.
+ */
+	.globl x86_event_entry
+x86_event_entry:
+	pushq	%rax
+	pushq	%rcx
+	movq	%gs:PCPU_KSTACK_TOP, %rax
+	movq	%rax, %rcx
+	subq	%gs:PCPU_EV_RSP, %rcx
+	cmpq	%gs:PCPU_KSTACK_SIZE, %rcx
+	jae	1f
+	movq	%gs:PCPU_EV_RSP, %rax
+	subq	$128, %rax
+	andq	$-16, %rax
+1:	movq	%rsp, %rcx
+	movq	%rax, %rsp
+	movzbl	%gs:PCPU_IRQ_MASKED, %eax
+	pushq	%rax			/* at REGS_SIZE(frame); keeps it 16-byte aligned */
+	pushq	%gs:PCPU_EV_CR2
+	pushq	%gs:PCPU_EV_SS
+	pushq	%gs:PCPU_EV_RSP
+	pushq	%gs:PCPU_EV_RFLAGS
+	pushq	%gs:PCPU_EV_CS
+	pushq	%gs:PCPU_EV_RIP
+	pushq	%gs:PCPU_EV_ERROR
+	pushq	%gs:PCPU_EV_VECTOR
+	pushq	%r15
+	pushq	%r14
+	pushq	%r13
+	pushq	%r12
+	pushq	%r11
+	pushq	%r10
+	pushq	%r9
+	pushq	%r8
+	pushq	%rbp
+	pushq	%rdi
+	pushq	%rsi
+	pushq	%rdx
+	pushq	0(%rcx)			/* rcx, saved on the event stack */
+	pushq	%rbx
+	pushq	8(%rcx)			/* rax */
+	movb	$1, %gs:PCPU_IRQ_MASKED
+	movb	$0, %gs:PCPU_EV_BUSY
+	movq	%rsp, %rdi
+	cld
+	call	x86_event
+	/* fall through */
+
+/*
+ * Return from an event to the frame at rsp, with the soft mask the
+ * interrupted code had: if that was unmasked, unmask and replay what was
+ * deferred meanwhile. Then iretq (ring 3 to ring 3 runs natively, ~100
+ * cycles). An interrupt that arrives after the unmask is reflected as a
+ * nested event below this frame and returns here.
+ */
+	.globl x86_event_return
+x86_event_return:
+	cmpb	$0, REGS_SIZE(%rsp)
+	jne	3f
+	movb	$0, %gs:PCPU_IRQ_MASKED
+	cmpb	$0, %gs:PCPU_IRQ_PENDING_ANY
+	jne	2f
+3:	popq	%rax
+	popq	%rbx
+	popq	%rcx
+	popq	%rdx
+	popq	%rsi
+	popq	%rdi
+	popq	%rbp
+	popq	%r8
+	popq	%r9
+	popq	%r10
+	popq	%r11
+	popq	%r12
+	popq	%r13
+	popq	%r14
+	popq	%r15
+	addq	$16, %rsp		/* vector, error code */
+	iretq
+2:	call	x86_irq_replay
+	jmp	x86_event_return
+
+/*
+ * Probes: a load or store that may fault. On a fault, x86_exception finds
+ * the instruction in __ex_table, records the fault in the per-CPU probe
+ * fields and resumes at the fixup, which returns -EFAULT.
+ */
+	.globl x86_probe_read
+x86_probe_read:			/* rdi: address, rsi: where to store the value */
+1:	movq	(%rdi), %rax
+	movq	%rax, (%rsi)
+	xorl	%eax, %eax
+	ret
+2:	movl	$-14, %eax		/* -EFAULT */
+	ret
+	.pushsection __ex_table, "a"
+	.quad	1b, 2b
+	.popsection
+
+	.globl x86_probe_write
+x86_probe_write:		/* rdi: address, rsi: value */
+1:	movq	%rsi, (%rdi)
+	xorl	%eax, %eax
+	ret
+2:	movl	$-14, %eax
+	ret
+	.pushsection __ex_table, "a"
+	.quad	1b, 2b
+	.popsection
+
+	.section .bss
+	.balign 4096
+	.globl x86_idt
+x86_idt:
+	.space	256 * 16
+	.globl x86_boot_stack, x86_boot_stack_top
+x86_boot_stack:
+	.space	X86_BOOT_STACK_SIZE
+x86_boot_stack_top:
+
+	.section .data
+	.balign 16
+	.globl x86_gdt_desc
+x86_gdt_desc:
+	.word	X86_GDT_BYTES - 1
+	.quad	x86_bsp_percpu + PCPU_GDT
+	.balign 16
+x86_idt_desc:
+	.word	4095
+	.quad	x86_idt

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* Inline hooks of the arch contract (see kernel/arch.h) for x86-64. */
+#ifndef ASM_ARCH_INLINE_H
+#define ASM_ARCH_INLINE_H
+
+#include <kernel/types.h>
+#include <crtos/abi.h>
+#include <asm/percpu.h>
+#include <asm/pte.h>
+
+static inline uint64_t arch_read_tsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void arch_cpu_relax(void)
+{
+	__asm__ volatile("pause" : : : "memory");
+}
+
+static inline void *arch_phys_to_virt(paddr_t pa)
+{
+	return (void *)(uintptr_t)(CRTOS_KERNEL_BASE + pa);
+}
+
+static inline paddr_t arch_virt_to_phys(const void *va)
+{
+	return (paddr_t)((uintptr_t)va - CRTOS_KERNEL_BASE);
+}
+
+void x86_irq_replay(void);
+
+/*
+ * The soft interrupt mask. The nucleus defers an interrupt that arrives
+ * while irq_masked is set (records it in irq_pending and returns at once);
+ * arch_irq_restore() replays deferred interrupts when it unmasks. A compiler
+ * barrier is enough: only this CPU reads or writes these fields.
+ */
+static inline unsigned long arch_irq_save(void)
+{
+	struct x86_percpu *c = this_cpu();
+	unsigned long was = READ_ONCE(c->irq_masked);
+
+	WRITE_ONCE(c->irq_masked, 1);
+	__asm__ volatile("" : : : "memory");
+	return was;
+}
+
+static inline void arch_irq_restore(unsigned long was)
+{
+	struct x86_percpu *c;
+
+	__asm__ volatile("" : : : "memory");
+	if (was)
+		return;
+	c = this_cpu();
+	WRITE_ONCE(c->irq_masked, 0);
+	__asm__ volatile("" : : : "memory");
+	if (READ_ONCE(c->irq_pending_any))
+		x86_irq_replay();
+}
+
+static inline bool arch_irqs_masked(void)
+{
+	return READ_ONCE(this_cpu()->irq_masked);
+}
+
+#endif

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reflected events, in C: x86_event_entry builds a struct crtos_regs on the
+ * kernel stack and calls x86_event() masked. Interrupts are drained from the
+ * pending bitmap the nucleus filled; exceptions in kernel code are either
+ * expected (a probe's entry in __ex_table) or fatal.
+ */
+#include <kernel/arch.h>
+#include <kernel/panic.h>
+#include <kernel/printk.h>
+#include <asm/internal.h>
+#include <asm/x86.h>
+
+struct x86_extable_entry {
+	uint64_t insn;
+	uint64_t fixup;
+};
+
+extern const struct x86_extable_entry __start___ex_table[], __stop___ex_table[];
+
+static const char *const x86_exception_names[X86_NR_EXCEPTIONS] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range exceeded",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general protection fault",
+	"page fault", "reserved 15", "x87 floating-point error", "alignment check",
+	"machine check", "SIMD floating-point error", "virtualization exception",
+	"control protection", "reserved 22", "reserved 23", "reserved 24", "reserved 25",
+	"reserved 26", "reserved 27", "hypervisor injection", "VMM communication",
+	"security exception", "reserved 31",
+};
+
+const char *x86_exception_name(unsigned int vector)
+{
+	return vector < X86_NR_EXCEPTIONS ? x86_exception_names[vector] : "interrupt";
+}
+
+static bool x86_is_kernel_address(uint64_t va)
+{
+	return va - CRTOS_KERNEL_BASE < CRTOS_KERNEL_WINDOW;
+}
+
+/* Handle every deferred interrupt. Masked. */
+static void x86_irq_drain(void)
+{
+	struct x86_percpu *c = this_cpu();
+
+	while (READ_ONCE(c->irq_pending_any)) {
+		WRITE_ONCE(c->irq_pending_any, 0);
+		for (unsigned int w = 0; w < ARRAY_SIZE(c->irq_pending); w++) {
+			uint64_t bits = __atomic_exchange_n(&c->irq_pending[w], 0, __ATOMIC_RELAXED);
+
+			while (bits) {
+				unsigned int bit = (unsigned int)__builtin_ctzll(bits);
+
+				bits &= bits - 1;
+				if (w * 64 + bit == CRTOS_VEC_TIMER)
+					x86_timer_fired();
+				irq_dispatch(w * 64 + bit);
+			}
+		}
+	}
+}
+
+/*
+ * Called unmasked, by arch_irq_restore() or an event return, when interrupts
+ * were deferred: handle them masked, then unmask.
+ */
+void x86_irq_replay(void)
+{
+	struct x86_percpu *c = this_cpu();
+
+	do {
+		WRITE_ONCE(c->irq_masked, 1);
+		c->counters[X86_CNT_DEFERRED]++;
+		x86_irq_drain();
+		WRITE_ONCE(c->irq_masked, 0);
+		__asm__ volatile("" : : : "memory");
+	} while (READ_ONCE(c->irq_pending_any));
+}
+
+static const struct x86_extable_entry *x86_find_fixup(uint64_t rip)
+{
+	for (const struct x86_extable_entry *e = __start___ex_table; e < __stop___ex_table; e++)
+		if (e->insn == rip)
+			return e;
+	return NULL;
+}
+
+static void x86_describe_fault(const arch_regs_t *regs, char *buf, size_t len)
+{
+	const char *name = x86_exception_name((unsigned int)regs->vector);
+
+	if (regs->vector == X86_VEC_PF) {
+		uint64_t err = regs->error_code;
+
+		snprintf(buf, len, "page fault: %s %s page at %#lx",
+			 err & X86_PF_INSTR ? "instruction fetch from" :
+			 err & X86_PF_WRITE ? "write to" : "read from",
+			 err & X86_PF_PRESENT ? "a protected" : "an unmapped",
+			 (unsigned long)regs->cr2);
+	} else if (regs->error_code) {
+		snprintf(buf, len, "%s (error code %#lx)", name, (unsigned long)regs->error_code);
+	} else {
+		snprintf(buf, len, "%s", name);
+	}
+}
+
+static void x86_exception(arch_regs_t *regs)
+{
+	const struct x86_extable_entry *fix;
+	char what[128];
+
+	if (x86_is_kernel_address(regs->rip)) {
+		/* #BP is a trap: rip is past the int3. */
+		fix = x86_find_fixup(regs->vector == X86_VEC_BP ? regs->rip - 1 : regs->rip);
+		if (fix) {
+			struct x86_percpu *c = this_cpu();
+
+			c->probe_vector = regs->vector;
+			c->probe_error = regs->error_code;
+			c->probe_cr2 = regs->cr2;
+			regs->rip = fix->fixup;
+			return;
+		}
+	}
+	x86_describe_fault(regs, what, sizeof(what));
+	if (x86_is_kernel_address(regs->rip))
+		panic_regs(regs, "%s in the kernel", what);
+	panic_regs(regs, "%s outside the kernel, and the kernel runs no programs yet", what);
+}
+
+/* Called by x86_event_entry, masked, for every reflected event. */
+void x86_event(arch_regs_t *regs)
+{
+	this_cpu()->counters[X86_CNT_EVENTS]++;
+	if (regs->vector >= X86_NR_EXCEPTIONS)
+		x86_irq_drain();
+	else
+		x86_exception(regs);
+}
+
+static void x86_probe_report(arch_regs_t *fault)
+{
+	struct x86_percpu *c = this_cpu();
+
+	if (!fault)
+		return;
+	*fault = (arch_regs_t){ 0 };
+	fault->vector = c->probe_vector;
+	fault->error_code = c->probe_error;
+	fault->cr2 = c->probe_cr2;
+}
+
+int arch_probe_read(const void *addr, uint64_t *val, arch_regs_t *fault)
+{
+	int ret = x86_probe_read(addr, val);
+
+	if (ret)
+		x86_probe_report(fault);
+	return ret;
+}
+
+int arch_probe_write(void *addr, uint64_t val, arch_regs_t *fault)
+{
+	int ret = x86_probe_write(addr, val);
+
+	if (ret)
+		x86_probe_report(fault);
+	return ret;
+}

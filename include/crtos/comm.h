@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The comm page: the kernel's state, as the VMM sees it, and the VMM's
+ * requests to the kernel. One page at CRTOS_GPA_COMM, zeroed by the VMM
+ * before boot.
+ *
+ * Each field has exactly one writer. Fields the other side polls are
+ * accessed with single aligned loads and stores (never torn); where a group
+ * of fields must be read consistently, the writer publishes them first and
+ * the field that announces them last, with a release store, and the reader
+ * uses an acquire load on that field.
+ */
+#ifndef CRTOS_COMM_H
+#define CRTOS_COMM_H
+
+#include <crtos/abi.h>
+
+#define CRTOS_COMM_MAGIC	0x4d4d4f43534f5452ull	/* "RTOSCOMM" */
+
+/* Kernel life cycle (comm.state). Terminal states are EXITED and PANICKED. */
+enum crtos_state {
+	CRTOS_STATE_OFF = 0,	/* the VMM zeroed the page; the kernel has not run */
+	CRTOS_STATE_BOOTING,	/* the kernel accepted the boot params */
+	CRTOS_STATE_RUNNING,	/* the kernel reached its idle loop */
+	CRTOS_STATE_EXITED,	/* orderly shutdown; exit_status is valid */
+	CRTOS_STATE_PANICKED,	/* panic record is valid */
+};
+
+#define CRTOS_PANIC_MSG_MAX	256
+#define CRTOS_PANIC_FRAMES	32
+
+/*
+ * Register state at an exception or interrupt. This is also the kernel's
+ * trap frame, laid out so that its tail (rip .. ss) is the frame iretq pops.
+ */
+struct crtos_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss;
+	uint64_t cr2;			/* page faults only */
+};
+
+/*
+ * Written by the kernel when it panics, before it sets state to PANICKED
+ * and rings CRTOS_MMIO_PANIC. The VMM prints it, symbolizing rip and the
+ * backtrace with the kernel ELF's symbol table.
+ */
+struct crtos_panic_record {
+	char file[64];			/* source file of the panic() call */
+	uint32_t line;
+	uint32_t has_regs;		/* regs holds the state at a fault */
+	struct crtos_regs regs;
+	uint32_t nr_frames;		/* valid entries in frames[] */
+	uint32_t reserved;
+	uint64_t frames[CRTOS_PANIC_FRAMES];	/* return addresses, innermost first */
+	char msg[CRTOS_PANIC_MSG_MAX];
+};
+
+struct crtos_comm {
+	uint64_t magic;			/* kernel: CRTOS_COMM_MAGIC once boot params are accepted */
+	uint32_t abi_version;		/* kernel: its CRTOS_ABI_VERSION */
+
+	/* Written by the kernel. */
+	uint32_t state;			/* enum crtos_state */
+	int32_t exit_status;		/* valid in CRTOS_STATE_EXITED */
+	uint32_t selftest_failures;	/* failed in-kernel self-tests */
+	uint64_t tsc_entry;		/* TSC at the kernel's first instruction */
+	uint64_t tsc_idle;		/* TSC when the idle loop was first reached */
+	uint64_t heartbeat;		/* incremented at least every heartbeat period */
+	uint64_t heartbeat_tsc;		/* TSC of the last heartbeat */
+	uint64_t ram_in_use;		/* bytes of RAM the page allocator manages */
+	struct crtos_panic_record panic;
+
+	/* Written by the VMM. */
+	uint64_t ram_ready;		/* RAM in [0, ram_ready) is populated and locked */
+	uint32_t shutdown;		/* nonzero: shut down in order, exit status shutdown - 1 */
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct crtos_comm) <= 4096, "comm must fit one page");
+
+#endif

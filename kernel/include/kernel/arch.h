@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one contract between the portable kernel and the CPU layer.
+ *
+ * Portable code (kernel/) reaches the CPU only through this header. The
+ * x86-64 layer implements it in arch/x86_64/; the host unit tests implement
+ * it in tests/unit/stub/. Inline hooks (TSC, pause, the soft interrupt mask,
+ * the page-table entry format) come from <asm/arch_inline.h>.
+ *
+ * Execution model: the kernel runs at whatever privilege level the platform
+ * makes fast (guest ring 3 under kvm_pvm, see docs/architecture.md); only
+ * the arch layer knows which. Interrupts are masked in software: a masked
+ * CPU defers interrupts and replays them when unmasked, so a hook that says
+ * "masked" means "between arch_irq_save() and arch_irq_restore()".
+ */
+#ifndef KERNEL_ARCH_H
+#define KERNEL_ARCH_H
+
+#include <kernel/types.h>
+#include <crtos/boot.h>
+#include <crtos/comm.h>
+#include <asm/arch_inline.h>
+
+/*
+ * Inline hooks provided by <asm/arch_inline.h>:
+ *   uint64_t arch_read_tsc(void)        TSC, serialised against earlier loads
+ *   void arch_cpu_relax(void)            spin-wait hint
+ *   unsigned long arch_irq_save(void)    mask, return previous state
+ *   void arch_irq_restore(unsigned long) restore; replays deferred interrupts
+ *   bool arch_irqs_masked(void)
+ *   void *arch_phys_to_virt(paddr_t)     direct map
+ *   paddr_t arch_virt_to_phys(const void *)
+ *   page-table format: ARCH_PT_LEVELS, ARCH_PT_ENTRIES, arch_pte_t and
+ *   arch_pte_*() (see asm/pte.h)
+ */
+
+/* Register state at an exception or interrupt (the crtos_regs ABI layout). */
+typedef struct crtos_regs arch_regs_t;
+
+/* Contract: called once, by the arch boot code, with the boot params. */
+_Noreturn void kmain(const struct crtos_boot_params *bp);
+
+/* TSC value at the kernel's first instruction. */
+uint64_t arch_boot_tsc(void);
+
+/*
+ * Test hook (cmdline "fault=KIND"): provoke an arch-specific fault of the
+ * given kind; returns if the arch does not know the kind.
+ */
+void arch_inject_fault(const char *kind);
+
+/*
+ * Second-stage CPU setup: interrupt controller, timer, per-CPU state that
+ * needs the page allocator. Called once by kmain after mm init. May fail
+ * with -errno; kmain panics then.
+ */
+int arch_init(void);
+
+/*
+ * Stop the cell: the VMM returns status as its exit status. The caller has
+ * flushed what it wants flushed. Never returns.
+ */
+_Noreturn void arch_exit(int status);
+
+/* The panic record in the comm page is complete: stop the cell. */
+_Noreturn void arch_panic_exit(void);
+
+/* Print a string through the VMM directly; for use before the log ring works. */
+void arch_early_puts(const char *s);
+
+/* Tell the VMM the log ring has new records. Any context; ~3 us. */
+void arch_log_notify(void);
+
+/*
+ * Arm the per-CPU timer to interrupt at TSC value deadline (in the past:
+ * at once); 0 disarms it. Any context.
+ */
+void arch_timer_set_deadline(uint64_t deadline);
+
+/*
+ * Wait for an interrupt. Called masked, after the caller checked that it
+ * has nothing to do; returns masked, with the interrupt (if any) deferred,
+ * so the caller sees it when it unmasks. Spurious returns are allowed.
+ */
+void arch_idle_wait(void);
+
+/* Make the page table rooted at root current. Masked or not. */
+void arch_aspace_activate(paddr_t root);
+
+/* Drop stale TLB entries for one page or for everything non-global. */
+void arch_tlb_flush_page(vaddr_t va);
+void arch_tlb_flush_all(void);
+
+/*
+ * Read 8 bytes at addr, surviving a fault. Returns 0 with *val set, or
+ * -EFAULT with *fault (if not NULL) describing the exception taken
+ * (vector, error_code, cr2 filled; the rest zero).
+ */
+int arch_probe_read(const void *addr, uint64_t *val, arch_regs_t *fault);
+
+/* Same for a write of val. */
+int arch_probe_write(void *addr, uint64_t val, arch_regs_t *fault);
+
+/*
+ * Walk the frame-pointer chain from frame pointer fp, storing up to max
+ * return addresses. Stops at the first frame outside the kernel. Returns
+ * the number stored. Never faults.
+ */
+int arch_backtrace(uintptr_t fp, uint64_t *frames, int max);
+
+/* Frame pointer of the caller, for arch_backtrace(). */
+#define arch_current_frame()	((uintptr_t)__builtin_frame_address(0))
+
+/* Called by the arch layer for each interrupt vector that fired (masked). */
+void irq_dispatch(unsigned int vector);
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Memory at boot (kernel/mm/mm.c): the page allocator, the heap and the kernel's page tables. */
+#ifndef KERNEL_MM_H
+#define KERNEL_MM_H
+
+#include <kernel/aspace.h>
+#include <crtos/boot.h>
+
+/*
+ * Set up the page allocator over the boot params' memory map, the heap, and
+ * the kernel address space (direct map of RAM with W^X for the kernel image,
+ * the MMIO window uncached), and switch to it. -EINVAL on a bad map.
+ */
+int mm_init(const struct crtos_boot_params *bp);
+
+/*
+ * Adopt RAM the VMM has populated since the last call (comm.ram_ready).
+ * Returns the number of bytes added. Cheap when there is nothing new.
+ */
+size_t mm_poll_late_ram(void);
+
+/* The kernel's address space, whose window every address space shares. */
+struct aspace *kernel_aspace(void);
+
+#endif

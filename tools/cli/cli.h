@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* The crtos command: shared helpers of its subcommands. */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit statuses of the tool itself (sysexits.h values). */
+#define EXIT_USAGE	64	/* bad command line */
+#define EXIT_HOST	69	/* the host cannot run a cell; the message says why */
+
+/* Parse "256M", "1G", "4096", "64K": bytes, or -1 if malformed. */
+int64_t cli_parse_size(const char *s);
+
+/* Parse a decimal integer in [min, max]; false if malformed or out of range. */
+bool cli_parse_int(const char *s, long min, long max, long *out);
+
+/* CLOCK_MONOTONIC in ns when the process started (taken first thing in main). */
+extern uint64_t cli_start_ns;
+
+int cmd_cell(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+void cmd_cell_help(void);
+void cmd_doctor_help(void);
+
+#endif

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The host side of partitioning: which CPU the cell gets, keeping our other
+ * threads off it, one cell per CPU (a lock file), and Linux's RT throttling.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include "internal.h"
+
+#define RT_RUNTIME_PATH	"/proc/sys/kernel/sched_rt_runtime_us"
+#define MAX_CPUS	1024
+
+bool vmm_cpuset_has(const struct vmm_cpuset *s, int cpu)
+{
+	return cpu >= 0 && cpu < MAX_CPUS && (s->bits[cpu / 64] >> (cpu % 64)) & 1;
+}
+
+int vmm_cpuset_count(const struct vmm_cpuset *s)
+{
+	int n = 0;
+
+	for (unsigned int i = 0; i < 16; i++)
+		n += __builtin_popcountll(s->bits[i]);
+	return n;
+}
+
+void vmm_cpuset_format(const struct vmm_cpuset *s, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int cpu = 0; cpu < MAX_CPUS && used < len; cpu++) {
+		int end = cpu;
+
+		if (!vmm_cpuset_has(s, cpu))
+			continue;
+		while (vmm_cpuset_has(s, end + 1))
+			end++;
+		used += (size_t)snprintf(buf + used, len - used, used ? ",%d" : "%d", cpu);
+		if (end > cpu && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "-%d", end);
+		cpu = end;
+	}
+}
+
+int vmm_host_allowed_cpus(struct vmm_cpuset *out)
+{
+	cpu_set_t set;
+
+	memset(out, 0, sizeof(*out));
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -errno;
+	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < MAX_CPUS; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			out->bits[cpu / 64] |= 1ull << (cpu % 64);
+	return 0;
+}
+
+/* Parse a sysfs CPU list ("0-3,6"). */
+static int cpuset_parse(const char *text, struct vmm_cpuset *out)
+{
+	const char *p = text;
+
+	memset(out, 0, sizeof(*out));
+	while (*p && *p != '\n') {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p)
+			return -EINVAL;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			p = end;
+		}
+		for (long cpu = a; cpu <= b && cpu < MAX_CPUS; cpu++)
+			if (cpu >= 0)
+				out->bits[cpu / 64] |= 1ull << (cpu % 64);
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int vmm_host_online_cpus(struct vmm_cpuset *out)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return cpuset_parse(buf, out);
+}
+
+int vmm_host_pick_cpu(int cpu, struct vmm_err *err)
+{
+	struct vmm_cpuset allowed, online;
+	char list[256], olist[256];
+
+	if (vmm_host_allowed_cpus(&allowed) || vmm_host_online_cpus(&online))
+		return vmm_fail(err, -EIO, "cannot read this machine's CPU list");
+	vmm_cpuset_format(&allowed, list, sizeof(list));
+	vmm_cpuset_format(&online, olist, sizeof(olist));
+	if (cpu < 0)
+		for (int i = 0; i < MAX_CPUS; i++)
+			if (vmm_cpuset_has(&allowed, i))
+				cpu = i;
+	if (!vmm_cpuset_has(&online, cpu))
+		return vmm_fail(err, -EINVAL, "CPU %d does not exist on this machine (online CPUs: %s); "
+				"choose one with --cpu", cpu, olist);
+	if (!vmm_cpuset_has(&allowed, cpu))
+		return vmm_fail(err, -EINVAL, "CPU %d is not available to this process (allowed CPUs: "
+				"%s); choose one of those with --cpu, or run crtos with a wider "
+				"affinity (taskset, cgroup cpuset)", cpu, list);
+	if (vmm_cpuset_count(&allowed) < 2)
+		return vmm_fail(err, -EINVAL, "CPU %d is the only CPU this process may run on (allowed: "
+				"%s): the cell needs a CPU of its own and Linux at least one more; "
+				"run crtos with two or more CPUs available", cpu, list);
+	return cpu;
+}
+
+/*
+ * Pin thread t: to cpu alone (only), or to every allowed CPU but cpu.
+ * Returns 0 or -errno.
+ */
+int host_set_thread_cpus(pthread_t t, int cpu, bool only)
+{
+	struct vmm_cpuset allowed;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (only) {
+		CPU_SET(cpu, &set);
+	} else {
+		if (vmm_host_allowed_cpus(&allowed))
+			return -EIO;
+		for (int i = 0; i < CPU_SETSIZE && i < MAX_CPUS; i++)
+			if (i != cpu && vmm_cpuset_has(&allowed, i))
+				CPU_SET(i, &set);
+	}
+	return -pthread_setaffinity_np(t, sizeof(set), &set);
+}
+
+/*
+ * One cell per CPU: an exclusive flock on /run/crtos/cpuN.lock (or under
+ * /tmp when /run is not writable), holding the owner's pid for messages.
+ */
+int host_lock_cpu(struct cell *c, struct vmm_err *err)
+{
+	const char *dirs[] = { "/run/crtos", "/tmp/crtos" };
+	char path[64], pid[32];
+	ssize_t n;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		if (!mkdir(dirs[i], 0755) && i == 1)
+			chmod(dirs[i], 01777);	/* shared by every user, like /tmp */
+		snprintf(path, sizeof(path), "%s/cpu%d.lock", dirs[i], c->cpu);
+		c->cpu_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+		if (c->cpu_lock_fd >= 0)
+			break;
+	}
+	if (c->cpu_lock_fd < 0)
+		return vmm_fail(err, -errno, "cannot create the lock file for CPU %d: %s", c->cpu,
+				strerror(errno));
+	if (flock(c->cpu_lock_fd, LOCK_EX | LOCK_NB)) {
+		n = pread(c->cpu_lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		return vmm_fail(err, -EBUSY, "CPU %d already runs a crtos cell (pid %s); stop it, or "
+				"choose another CPU with --cpu", c->cpu, pid[0] ? pid : "unknown");
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(c->cpu_lock_fd, 0) || pwrite(c->cpu_lock_fd, pid, (size_t)n, 0) != n)
+		return vmm_fail(err, -errno, "cannot write %s", path);
+	return 0;
+}
+
+int vmm_host_rt_runtime_us(long *value)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(RT_RUNTIME_PATH, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	*value = strtol(buf, NULL, 10);
+	return 0;
+}
+
+int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", value);
+	int fd = open(RT_RUNTIME_PATH, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return vmm_fail(err, -e, "cannot write %s: %s (root is needed)", RT_RUNTIME_PATH,
+				strerror(e));
+	}
+	close(fd);
+	return 0;
+}

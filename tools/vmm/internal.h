@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* libvmm internals: the cell object and the helpers its files share. */
+#ifndef VMM_INTERNAL_H
+#define VMM_INTERNAL_H
+
+#include <pthread.h>
+#include <linux/kvm.h>
+#include <crtos/clock.h>
+#include <crtos/logring.h>
+#include "vmm.h"
+
+#define MiB	(1ull << 20)
+#define GiB	(1ull << 30)
+
+struct cell {
+	struct cell_config cfg;
+	struct vmm_image img;
+	FILE *msg;			/* where the VMM's reports go */
+	int cpu;
+	int prio;
+	enum vmm_idle idle;		/* resolved: POLL or HALT */
+	bool restore_rt_runtime;	/* we changed sched_rt_runtime_us */
+	long saved_rt_runtime;
+	int cpu_lock_fd;		/* flock on the RT CPU */
+
+	/* KVM */
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	int log_efd;			/* ioeventfd: the log doorbell */
+	int kick_efd;			/* irqfd: MSI CRTOS_VEC_KICK into the guest */
+	int stop_efd;			/* wakes our helper threads for shutdown */
+
+	/* Guest memory and its layout. */
+	int mem_fd;
+	uint8_t *mem;
+	uint64_t mem_size;
+	uint64_t boot_mem;		/* populated before the vCPU runs */
+	uint64_t log_gpa, log_bytes, mmio_gpa;
+	struct crtos_boot_params *bp;
+	struct crtos_comm *comm;
+	struct crtos_clock *clock;
+	struct crtos_log_ring *log;
+
+	/* Threads. */
+	pthread_t vcpu_thread, log_thread, pop_thread;
+	bool vcpu_started, log_started, pop_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* signalled when end or ram_ready changes */
+	volatile bool stopping;		/* helpers and the vCPU loop must finish */
+
+	/* Outcome (under lock). */
+	enum cell_end end;
+	int status;
+	struct cell_times times;
+	uint64_t ram_done_ns;
+
+	/* Log consumer state (log thread, then cell_destroy). */
+	struct crtos_log_reader reader;
+	uint64_t next_seq;
+	uint64_t dropped_reported;
+	bool log_corrupt;
+};
+
+/* kvm.c */
+int kvm_create_vm(struct cell *c, struct vmm_err *err);
+int kvm_create_vcpu(struct cell *c, struct vmm_err *err);
+int kvm_setup_events(struct cell *c, struct vmm_err *err);
+int kvm_get_regs(struct cell *c, struct crtos_regs *r);
+
+/* mem.c */
+int mem_create(struct cell *c, struct vmm_err *err);
+int mem_start_population(struct cell *c, struct vmm_err *err);
+void mem_destroy(struct cell *c);
+
+/* boot.c */
+int boot_setup(struct cell *c, struct vmm_err *err);
+
+/* clock.c */
+int clock_setup(struct cell *c, struct vmm_err *err);
+double clock_tsc_to_ms_since(const struct cell *c, uint64_t tsc, uint64_t since_ns);
+
+/* log.c */
+int log_start(struct cell *c, struct vmm_err *err);
+void log_drain(struct cell *c);
+void log_stop(struct cell *c);
+
+/* host.c */
+int host_lock_cpu(struct cell *c, struct vmm_err *err);
+int host_set_thread_cpus(pthread_t t, int cpu, bool only);
+
+/* report.c */
+void report_panic(struct cell *c);
+void report_nucleus_fault(struct cell *c, const struct crtos_regs *regs, const uint64_t *frame);
+void report_vcpu_state(struct cell *c, const char *what);
+
+/* cell.c */
+void cell_set_end(struct cell *c, enum cell_end end, int status);
+
+#endif

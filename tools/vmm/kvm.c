@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * KVM plumbing: the VM with an in-kernel local APIC, one vCPU with the
+ * CPUID the kernel needs (x2APIC, TSC deadline), the log doorbell
+ * (ioeventfd on the hypercall window) and the kick (irqfd -> MSI).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <crtos/mmio.h>
+#include "internal.h"
+
+#define CPUID_1_ECX_X2APIC	(1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_HYPERVISOR	(1u << 31)
+
+int vmm_kvm_open(const char *path, struct vmm_err *err)
+{
+	int fd, version;
+
+	if (!path)
+		path = "/dev/kvm";
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return vmm_fail(err, -ENOENT,
+				"%s does not exist: this machine offers no KVM. Load the module "
+				"(modprobe kvm_intel or kvm_amd), enable virtualization in the "
+				"firmware, or run crtos on a host that has /dev/kvm.", path);
+	if (fd < 0 && (errno == EACCES || errno == EPERM))
+		return vmm_fail(err, -EACCES,
+				"%s: permission denied. Run crtos as root, or give your user "
+				"access to KVM (usermod -aG kvm $USER, then log in again).", path);
+	if (fd < 0)
+		return vmm_fail(err, -errno, "cannot open %s: %s", path, strerror(errno));
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		close(fd);
+		return vmm_fail(err, -ENOTSUP, "%s speaks KVM API %d, crtos needs %d",
+				path, version, KVM_API_VERSION);
+	}
+	return fd;
+}
+
+int kvm_create_vm(struct cell *c, struct vmm_err *err)
+{
+	struct kvm_userspace_memory_region ram = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = c->mem_size,
+		.userspace_addr = (uint64_t)(uintptr_t)c->mem,
+	};
+
+	c->vm_fd = ioctl(c->kvm_fd, KVM_CREATE_VM, 0);
+	if (c->vm_fd < 0)
+		return vmm_fail(err, -errno, "KVM_CREATE_VM failed: %s", strerror(errno));
+	if (ioctl(c->vm_fd, KVM_CREATE_IRQCHIP, 0))
+		return vmm_fail(err, -errno, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+	if (ioctl(c->vm_fd, KVM_SET_USER_MEMORY_REGION, &ram))
+		return vmm_fail(err, -errno, "KVM_SET_USER_MEMORY_REGION (%llu MiB) failed: %s",
+				(unsigned long long)(c->mem_size / MiB), strerror(errno));
+	return 0;
+}
+
+/* Guest CPUID: what KVM supports, plus the bits our LAPIC use depends on. */
+static int kvm_set_cpuid(struct cell *c, struct vmm_err *err)
+{
+	const int max = 256;
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + max * sizeof(cpuid->entries[0]));
+	int ret = 0;
+
+	if (!cpuid)
+		return vmm_fail(err, -ENOMEM, "out of memory");
+	cpuid->nent = max;
+	if (ioctl(c->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid)) {
+		ret = vmm_fail(err, -errno, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+		goto out;
+	}
+	for (unsigned int i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1)
+			e->ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE |
+				  CPUID_1_ECX_HYPERVISOR;
+	}
+	if (ioctl(c->vcpu_fd, KVM_SET_CPUID2, cpuid))
+		ret = vmm_fail(err, -errno, "KVM_SET_CPUID2 failed: %s", strerror(errno));
+out:
+	free(cpuid);
+	return ret;
+}
+
+int kvm_create_vcpu(struct cell *c, struct vmm_err *err)
+{
+	int size;
+
+	c->vcpu_fd = ioctl(c->vm_fd, KVM_CREATE_VCPU, 0);
+	if (c->vcpu_fd < 0)
+		return vmm_fail(err, -errno, "KVM_CREATE_VCPU failed: %s", strerror(errno));
+	size = ioctl(c->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size <= 0)
+		return vmm_fail(err, -EIO, "KVM_GET_VCPU_MMAP_SIZE failed");
+	c->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, c->vcpu_fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
+		return vmm_fail(err, -errno, "mmap of the vCPU run area failed: %s", strerror(errno));
+	}
+	c->run_size = (size_t)size;
+	return kvm_set_cpuid(c, err);
+}
+
+/* The log doorbell (no exit) and the kick (an MSI to CRTOS_VEC_KICK). */
+int kvm_setup_events(struct cell *c, struct vmm_err *err)
+{
+	struct kvm_ioeventfd doorbell = {
+		.addr = c->mmio_gpa + CRTOS_MMIO_LOG_DOORBELL,
+		.len = 8,
+	};
+	struct {
+		struct kvm_irq_routing table;
+		struct kvm_irq_routing_entry entry;
+	} routing = {
+		.table = { .nr = 1 },
+		.entry = {
+			.gsi = 0,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = 0xfee00000, .data = CRTOS_VEC_KICK },
+		},
+	};
+	struct kvm_irqfd irqfd = { .gsi = 0 };
+
+	c->log_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c->kick_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->log_efd < 0 || c->kick_efd < 0 || c->stop_efd < 0)
+		return vmm_fail(err, -errno, "eventfd failed: %s", strerror(errno));
+	doorbell.fd = c->log_efd;
+	if (ioctl(c->vm_fd, KVM_IOEVENTFD, &doorbell))
+		return vmm_fail(err, -errno, "KVM_IOEVENTFD failed: %s", strerror(errno));
+	if (ioctl(c->vm_fd, KVM_SET_GSI_ROUTING, &routing))
+		return vmm_fail(err, -errno, "KVM_SET_GSI_ROUTING failed: %s", strerror(errno));
+	irqfd.fd = (uint32_t)c->kick_efd;
+	if (ioctl(c->vm_fd, KVM_IRQFD, &irqfd))
+		return vmm_fail(err, -errno, "KVM_IRQFD failed: %s", strerror(errno));
+	return 0;
+}
+
+/* The vCPU's registers as a struct crtos_regs (vector/error_code zero). */
+int kvm_get_regs(struct cell *c, struct crtos_regs *r)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+
+	if (ioctl(c->vcpu_fd, KVM_GET_REGS, &regs) || ioctl(c->vcpu_fd, KVM_GET_SREGS, &sregs))
+		return -errno;
+	*r = (struct crtos_regs){
+		.rax = regs.rax, .rbx = regs.rbx, .rcx = regs.rcx, .rdx = regs.rdx,
+		.rsi = regs.rsi, .rdi = regs.rdi, .rbp = regs.rbp, .rsp = regs.rsp,
+		.r8 = regs.r8, .r9 = regs.r9, .r10 = regs.r10, .r11 = regs.r11,
+		.r12 = regs.r12, .r13 = regs.r13, .r14 = regs.r14, .r15 = regs.r15,
+		.rip = regs.rip, .rflags = regs.rflags, .cs = sregs.cs.selector,
+		.ss = sregs.ss.selector, .cr2 = sregs.cr2,
+	};
+	return 0;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvmm: the partition. A cell is a KVM virtual machine with one vCPU,
+ * pinned to its own CPU, running the crtos kernel in guest RAM that is one
+ * memfd. The CLI and the integration tests are thin layers over this API.
+ *
+ * Conventions: functions return 0 or -errno; on failure they fill a
+ * struct vmm_err with a message that says what failed and what to do
+ * (the CLI prints it as is). Nothing here exits the process or installs
+ * process-wide state other than one no-op signal handler (vcpu kicks).
+ * Every resource a cell holds is released by cell_destroy().
+ */
+#ifndef VMM_VMM_H
+#define VMM_VMM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <crtos/boot.h>
+#include <crtos/comm.h>
+
+struct vmm_err {
+	char msg[1024];
+};
+
+/* Record a message in err (if not NULL) and return code (a -errno). */
+int vmm_fail(struct vmm_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- host checks (host.c) ---- */
+
+/* CPUs this process may run on, as a bitmask of up to 1024 CPUs. */
+struct vmm_cpuset {
+	uint64_t bits[16];
+};
+
+bool vmm_cpuset_has(const struct vmm_cpuset *s, int cpu);
+int vmm_cpuset_count(const struct vmm_cpuset *s);
+/* "0-3,6" style text for messages. */
+void vmm_cpuset_format(const struct vmm_cpuset *s, char *buf, size_t len);
+
+/* The CPUs this process may use (sched_getaffinity), and those online. */
+int vmm_host_allowed_cpus(struct vmm_cpuset *out);
+int vmm_host_online_cpus(struct vmm_cpuset *out);
+
+/*
+ * Check that cpu can be the cell's CPU: it exists, this process may use it,
+ * and at least one other allowed CPU remains for Linux and our own threads.
+ * cpu < 0 picks the highest allowed CPU. Returns the CPU or -errno.
+ */
+int vmm_host_pick_cpu(int cpu, struct vmm_err *err);
+
+/* Read /proc/sys/kernel/sched_rt_runtime_us; -1 means no RT throttling. */
+int vmm_host_rt_runtime_us(long *value);
+int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err);
+
+/* Open the KVM device: a clear message when it is missing or not accessible. */
+int vmm_kvm_open(const char *path, struct vmm_err *err);
+
+/* ---- the kernel image (image.c) ---- */
+
+struct vmm_symbol {
+	uint64_t addr;
+	uint64_t size;
+	const char *name;
+};
+
+struct vmm_image {
+	char path[256];
+	uint8_t *file;			/* the whole ELF, read into memory */
+	size_t file_size;
+	uint64_t entry;
+	uint64_t load_start, load_end;	/* guest-physical range of all PT_LOAD segments */
+	struct crtos_image_header header;
+	struct vmm_symbol *syms;	/* functions and objects, sorted by address */
+	size_t nr_syms;
+};
+
+/* Read and check a kernel ELF (magic, ABI version, segments). */
+int vmm_image_open(struct vmm_image *img, const char *path, struct vmm_err *err);
+
+/* Copy the segments into guest RAM (mem, mem_size bytes at GPA 0). */
+int vmm_image_load(const struct vmm_image *img, uint8_t *mem, uint64_t mem_size,
+		   struct vmm_err *err);
+
+/* "name+0xoff" for addr, or NULL when no symbol covers it. */
+const char *vmm_image_symbol(const struct vmm_image *img, uint64_t addr, uint64_t *off);
+
+void vmm_image_close(struct vmm_image *img);
+
+/* The kernel image next to the running binary (or $CRTOS_KERNEL). */
+int vmm_default_kernel_path(char *buf, size_t len);
+
+/* ---- the cell (cell.c) ---- */
+
+enum vmm_idle {
+	VMM_IDLE_AUTO,		/* poll when RT throttling is off, else halt */
+	VMM_IDLE_POLL,
+	VMM_IDLE_HALT,
+};
+
+struct cell_config {
+	const char *kernel_path;	/* NULL: vmm_default_kernel_path() */
+	const char *kvm_path;		/* NULL: /dev/kvm */
+	uint64_t mem_size;		/* bytes, multiple of 2 MiB; 0: 256 MiB */
+	int cpu;			/* < 0: the last CPU this process may use */
+	int prio;			/* SCHED_FIFO priority of the vCPU thread, 1-99; 0: 90 */
+	enum vmm_idle idle;
+	unsigned int idle_spin_us;	/* halt mode: spin this long first; 0: 200 */
+	const char *cmdline;		/* kernel command line */
+	uint64_t log_size;		/* bytes of kernel log ring, power of two; 0: 256 KiB */
+	FILE *log_out;			/* kernel log goes here; NULL: discarded */
+	FILE *msg_out;			/* the VMM's own reports; NULL: stderr */
+	bool fix_rt_throttling;		/* set sched_rt_runtime_us = -1 while the cell runs */
+	bool no_rt;			/* no SCHED_FIFO, no memory locking (tests, non-root) */
+	uint64_t start_ns;		/* CLOCK_MONOTONIC when the user started us; 0: now */
+};
+
+enum cell_end {
+	CELL_RUNNING = 0,
+	CELL_EXITED,		/* orderly shutdown; status is the kernel's */
+	CELL_PANICKED,		/* kernel panic, reported */
+	CELL_FATAL,		/* unrecoverable CPU state (triple fault, nucleus fault, ...), reported */
+	CELL_STOPPED,		/* the VMM stopped the vCPU (timeout, destroy) */
+};
+
+struct cell_times {
+	double boot_ms;			/* start_ns -> kernel idle loop */
+	double setup_ms;		/* start_ns -> vCPU entry */
+	double kernel_ms;		/* kernel entry -> idle loop */
+	double ram_ready_ms;		/* start_ns -> all RAM populated and locked */
+	uint64_t boot_mem;		/* bytes populated before the vCPU started */
+};
+
+struct cell;
+
+/* Check the host, build the VM and load the kernel. The vCPU does not run yet. */
+int cell_create(struct cell **out, const struct cell_config *cfg, struct vmm_err *err);
+
+/* Start the vCPU thread and the helper threads. */
+int cell_start(struct cell *c, struct vmm_err *err);
+
+/*
+ * Wait until the kernel reaches its idle loop (returns 0), stops (returns
+ * -ECANCELED; see cell_end()), or timeout_ms passes (-ETIMEDOUT).
+ */
+int cell_wait_running(struct cell *c, int timeout_ms);
+
+/* Wait until the cell stops: 0, or -ETIMEDOUT. timeout_ms < 0 waits forever. */
+int cell_wait(struct cell *c, int timeout_ms);
+
+/* Ask the kernel to shut down in order with exit status (0-254). */
+void cell_request_shutdown(struct cell *c, int status);
+
+/* Stop the vCPU now, whatever the kernel is doing; the cell ends CELL_STOPPED. */
+void cell_stop(struct cell *c);
+
+/* How the cell ended, and the exit status (for CELL_EXITED). */
+enum cell_end cell_end(const struct cell *c, int *status);
+
+/* A shell-style exit status for the cell's end: its status, or 70 + reason. */
+int cell_exit_code(const struct cell *c);
+
+const struct cell_times *cell_times(struct cell *c);
+const volatile struct crtos_comm *cell_comm(const struct cell *c);
+
+/* Kernel log records dropped because the ring was full. */
+uint64_t cell_log_dropped(const struct cell *c);
+
+/* Release everything: threads, fds, memory. Stops the vCPU if it runs. */
+void cell_destroy(struct cell *c);
+
+/* A description of the cell for the user ("CPU 1, SCHED_FIFO 90, 256 MiB, idle: poll"). */
+void cell_describe(const struct cell *c, char *buf, size_t len);
+
+/* ---- helpers shared inside libvmm ---- */
+
+uint64_t vmm_now_ns(void);
+void vmm_report_regs(FILE *out, const struct vmm_image *img, const struct crtos_regs *r);
+void vmm_report_backtrace(FILE *out, const struct vmm_image *img, const uint64_t *frames,
+			  unsigned int n);
+
+#endif
