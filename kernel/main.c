@@ -59,6 +59,8 @@ static void boot_banner(const struct crtos_boot_params *bp)
 		CRTOS_ABI_VERSION, bp->host_cpu);
 	pr_info("TSC %lu.%03lu MHz; command line: %s\n", (unsigned long)(khz / 1000),
 		(unsigned long)(khz % 1000), bp->cmdline);
+	pr_info("clock: CLOCK_MONOTONIC %lu ns, CLOCK_REALTIME %ld ns\n",
+		(unsigned long)clock_monotonic_ns(), (long)clock_realtime_ns());
 }
 
 static void boot_memory_report(const struct crtos_boot_params *bp)

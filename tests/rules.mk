@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: MIT
+#
+# Tests: host unit tests (the real kernel sources against tests/unit/stub,
+# under ASan and UBSan), the cell tests' helper program, and the runner.
+
+UNIT_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(ASAN_FLAGS) -DUNIT_TEST \
+	-Itests/unit/stub -Itests/lib -Ikernel/include -Iarch/x86_64/include -Iinclude
+UNIT_COMMON := tests/lib/harness.c tests/unit/stub/arch_stub.c kernel/lib/strlcpy.c kernel/mm/pmm.c
+
+# test name -> kernel sources it compiles
+UNIT_SRCS_pmm :=
+UNIT_SRCS_kmem := kernel/mm/kmem.c
+UNIT_SRCS_aspace := kernel/mm/aspace.c
+UNIT_SRCS_logring :=
+UNIT_SRCS_clock := kernel/clock.c
+UNIT_SRCS_fmt :=
+UNIT_SRCS_cmdline := kernel/cmdline.c
+
+UNIT_TESTS := pmm kmem aspace logring clock fmt cmdline
+UNIT_BINS := $(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_TESTS))
+
+$(BUILD)/tests/unit/fmt_renamed.o: kernel/lib/fmt.c
+	@echo "  CC      $< (unit)"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UNIT_CFLAGS) -Dvsnprintf=kfmt_vsnprintf -Dsnprintf=kfmt_snprintf -c -o $@ $<
+
+$(BUILD)/tests/unit/test_fmt: $(BUILD)/tests/unit/fmt_renamed.o
+
+.SECONDEXPANSION:
+$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(UNIT_COMMON) $(wildcard kernel/include/kernel/*.h include/crtos/*.h tests/unit/stub/*.h tests/unit/stub/asm/*.h)
+	@echo "  CC      $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UNIT_CFLAGS) -pthread -o $@ $< $(UNIT_SRCS_$*) $(UNIT_COMMON) \
+		$(filter %.o,$^)
+
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+# The cell tests' C part: libvmm driven directly (100 boots in one process, ...).
+CELL_PROG := $(BUILD)/tests/cell/cell_lifecycle
+$(CELL_PROG): tests/cell/cell_lifecycle.c $(patsubst %,$(BUILD)/t/%.o,$(VMM_SRCS)) tests/lib/harness.c
+	@echo "  LD      $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TOOLS_CFLAGS) -Itests/lib -o $@ $< $(patsubst %,$(BUILD)/t/%.o,$(VMM_SRCS)) \
+		tests/lib/harness.c
+
+test-build: all $(ASAN_CLI) $(UNIT_BINS) $(CELL_PROG)
+
+# The README's test command: install what is missing, build, run everything.
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)tests/run all
+
+.PHONY: unit test test-build

@@ -82,8 +82,8 @@ static void fmt_number(struct fmt_out *o, const struct fmt_spec *sp, unsigned lo
 		prefix = " ";
 	else if (sp->alt && v && base == 16)
 		prefix = sp->conv == 'X' ? "0X" : "0x";
-	else if (sp->alt && base == 8 && sp->precision <= ndigits)
-		prefix = "0";
+	else if (sp->alt && base == 8 && sp->precision <= ndigits && (v || !ndigits))
+		prefix = "0";	/* '#' with o: the first digit must be a zero */
 
 	nzeros = sp->precision > ndigits ? sp->precision - ndigits : 0;
 	len = (int)strlen(prefix) + nzeros + ndigits;

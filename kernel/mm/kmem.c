@@ -80,7 +80,7 @@ static struct page *kmem_new_slab(unsigned int cls)
 	base = arch_phys_to_virt(pa);
 	for (unsigned int off = 0; off < PAGE_SIZE; off += size)
 		*(uint16_t *)(base + off) = off + size < PAGE_SIZE ? (uint16_t)(off + size) : KMEM_NONE;
-	pg->flags = PG_SLAB;
+	pg->flags |= PG_SLAB;
 	pg->slab_class = (uint8_t)cls;
 	pg->slab_inuse = 0;
 	pg->slab_free = 0;
@@ -122,7 +122,7 @@ static void kmem_free_small(struct page *pg, void *p)
 		kmem_partial_push(pg);
 	if (pg->slab_inuse == 0 && (pg->prev != PMM_NIL || pg->next != PMM_NIL)) {
 		kmem_partial_remove(pg);
-		pg->flags = 0;
+		pg->flags &= ~PG_SLAB;
 		pmm_free(pmm_page_addr(pg), 0);
 	}
 }
@@ -144,8 +144,7 @@ void *kmalloc(size_t size)
 		if (pa != PADDR_INVALID) {
 			struct page *pg = pmm_page(pa);
 
-			pg->flags = PG_LARGE;
-			pg->order = (uint8_t)order;
+			pg->flags |= PG_LARGE;
 			p = arch_phys_to_virt(pa);
 		}
 	}
@@ -176,7 +175,7 @@ void kfree(void *p)
 	if (pg->flags & PG_SLAB) {
 		kmem_free_small(pg, p);
 	} else if ((pg->flags & PG_LARGE) && IS_ALIGNED((uintptr_t)p, PAGE_SIZE)) {
-		pg->flags = 0;
+		pg->flags &= ~PG_LARGE;
 		pmm_free(arch_virt_to_phys(p), pg->order);
 	} else {
 		panic("kfree(%p): not a pointer kmalloc returned", p);

@@ -118,6 +118,7 @@ paddr_t pmm_alloc(unsigned int order)
 		pmm_list_push(idx + (1u << o), o);
 	}
 	pmm_pages[idx].order = (uint8_t)order;
+	pmm_pages[idx].flags = PG_ALLOCATED;
 	pmm_nr_free -= 1u << order;
 	arch_irq_restore(flags);
 	return (paddr_t)idx << PAGE_SHIFT;
@@ -131,8 +132,9 @@ void pmm_free(paddr_t pa, unsigned int order)
 	ASSERT(order <= PMM_MAX_ORDER && IS_ALIGNED(pa, PAGE_SIZE << order));
 	ASSERT(idx + (1u << order) <= pmm_nr_pages);
 	flags = arch_irq_save();
-	if (pmm_pages[idx].flags & PG_FREE)
-		panic("pmm_free: double free of %#lx (order %u)", (unsigned long)pa, order);
+	if (!(pmm_pages[idx].flags & PG_ALLOCATED) || pmm_pages[idx].order != order)
+		panic("pmm_free(%#lx, order %u): not an allocated block of that order (double free?)",
+		      (unsigned long)pa, order);
 	pmm_pages[idx].flags = 0;
 	pmm_release(idx, order);
 	pmm_nr_free += 1u << order;

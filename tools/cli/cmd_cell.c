@@ -251,10 +251,9 @@ static void cell_shutdown(struct cell *c, const sigset_t *set)
 
 	cell_request_shutdown(c, 0);
 	if (cell_wait_or_signal(c, set, SHUTDOWN_GRACE_MS, &sig)) {
-		fprintf(stderr, "crtos: the kernel did not shut down within %d ms; stopping the vCPU\n",
-			SHUTDOWN_GRACE_MS);
 		cell_stop(c);
 		cell_wait(c, -1);
+		cell_report_where(c, "the kernel did not shut down within 5 s; stopped it");
 	}
 }
 
@@ -284,10 +283,13 @@ static int cell_run(struct cell *c, struct cell_opts *o, const sigset_t *set)
 
 	ret = cell_wait_running(c, (int)o->boot_timeout_ms);
 	if (ret == -ETIMEDOUT) {
-		fprintf(stderr, "crtos: the kernel did not reach its idle loop within %ld ms; "
-			"stopping it\n", o->boot_timeout_ms);
+		char what[128];
+
+		snprintf(what, sizeof(what), "the kernel did not reach its idle loop within %ld ms; "
+			 "stopped it", o->boot_timeout_ms);
 		cell_stop(c);
 		cell_wait(c, -1);
+		cell_report_where(c, what);
 		return 72;
 	}
 	if (ret == 0) {
@@ -349,6 +351,7 @@ int cmd_cell(int argc, char **argv)
 			fclose(log);
 		return EXIT_HOST;
 	}
+	vmm_host_keep_thread_off_cpu(cell_cpu(c));
 	cell_describe(c, desc, sizeof(desc));
 	printf("crtos: starting a cell: %s\n", desc);
 	fflush(stdout);

@@ -39,6 +39,7 @@ struct cell_private {
 	struct vcpu_stop stop;
 	bool finished;
 	uint64_t vcpu_entry_ns;
+	pid_t vcpu_tid;
 };
 
 static struct cell_private *priv(struct cell *c)
@@ -134,6 +135,7 @@ static void *vcpu_thread(void *arg)
 	struct cell *c = arg;
 	struct vcpu_stop *stop = &priv(c)->stop;
 
+	priv(c)->vcpu_tid = gettid();
 	priv(c)->vcpu_entry_ns = vmm_now_ns();
 	for (;;) {
 		if (c->stopping) {
@@ -275,6 +277,8 @@ int cell_wait_running(struct cell *c, int timeout_ms)
 			c->times.kernel_ms = clock_tsc_to_ms_since(c, c->comm->tsc_idle, 0) -
 					     clock_tsc_to_ms_since(c, c->comm->tsc_entry, 0);
 			c->times.setup_ms = (double)(priv(c)->vcpu_entry_ns - c->cfg.start_ns) / 1e6;
+			/* The first KVM_RUN has happened: its worker threads exist now. */
+			host_evict_kvm_workers(c->cpu, priv(c)->vcpu_tid);
 			return 0;
 		}
 		if (!c->vcpu_started || cell_wait(c, 0) == 0)
@@ -298,6 +302,11 @@ void cell_stop(struct cell *c)
 		__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
 		pthread_kill(c->vcpu_thread, vcpu_kick_signal());
 	}
+}
+
+void cell_report_where(struct cell *c, const char *what)
+{
+	report_vcpu_state(c, what);
 }
 
 enum cell_end cell_end(const struct cell *c, int *status)
@@ -333,6 +342,11 @@ const struct cell_times *cell_times(struct cell *c)
 const volatile struct crtos_comm *cell_comm(const struct cell *c)
 {
 	return c->comm;
+}
+
+int cell_cpu(const struct cell *c)
+{
+	return c->cpu;
 }
 
 void cell_describe(const struct cell *c, char *buf, size_t len)
@@ -412,7 +426,7 @@ static void cell_layout(struct cell *c)
 
 	c->log_gpa = (c->img.load_end + 0xffff) & ~0xffffull;
 	c->log_bytes = 4096 + c->cfg.log_size;
-	c->boot_mem = (c->log_gpa + c->log_bytes + meta + 8 * MiB + 2 * MiB - 1) & ~(2 * MiB - 1);
+	c->boot_mem = (c->log_gpa + c->log_bytes + meta + 4 * MiB + 2 * MiB - 1) & ~(2 * MiB - 1);
 	if (c->boot_mem > c->mem_size)
 		c->boot_mem = c->mem_size;
 	c->mmio_gpa = c->mem_size;
@@ -514,8 +528,6 @@ int cell_start(struct cell *c, struct vmm_err *err)
 {
 	int ret;
 
-	/* Our own threads stay off the RT CPU; new threads inherit this. */
-	host_set_thread_cpus(pthread_self(), c->cpu, false);
 	ret = log_start(c, err);
 	ret = ret ?: mem_start_population(c, err);
 	ret = ret ?: cell_start_vcpu(c, err);

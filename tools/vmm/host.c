@@ -3,6 +3,7 @@
  * The host side of partitioning: which CPU the cell gets, keeping our other
  * threads off it, one cell per CPU (a lock file), and Linux's RT throttling.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -131,26 +132,85 @@ int vmm_host_pick_cpu(int cpu, struct vmm_err *err)
 	return cpu;
 }
 
-/*
- * Pin thread t: to cpu alone (only), or to every allowed CPU but cpu.
- * Returns 0 or -errno.
- */
-int host_set_thread_cpus(pthread_t t, int cpu, bool only)
+/* The CPUs for our own threads: every allowed CPU but the cell's. */
+static void host_cpus_but(int cpu, cpu_set_t *set)
 {
 	struct vmm_cpuset allowed;
+
+	CPU_ZERO(set);
+	vmm_host_allowed_cpus(&allowed);
+	for (int i = 0; i < CPU_SETSIZE && i < MAX_CPUS; i++)
+		if (i != cpu && vmm_cpuset_has(&allowed, i))
+			CPU_SET(i, set);
+}
+
+int vmm_host_keep_thread_off_cpu(int cpu)
+{
 	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	if (only) {
-		CPU_SET(cpu, &set);
-	} else {
-		if (vmm_host_allowed_cpus(&allowed))
-			return -EIO;
-		for (int i = 0; i < CPU_SETSIZE && i < MAX_CPUS; i++)
-			if (i != cpu && vmm_cpuset_has(&allowed, i))
-				CPU_SET(i, &set);
+	host_cpus_but(cpu, &set);
+	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/*
+ * KVM starts worker threads in our process (kvm-nx-lpage-recovery, at the
+ * first KVM_RUN) that inherit the vCPU thread's CPU and SCHED_FIFO priority.
+ * Move them (threads named kvm*) off the cell's CPU, back to SCHED_OTHER.
+ * Returns how many it moved.
+ */
+static bool host_is_kvm_worker(pid_t tid)
+{
+	char path[64], comm[32] = "";
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (read(fd, comm, sizeof(comm) - 1) < 0)
+		comm[0] = '\0';
+	close(fd);
+	return !strncmp(comm, "kvm", 3);
+}
+
+int host_evict_kvm_workers(int cpu, pid_t vcpu_tid)
+{
+	struct sched_param sp = { 0 };
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *e;
+	cpu_set_t others;
+	int moved = 0;
+
+	if (!dir)
+		return 0;
+	host_cpus_but(cpu, &others);
+	while ((e = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		cpu_set_t cur;
+
+		if (tid <= 0 || tid == vcpu_tid || !host_is_kvm_worker(tid) ||
+		    sched_getaffinity(tid, sizeof(cur), &cur) || !CPU_ISSET(cpu, &cur))
+			continue;
+		sched_setscheduler(tid, SCHED_OTHER, &sp);
+		moved += !sched_setaffinity(tid, sizeof(others), &others);
 	}
-	return -pthread_setaffinity_np(t, sizeof(set), &set);
+	closedir(dir);
+	return moved;
+}
+
+/* Start a helper thread that never runs on the cell's CPU. */
+int host_start_helper(pthread_t *t, int cpu, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int ret;
+
+	host_cpus_but(cpu, &set);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	ret = pthread_create(t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return -ret;
 }
 
 /*
@@ -177,6 +237,7 @@ int host_lock_cpu(struct cell *c, struct vmm_err *err)
 	if (flock(c->cpu_lock_fd, LOCK_EX | LOCK_NB)) {
 		n = pread(c->cpu_lock_fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
 		return vmm_fail(err, -EBUSY, "CPU %d already runs a crtos cell (pid %s); stop it, or "
 				"choose another CPU with --cpu", c->cpu, pid[0] ? pid : "unknown");
 	}

@@ -254,10 +254,15 @@ void vmm_image_close(struct vmm_image *img)
 	img->nr_syms = 0;
 }
 
+/*
+ * $CRTOS_KERNEL, else crtos-kernel.elf next to the running binary, one
+ * directory up (build/asan/crtos), or in ../lib/crtos (an installed tree).
+ */
 int vmm_default_kernel_path(char *buf, size_t len)
 {
+	static const char *const places[] = { "", "/..", "/../lib/crtos" };
 	const char *env = getenv("CRTOS_KERNEL");
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], *dir;
 	ssize_t n;
 
 	if (env && *env) {
@@ -268,9 +273,12 @@ int vmm_default_kernel_path(char *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	exe[n] = '\0';
-	/* build/crtos and build/asan/crtos both find build/crtos-kernel.elf. */
-	snprintf(buf, len, "%s/crtos-kernel.elf", dirname(exe));
-	if (access(buf, R_OK) && !strcmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "asan"))
-		snprintf(buf, len, "%s/../crtos-kernel.elf", exe);
+	dir = dirname(exe);
+	for (unsigned int i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		snprintf(buf, len, "%s%s/crtos-kernel.elf", dir, places[i]);
+		if (!access(buf, R_OK))
+			return 0;
+	}
+	snprintf(buf, len, "%s/crtos-kernel.elf", dir);
 	return 0;
 }

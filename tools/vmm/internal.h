@@ -87,7 +87,8 @@ void log_stop(struct cell *c);
 
 /* host.c */
 int host_lock_cpu(struct cell *c, struct vmm_err *err);
-int host_set_thread_cpus(pthread_t t, int cpu, bool only);
+int host_start_helper(pthread_t *t, int cpu, void *(*fn)(void *), void *arg);
+int host_evict_kvm_workers(int cpu, pid_t vcpu_tid);
 
 /* report.c */
 void report_panic(struct cell *c);

@@ -60,7 +60,6 @@ static void *log_thread(void *arg)
 	};
 	eventfd_t v;
 
-	host_set_thread_cpus(pthread_self(), c->cpu, false);
 	while (!c->stopping) {
 		/* The timeout catches records whose doorbell came before we slept. */
 		if (poll(fds, 2, 100) < 0 && errno != EINTR)
@@ -76,10 +75,10 @@ static void *log_thread(void *arg)
 
 int log_start(struct cell *c, struct vmm_err *err)
 {
-	int ret = pthread_create(&c->log_thread, NULL, log_thread, c);
+	int ret = host_start_helper(&c->log_thread, c->cpu, log_thread, c);
 
 	if (ret)
-		return vmm_fail(err, -ret, "cannot start the log thread: %s", strerror(ret));
+		return vmm_fail(err, ret, "cannot start the log thread: %s", strerror(-ret));
 	c->log_started = true;
 	return 0;
 }

@@ -74,7 +74,6 @@ static void *mem_population_thread(void *arg)
 	struct cell *c = arg;
 	uint64_t off;
 
-	host_set_thread_cpus(pthread_self(), c->cpu, false);
 	for (off = c->boot_mem; off < c->mem_size && !c->stopping; off += POPULATE_CHUNK) {
 		uint64_t len = c->mem_size - off < POPULATE_CHUNK ? c->mem_size - off : POPULATE_CHUNK;
 
@@ -103,9 +102,9 @@ int mem_start_population(struct cell *c, struct vmm_err *err)
 		c->ram_done_ns = vmm_now_ns();
 		return 0;
 	}
-	ret = pthread_create(&c->pop_thread, NULL, mem_population_thread, c);
+	ret = host_start_helper(&c->pop_thread, c->cpu, mem_population_thread, c);
 	if (ret)
-		return vmm_fail(err, -ret, "cannot start the memory thread: %s", strerror(ret));
+		return vmm_fail(err, ret, "cannot start the memory thread: %s", strerror(-ret));
 	c->pop_started = true;
 	return 0;
 }

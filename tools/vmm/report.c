@@ -53,6 +53,31 @@ void vmm_report_backtrace(FILE *out, const struct vmm_image *img, const uint64_t
 	}
 }
 
+/*
+ * Walk the kernel's frame-pointer chain in guest memory from rbp, for
+ * reports the kernel could not write itself.
+ */
+static void report_guest_backtrace(struct cell *c, uint64_t rip, uint64_t rbp)
+{
+	uint64_t frames[CRTOS_PANIC_FRAMES];
+	unsigned int n = 0;
+
+	frames[n++] = rip;
+	while (n < CRTOS_PANIC_FRAMES && rbp >= CRTOS_KERNEL_BASE && !(rbp & 7) &&
+	       rbp - CRTOS_KERNEL_BASE + 16 <= c->mem_size) {
+		const uint64_t *f = (const uint64_t *)(c->mem + (rbp - CRTOS_KERNEL_BASE));
+		uint64_t off;
+
+		if (!vmm_image_symbol(&c->img, f[1], &off))
+			break;
+		frames[n++] = f[1];
+		if (f[0] <= rbp)
+			break;
+		rbp = f[0];
+	}
+	vmm_report_backtrace(c->msg, &c->img, frames, n);
+}
+
 void report_panic(struct cell *c)
 {
 	struct crtos_panic_record rec;
@@ -63,7 +88,8 @@ void report_panic(struct cell *c)
 	if (rec.nr_frames > CRTOS_PANIC_FRAMES)
 		rec.nr_frames = CRTOS_PANIC_FRAMES;
 	fprintf(c->msg, "crtos: kernel panic: %s\n", rec.msg);
-	fprintf(c->msg, "crtos:   at %s:%u\n", rec.file, rec.line);
+	if (!rec.has_regs)
+		fprintf(c->msg, "crtos:   at %s:%u\n", rec.file, rec.line);
 	if (rec.has_regs) {
 		fprintf(c->msg, "crtos: registers at the fault:\n");
 		vmm_report_regs(c->msg, &c->img, &rec.regs);
@@ -93,6 +119,7 @@ void report_nucleus_fault(struct cell *c, const struct crtos_regs *regs, const u
 		(unsigned long long)r.vector, where);
 	fprintf(c->msg, "crtos: registers at the fault:\n");
 	vmm_report_regs(c->msg, &c->img, &r);
+	report_guest_backtrace(c, r.rip, r.rbp);
 	fflush(c->msg);
 }
 
@@ -105,6 +132,7 @@ void report_vcpu_state(struct cell *c, const char *what)
 	if (!kvm_get_regs(c, &r)) {
 		fprintf(c->msg, "crtos: vCPU registers:\n");
 		vmm_report_regs(c->msg, &c->img, &r);
+		report_guest_backtrace(c, r.rip, r.rbp);
 	}
 	fflush(c->msg);
 }

@@ -52,6 +52,9 @@ int vmm_host_online_cpus(struct vmm_cpuset *out);
  */
 int vmm_host_pick_cpu(int cpu, struct vmm_err *err);
 
+/* Keep the calling thread off cpu (the cell's): it may run on any other allowed CPU. */
+int vmm_host_keep_thread_off_cpu(int cpu);
+
 /* Read /proc/sys/kernel/sched_rt_runtime_us; -1 means no RT throttling. */
 int vmm_host_rt_runtime_us(long *value);
 int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err);
@@ -139,7 +142,11 @@ struct cell;
 /* Check the host, build the VM and load the kernel. The vCPU does not run yet. */
 int cell_create(struct cell **out, const struct cell_config *cfg, struct vmm_err *err);
 
-/* Start the vCPU thread and the helper threads. */
+/*
+ * Start the vCPU thread (alone on the cell's CPU) and the helper threads
+ * (on the other CPUs). The caller's own threads are its business: see
+ * vmm_host_keep_thread_off_cpu().
+ */
 int cell_start(struct cell *c, struct vmm_err *err);
 
 /*
@@ -157,6 +164,9 @@ void cell_request_shutdown(struct cell *c, int status);
 /* Stop the vCPU now, whatever the kernel is doing; the cell ends CELL_STOPPED. */
 void cell_stop(struct cell *c);
 
+/* After the cell stopped: report why (what) and where the vCPU was, with registers. */
+void cell_report_where(struct cell *c, const char *what);
+
 /* How the cell ended, and the exit status (for CELL_EXITED). */
 enum cell_end cell_end(const struct cell *c, int *status);
 
@@ -171,6 +181,9 @@ uint64_t cell_log_dropped(const struct cell *c);
 
 /* Release everything: threads, fds, memory. Stops the vCPU if it runs. */
 void cell_destroy(struct cell *c);
+
+/* The host CPU the cell runs on. */
+int cell_cpu(const struct cell *c);
 
 /* A description of the cell for the user ("CPU 1, SCHED_FIFO 90, 256 MiB, idle: poll"). */
 void cell_describe(const struct cell *c, char *buf, size_t len);

@@ -24,8 +24,9 @@ struct page {
 };
 
 #define PG_FREE		0x1		/* heads a free block of 2^order pages */
-#define PG_SLAB		0x2		/* a kmem slab page */
-#define PG_LARGE	0x4		/* heads a kmem allocation of 2^order pages */
+#define PG_ALLOCATED	0x2		/* heads a block pmm_alloc() returned */
+#define PG_SLAB		0x4		/* kmem: a slab page */
+#define PG_LARGE	0x8		/* kmem: heads an allocation of 2^order pages */
 
 #define PMM_NIL		0xffffffffu	/* end of a page list */
 
@@ -41,7 +42,10 @@ void pmm_add(paddr_t start, size_t size);
 /* Allocate 2^order contiguous pages, aligned to their size; PADDR_INVALID if none. */
 paddr_t pmm_alloc(unsigned int order);
 
-/* Free a block pmm_alloc() returned, with the same order. Panics on a double free. */
+/*
+ * Free a block pmm_alloc() returned, with the same order. Panics when pa
+ * does not head an allocated block (a double free, or a wrong address).
+ */
 void pmm_free(paddr_t pa, unsigned int order);
 
 /* Pages currently free, and pages ever added. */
