@@ -77,12 +77,12 @@ $(BUILD)/include/asm-offsets.h: arch/x86_64/asm-offsets.c $(UAPI)/.stamp $(wildc
 	     sed -n 's/.*"->\([A-Za-z0-9_]*\) \([-0-9]*\)".*/#define \1 \2/p' $@.s) > $@.tmp
 	$(Q)mv $@.tmp $@
 
-$(BUILD)/k/%.c.o: %.c $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
+$(BUILD)/k/%.c.o: %.c Makefile $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
 	@echo "  CC      $<"
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(KERNEL_CFLAGS) $(if $(findstring lib/string.c,$<),-fno-builtin) -MMD -MP -c -o $@ $<
 
-$(BUILD)/k/%.S.o: %.S $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
+$(BUILD)/k/%.S.o: %.S Makefile $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
 	@echo "  AS      $<"
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(KERNEL_ASFLAGS) -MMD -MP -c -o $@ $<

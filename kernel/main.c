@@ -114,8 +114,12 @@ _Noreturn void kmain(const struct crtos_boot_params *bp)
 	if (err)
 		panic("CPU setup failed: %d", err);
 	boot_logflood();
-	if (cmdline_has("selftest"))
+	if (cmdline_has("selftest")) {
+		/* The tests exercise all of memory: let the VMM finish populating it. */
+		if (!mm_wait_all_ram(30 * NSEC_PER_SEC))
+			pr_warn("selftest: not all RAM arrived within 30 s; testing with what there is\n");
 		kernel_exit(selftest_run(cmdline_get("selftest")) ? 1 : 0);
+	}
 	if (cmdline_has("fault"))
 		fault_inject(cmdline_get("fault"));
 	idle_loop();

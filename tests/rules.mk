@@ -48,7 +48,7 @@ test-build: all $(ASAN_CLI) $(UNIT_BINS) $(CELL_PROG)
 
 # The README's test command: install what is missing, build, run everything.
 test: deps
-	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) test-build
 	$(Q)tests/run all
 
 .PHONY: unit test test-build

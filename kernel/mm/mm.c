@@ -7,6 +7,7 @@
  * joins the allocator as comm.ram_ready advances.
  */
 #include <kernel/arch.h>
+#include <kernel/clock.h>
 #include <kernel/kernel.h>
 #include <kernel/kmem.h>
 #include <kernel/mm.h>
@@ -127,6 +128,17 @@ int mm_init(const struct crtos_boot_params *bp)
 		return err;
 	mm_poll_late_ram();
 	return 0;
+}
+
+bool mm_wait_all_ram(uint64_t timeout_ns)
+{
+	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(timeout_ns);
+
+	while (mm_late_added < mm_late_end && arch_read_tsc() - start < limit) {
+		mm_poll_late_ram();
+		arch_cpu_relax();
+	}
+	return mm_late_added == mm_late_end;
 }
 
 size_t mm_poll_late_ram(void)

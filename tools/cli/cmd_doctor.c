@@ -19,9 +19,17 @@
 
 enum verdict { OK, WARN, FAIL, FIXED };
 
+enum fix {
+	FIX_RT_THROTTLING = 1 << 0,
+	FIX_IRQS = 1 << 1,
+	FIX_GOVERNOR = 1 << 2,
+	FIX_HUGEPAGES = 1 << 3,
+	FIX_ALL = 0xf,
+};
+
 struct doctor {
 	int cpu;			/* the CPU a cell would get */
-	bool fix;
+	unsigned int fix;		/* enum fix bits */
 	int fails, warns, fixed;
 	char others[256];		/* the other allowed CPUs, as a list */
 };
@@ -29,7 +37,7 @@ struct doctor {
 void cmd_doctor_help(void)
 {
 	printf(
-"Usage: crtos doctor [--cpu N] [--fix]\n"
+"Usage: crtos doctor [--cpu N] [--fix[=WHAT,...]]\n"
 "\n"
 "Check this host's real-time setup for a cell on CPU N (default: the CPU\n"
 "crtos cell would choose) and explain each finding:\n"
@@ -41,6 +49,7 @@ void cmd_doctor_help(void)
 "  --fix     apply the fixes that can be made at run time: RT throttling off,\n"
 "            interrupts moved off the cell's CPU, the performance governor,\n"
 "            huge pages for shared memory. They last until the next reboot.\n"
+"  --fix=WHAT,...  only these: rt-throttling, irqs, governor, hugepages\n"
 "  -h, --help\n"
 "\n"
 "Exit status: 0 when a cell can run (warnings are advice), 1 when it cannot,\n"
@@ -132,7 +141,7 @@ static void check_throttling(struct doctor *d)
 		say(d, OK, "RT throttling is off (sched_rt_runtime_us = -1): the vCPU may poll", NULL);
 		return;
 	}
-	if (d->fix && !vmm_host_set_rt_runtime_us(-1, &err)) {
+	if ((d->fix & FIX_RT_THROTTLING) && !vmm_host_set_rt_runtime_us(-1, &err)) {
 		say(d, FIXED, "RT throttling turned off (sched_rt_runtime_us = -1)",
 		    "until reboot; to keep it: echo kernel.sched_rt_runtime_us=-1 > "
 		    "/etc/sysctl.d/90-crtos.conf");
@@ -203,11 +212,11 @@ static void check_irqs(struct doctor *d)
 			continue;
 		on_cpu++;
 		snprintf(path, sizeof(path), "/proc/irq/%s/smp_affinity_list", e->d_name);
-		if (d->fix && !write_text(path, d->others))
+		if ((d->fix & FIX_IRQS) && !write_text(path, d->others))
 			moved++;
 	}
 	closedir(dir);
-	if (d->fix)
+	if (d->fix & FIX_IRQS)
 		write_text("/proc/irq/default_smp_affinity", "1");	/* best effort: CPU 0 */
 	snprintf(what, sizeof(what), "interrupts: %d interrupt(s) delivered to CPU %d%s",
 		 on_cpu - moved, d->cpu, moved ? " (others moved off it)" : "");
@@ -229,7 +238,7 @@ static void check_governor(struct doctor *d)
 		say(d, OK, "frequency scaling: governor is performance", NULL);
 		return;
 	}
-	if (d->fix && !write_text(path, "performance")) {
+	if ((d->fix & FIX_GOVERNOR) && !write_text(path, "performance")) {
 		say(d, FIXED, "frequency scaling: governor set to performance", NULL);
 		return;
 	}
@@ -266,7 +275,7 @@ static void check_hugepages(struct doctor *d)
 		say(d, OK, "huge pages: guest memory can use 2 MiB pages", NULL);
 		return;
 	}
-	if (d->fix && !write_text(path, "advise")) {
+	if ((d->fix & FIX_HUGEPAGES) && !write_text(path, "advise")) {
 		say(d, FIXED, "huge pages: enabled for shared memory that asks (shmem_enabled = advise)",
 		    NULL);
 		return;
@@ -288,10 +297,39 @@ static void check_memlock(struct doctor *d)
 	    "run crtos as root, or raise the limit in /etc/security/limits.conf");
 }
 
+static int doctor_parse_fix(const char *arg, unsigned int *fix)
+{
+	static const struct { const char *name; unsigned int bit; } names[] = {
+		{ "rt-throttling", FIX_RT_THROTTLING }, { "irqs", FIX_IRQS },
+		{ "governor", FIX_GOVERNOR }, { "hugepages", FIX_HUGEPAGES },
+	};
+	char list[256];
+
+	if (!arg) {
+		*fix = FIX_ALL;
+		return 0;
+	}
+	snprintf(list, sizeof(list), "%s", arg);
+	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+		unsigned int i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(tok, names[i].name))
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			fprintf(stderr, "crtos doctor: unknown fix '%s' (rt-throttling, irqs, governor, "
+				"hugepages)\n", tok);
+			return -1;
+		}
+		*fix |= names[i].bit;
+	}
+	return 0;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "fix", no_argument, NULL, 'f' },
+		{ "fix", optional_argument, NULL, 'f' },
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -303,7 +341,8 @@ int cmd_doctor(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'f') {
-			d.fix = true;
+			if (doctor_parse_fix(optarg, &d.fix))
+				return EXIT_USAGE;
 		} else if (opt == 'c' && cli_parse_int(optarg, 0, 4095, &cpu)) {
 			continue;
 		} else if (opt == 'h') {

@@ -19,6 +19,9 @@ int mm_init(const struct crtos_boot_params *bp);
  */
 size_t mm_poll_late_ram(void);
 
+/* Wait (polling) until all RAM is adopted, at most timeout_ns. Returns true if it is. */
+bool mm_wait_all_ram(uint64_t timeout_ns);
+
 /* The kernel's address space, whose window every address space shares. */
 struct aspace *kernel_aspace(void);
 
