@@ -72,13 +72,8 @@ _Noreturn void idle_loop(void)
 	irq_register(CRTOS_VEC_KICK, idle_wakeup, NULL);
 	irq_register(CRTOS_VEC_TIMER, idle_wakeup, NULL);
 
-	WRITE_ONCE(st.comm->tsc_idle, now);
-	__atomic_store_n(&st.comm->state, CRTOS_STATE_RUNNING, __ATOMIC_RELEASE);
 	pr_info("idle: %s, heartbeat every %lu ms\n",
 		st.halt ? "spin then halt" : "polling", (unsigned long)cmdline_u64("heartbeat_ms", 100));
-	if (cmdline_has("exit"))
-		kernel_exit((int)cmdline_u64("exit", 0));
-
 	for (;;) {
 		now = arch_read_tsc();
 		if (idle_poll(&st, now))

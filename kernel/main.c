@@ -80,6 +80,14 @@ static void boot_logflood(void)
 		pr_info("logflood: message %lu of %lu\n", (unsigned long)i, (unsigned long)n);
 }
 
+/* Everything is initialised: tell the VMM, which times the boot up to here. */
+static void boot_complete(void)
+{
+	WRITE_ONCE(comm->tsc_ready, arch_read_tsc());
+	__atomic_store_n(&comm->state, CRTOS_STATE_RUNNING, __ATOMIC_RELEASE);
+	pr_info("boot complete\n");
+}
+
 _Noreturn void kmain(const struct crtos_boot_params *bp)
 {
 	const char *problem = boot_params_problem(bp);
@@ -114,13 +122,16 @@ _Noreturn void kmain(const struct crtos_boot_params *bp)
 	if (err)
 		panic("CPU setup failed: %d", err);
 	boot_logflood();
+	if (cmdline_has("fault"))
+		fault_inject(cmdline_get("fault"));
+	boot_complete();
+	if (cmdline_has("exit"))
+		kernel_exit((int)cmdline_u64("exit", 0));
 	if (cmdline_has("selftest")) {
 		/* The tests exercise all of memory: let the VMM finish populating it. */
 		if (!mm_wait_all_ram(30 * NSEC_PER_SEC))
 			pr_warn("selftest: not all RAM arrived within 30 s; testing with what there is\n");
 		kernel_exit(selftest_run(cmdline_get("selftest")) ? 1 : 0);
 	}
-	if (cmdline_has("fault"))
-		fault_inject(cmdline_get("fault"));
 	idle_loop();
 }

@@ -21,7 +21,7 @@
 enum crtos_state {
 	CRTOS_STATE_OFF = 0,	/* the VMM zeroed the page; the kernel has not run */
 	CRTOS_STATE_BOOTING,	/* the kernel accepted the boot params */
-	CRTOS_STATE_RUNNING,	/* the kernel reached its idle loop */
+	CRTOS_STATE_RUNNING,	/* booted: initialised, running its first job or idling */
 	CRTOS_STATE_EXITED,	/* orderly shutdown; exit_status is valid */
 	CRTOS_STATE_PANICKED,	/* panic record is valid */
 };
@@ -66,7 +66,7 @@ struct crtos_comm {
 	int32_t exit_status;		/* valid in CRTOS_STATE_EXITED */
 	uint32_t selftest_failures;	/* failed in-kernel self-tests */
 	uint64_t tsc_entry;		/* TSC at the kernel's first instruction */
-	uint64_t tsc_idle;		/* TSC when the idle loop was first reached */
+	uint64_t tsc_ready;		/* TSC when boot was complete (state RUNNING) */
 	uint64_t heartbeat;		/* incremented at least every heartbeat period */
 	uint64_t heartbeat_tsc;		/* TSC of the last heartbeat */
 	uint64_t ram_in_use;		/* bytes of RAM the page allocator manages */

@@ -72,12 +72,13 @@ SELFTEST(backtrace_walks_kernel_frames)
 	return 0;
 }
 
-SELFTEST(comm_page_reports_booting)
+SELFTEST(comm_page_reports_a_booted_kernel)
 {
 	struct crtos_comm *comm = kernel_comm();
 
 	CHECK_EQ(comm->magic, CRTOS_COMM_MAGIC);
-	CHECK_EQ(comm->state, CRTOS_STATE_BOOTING);
-	CHECK(comm->tsc_entry && comm->tsc_entry < arch_read_tsc());
+	CHECK_EQ(comm->state, CRTOS_STATE_RUNNING);
+	CHECK(comm->tsc_entry && comm->tsc_entry < comm->tsc_ready);
+	CHECK(comm->tsc_ready < arch_read_tsc());
 	return 0;
 }

@@ -148,7 +148,7 @@ test_hung_kernel_is_stopped_and_located() {
 	out=$(tmp)
 	run "$out" cell "${MEM[@]}" --boot-timeout 300 --cmdline "fault=hang"
 	expect_status 72
-	expect_text "$out" "did not reach its idle loop within 300 ms"
+	expect_text "$out" "did not finish booting within 300 ms"
 	expect_text "$out" "<fault_inject+"
 }
 

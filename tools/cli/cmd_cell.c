@@ -261,8 +261,8 @@ static void cell_print_boot(struct cell *c)
 {
 	const struct cell_times *t = cell_times(c);
 
-	printf("crtos: booted in %.1f ms, from crtos starting to the kernel's idle loop "
-	       "(setup %.1f ms with %llu MiB of guest memory populated, kernel %.1f ms)\n",
+	printf("crtos: booted in %.1f ms, from crtos starting to the kernel being up, about to "
+	       "idle (setup %.1f ms with %llu MiB of guest memory populated, kernel %.1f ms)\n",
 	       t->boot_ms, t->setup_ms, (unsigned long long)(t->boot_mem >> 20), t->kernel_ms);
 	fflush(stdout);
 }
@@ -285,7 +285,7 @@ static int cell_run(struct cell *c, struct cell_opts *o, const sigset_t *set)
 	if (ret == -ETIMEDOUT) {
 		char what[128];
 
-		snprintf(what, sizeof(what), "the kernel did not reach its idle loop within %ld ms; "
+		snprintf(what, sizeof(what), "the kernel did not finish booting within %ld ms; "
 			 "stopped it", o->boot_timeout_ms);
 		cell_stop(c);
 		cell_wait(c, -1);

@@ -272,9 +272,9 @@ int cell_wait_running(struct cell *c, int timeout_ms)
 
 	for (;;) {
 		if (__atomic_load_n(&c->comm->state, __ATOMIC_ACQUIRE) >= CRTOS_STATE_RUNNING &&
-		    c->comm->tsc_idle) {
-			c->times.boot_ms = clock_tsc_to_ms_since(c, c->comm->tsc_idle, c->cfg.start_ns);
-			c->times.kernel_ms = clock_tsc_to_ms_since(c, c->comm->tsc_idle, 0) -
+		    c->comm->tsc_ready) {
+			c->times.boot_ms = clock_tsc_to_ms_since(c, c->comm->tsc_ready, c->cfg.start_ns);
+			c->times.kernel_ms = clock_tsc_to_ms_since(c, c->comm->tsc_ready, 0) -
 					     clock_tsc_to_ms_since(c, c->comm->tsc_entry, 0);
 			c->times.setup_ms = (double)(priv(c)->vcpu_entry_ns - c->cfg.start_ns) / 1e6;
 			/* The first KVM_RUN has happened: its worker threads exist now. */

@@ -130,9 +130,9 @@ enum cell_end {
 };
 
 struct cell_times {
-	double boot_ms;			/* start_ns -> kernel idle loop */
+	double boot_ms;			/* start_ns -> kernel up (comm.tsc_ready) */
 	double setup_ms;		/* start_ns -> vCPU entry */
-	double kernel_ms;		/* kernel entry -> idle loop */
+	double kernel_ms;		/* kernel entry -> kernel up */
 	double ram_ready_ms;		/* start_ns -> all RAM populated and locked */
 	uint64_t boot_mem;		/* bytes populated before the vCPU started */
 };
@@ -150,7 +150,7 @@ int cell_create(struct cell **out, const struct cell_config *cfg, struct vmm_err
 int cell_start(struct cell *c, struct vmm_err *err);
 
 /*
- * Wait until the kernel reaches its idle loop (returns 0), stops (returns
+ * Wait until the kernel has booted (state RUNNING: returns 0), stops (returns
  * -ECANCELED; see cell_end()), or timeout_ms passes (-ETIMEDOUT).
  */
 int cell_wait_running(struct cell *c, int timeout_ms);
