@@ -27,19 +27,19 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
 	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) \
-	-Iinclude -Ikernel/include -Iarch/x86_64/include -I$(BUILD)/include
+	-Iinclude -Ikernel/include -Ilinuxabi/include -Iarch/x86_64/include -I$(BUILD)/include
 KERNEL_ASFLAGS := $(KERNEL_CFLAGS) -D__ASSEMBLER__
 KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h
 
 KERNEL_SRCS := \
 	kernel/main.c kernel/header.c kernel/printk.c kernel/panic.c kernel/clock.c \
-	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c \
+	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c kernel/sched.c \
 	kernel/mm/pmm.c kernel/mm/kmem.c kernel/mm/aspace.c kernel/mm/mm.c \
 	kernel/lib/string.c kernel/lib/strlcpy.c kernel/lib/fmt.c \
-	kernel/selftest/mm_selftest.c kernel/selftest/core_selftest.c \
+	kernel/selftest/mm_selftest.c kernel/selftest/core_selftest.c kernel/selftest/sched_selftest.c \
 	arch/x86_64/boot.c arch/x86_64/trap.c arch/x86_64/apic.c arch/x86_64/cpu.c \
-	arch/x86_64/hcall.c arch/x86_64/backtrace.c arch/x86_64/selftest.c \
-	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S
+	arch/x86_64/hcall.c arch/x86_64/backtrace.c arch/x86_64/selftest.c arch/x86_64/thread.c \
+	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
 KERNEL	:= $(BUILD)/crtos-kernel.elf
@@ -113,6 +113,8 @@ $(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))
 	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -o $@ $^
 
 include tests/rules.mk
+include tests/programs/rules.mk
+include linuxabi/rules.mk
 
 deps:
 	$(Q)scripts/install-deps

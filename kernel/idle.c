@@ -14,6 +14,7 @@
 #include <kernel/kernel.h>
 #include <kernel/mm.h>
 #include <kernel/printk.h>
+#include <kernel/thread.h>
 
 struct idle_state {
 	struct crtos_comm *comm;
@@ -39,6 +40,11 @@ static bool idle_poll(struct idle_state *st, uint64_t now)
 		kernel_exit((int)shutdown - 1);
 	if (mm_poll_late_ram())
 		busy = true;
+	thread_reap();
+	if (sched_need_resched()) {
+		sched_preempt();
+		busy = true;
+	}
 	if (now >= st->next_beat) {
 		WRITE_ONCE(st->comm->heartbeat_tsc, now);
 		WRITE_ONCE(st->comm->heartbeat, st->comm->heartbeat + 1);

@@ -2,6 +2,7 @@
 /* The vector -> handler table. Unhandled vectors are counted and ignored. */
 #include <kernel/arch.h>
 #include <kernel/irq.h>
+#include <kernel/thread.h>
 
 #define IRQ_VECTORS	256
 
@@ -45,6 +46,12 @@ void irq_dispatch(unsigned int vector)
 	irq_table[vector].count++;
 	if (irq_table[vector].handler)
 		irq_table[vector].handler(vector, irq_table[vector].arg);
+}
+
+void irq_exit(void)
+{
+	if (sched_need_resched())
+		sched_preempt();
 }
 
 uint64_t irq_count(unsigned int vector)

@@ -14,6 +14,7 @@
 #include <kernel/pmm.h>
 #include <kernel/printk.h>
 #include <kernel/selftest.h>
+#include <kernel/thread.h>
 #include <crtos/mmio.h>
 
 /* Exit status when the boot parameters are unusable (the VMM explains it). */
@@ -117,6 +118,7 @@ _Noreturn void kmain(const struct crtos_boot_params *bp)
 	err = mm_init(bp);
 	if (err)
 		panic("memory setup failed: %d", err);
+	sched_init();
 	boot_memory_report(bp);
 	err = arch_init();
 	if (err)

@@ -73,6 +73,7 @@ void x86_irq_replay(void)
 		WRITE_ONCE(c->irq_masked, 1);
 		c->counters[X86_CNT_DEFERRED]++;
 		x86_irq_drain();
+		irq_exit();
 		WRITE_ONCE(c->irq_masked, 0);
 		__asm__ volatile("" : : : "memory");
 	} while (READ_ONCE(c->irq_pending_any));
@@ -133,10 +134,12 @@ static void x86_exception(arch_regs_t *regs)
 void x86_event(arch_regs_t *regs)
 {
 	this_cpu()->counters[X86_CNT_EVENTS]++;
-	if (regs->vector >= X86_NR_EXCEPTIONS)
+	if (regs->vector >= X86_NR_EXCEPTIONS) {
 		x86_irq_drain();
-	else
+		irq_exit();
+	} else {
 		x86_exception(regs);
+	}
 }
 
 static void x86_probe_report(arch_regs_t *fault)

@@ -111,7 +111,41 @@ int arch_backtrace(uintptr_t fp, uint64_t *frames, int max);
 /* Frame pointer of the caller, for arch_backtrace(). */
 #define arch_current_frame()	((uintptr_t)__builtin_frame_address(0))
 
+/*
+ * Threads. struct arch_thread (from <asm/thread.h>) is the CPU state a
+ * context switch saves beyond the kernel stack.
+ *
+ * arch_thread_init: prepare at so that the first switch to it runs
+ * entry() on the stack [kstack, kstack + size), masked. With user true the
+ * thread also gets FPU/vector state (user threads own it; the kernel never
+ * touches it). Returns 0 or -ENOMEM.
+ */
+int arch_thread_init(struct arch_thread *at, void *kstack, size_t size, void (*entry)(void),
+		     bool user);
+void arch_thread_free(struct arch_thread *at);
+
+/* The running (boot) context becomes a thread: at describes its current stack. */
+void arch_thread_adopt(struct arch_thread *at);
+
+/* The thread's TLS pointer (FS base on x86-64); current: at is the running thread. */
+void arch_thread_set_tls(struct arch_thread *at, uint64_t tls, bool current);
+uint64_t arch_thread_get_tls(struct arch_thread *at, bool current);
+
+/*
+ * Switch from prev to next: save prev's callee-saved registers, stack, FS
+ * base and FPU state, load next's. Masked; returns when prev runs again.
+ * The address space is the caller's business (arch_aspace_activate).
+ */
+void arch_thread_switch(struct arch_thread *prev, struct arch_thread *next);
+
 /* Called by the arch layer for each interrupt vector that fired (masked). */
 void irq_dispatch(unsigned int vector);
+
+/*
+ * Called by the arch layer after a batch of interrupts was dispatched,
+ * masked, on the interrupted thread's stack: the preemption point. May
+ * switch threads; returns when the interrupted thread runs again.
+ */
+void irq_exit(void);
 
 #endif
