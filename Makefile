@@ -33,12 +33,16 @@ KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h
 
 KERNEL_SRCS := \
 	kernel/main.c kernel/header.c kernel/printk.c kernel/panic.c kernel/clock.c \
-	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c kernel/sched.c \
+	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c kernel/sched.c kernel/timer.c \
 	kernel/mm/pmm.c kernel/mm/kmem.c kernel/mm/aspace.c kernel/mm/mm.c \
 	kernel/lib/string.c kernel/lib/strlcpy.c kernel/lib/fmt.c \
 	kernel/selftest/mm_selftest.c kernel/selftest/core_selftest.c kernel/selftest/sched_selftest.c \
 	arch/x86_64/boot.c arch/x86_64/trap.c arch/x86_64/apic.c arch/x86_64/cpu.c \
 	arch/x86_64/hcall.c arch/x86_64/backtrace.c arch/x86_64/selftest.c arch/x86_64/thread.c \
+	arch/x86_64/syscall.c \
+	linuxabi/personality.c linuxabi/process.c linuxabi/rcall.c linuxabi/mm.c linuxabi/exec.c \
+	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
+	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
@@ -48,15 +52,25 @@ TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread -Iinclude -Itoo
 TOOLS_SRCS := \
 	tools/vmm/kvm.c tools/vmm/mem.c tools/vmm/image.c tools/vmm/boot.c tools/vmm/clock.c \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
-	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/options.c
+	tools/vmm/proc.c \
+	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
+	tools/cli/options.c
 VMM_SRCS := $(filter tools/vmm/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_CLI := $(BUILD)/asan/crtos
 
+# The shadow: a static PIE on musl, which Linux loads at the top of user
+# space (in the kernel window, with randomization off) and which never
+# grows a brk heap, so that all of it stays out of the addresses programs in
+# the realm use. glibc's static start-up would put a heap at 0x555555555000.
+SHADOW	:= $(BUILD)/crtos-shadow
+# Debian's musl-tools puts musl here.
+MUSL_LIB ?= /usr/lib/x86_64-linux-musl/
+
 .PHONY: all kernel tools asan unit test deps clean
-all: $(KERNEL) $(CLI)
+all: $(KERNEL) $(CLI) $(SHADOW)
 kernel: $(KERNEL)
 tools: $(CLI)
 asan: $(ASAN_CLI)
@@ -107,6 +121,13 @@ $(BUILD)/asan/t/%.c.o: %.c
 $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^
+
+$(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h)
+	@echo "  LD      $@"
+	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -fpie -c -o $@.o $<
+	$(Q)$(CC) -nostdlib -static-pie -Wl,--no-dynamic-linker -o $@ $(MUSL_LIB)rcrt1.o \
+		$(MUSL_LIB)crti.o $@.o $(MUSL_LIB)libc.a $(shell $(CC) -print-libgcc-file-name) \
+		$(MUSL_LIB)crtn.o
 
 $(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"

@@ -14,7 +14,9 @@
 #include <kernel/kernel.h>
 #include <kernel/mm.h>
 #include <kernel/printk.h>
+#include <kernel/personality.h>
 #include <kernel/thread.h>
+#include <kernel/timer.h>
 
 struct idle_state {
 	struct crtos_comm *comm;
@@ -40,6 +42,10 @@ static bool idle_poll(struct idle_state *st, uint64_t now)
 		kernel_exit((int)shutdown - 1);
 	if (mm_poll_late_ram())
 		busy = true;
+	if (personality_poll())
+		busy = true;
+	if (timer_poll())
+		busy = true;
 	thread_reap();
 	if (sched_need_resched()) {
 		sched_preempt();
@@ -57,9 +63,11 @@ static bool idle_poll(struct idle_state *st, uint64_t now)
 static void idle_halt(struct idle_state *st)
 {
 	unsigned long flags = arch_irq_save();
+	uint64_t sleeper = timer_next_deadline();
 
-	arch_timer_set_deadline(st->next_beat);
-	if (!READ_ONCE(st->comm->shutdown))
+	arch_timer_set_deadline(sleeper && sleeper < st->next_beat ? sleeper : st->next_beat);
+	personality_before_halt();
+	if (!READ_ONCE(st->comm->shutdown) && !personality_poll() && !sched_need_resched())
 		arch_idle_wait();
 	arch_irq_restore(flags);
 }
@@ -76,7 +84,6 @@ _Noreturn void idle_loop(void)
 	st.next_beat = now;
 	st.busy_until = now + st.spin;
 	irq_register(CRTOS_VEC_KICK, idle_wakeup, NULL);
-	irq_register(CRTOS_VEC_TIMER, idle_wakeup, NULL);
 
 	pr_info("idle: %s, heartbeat every %lu ms\n",
 		st.halt ? "spin then halt" : "polling", (unsigned long)cmdline_u64("heartbeat_ms", 100));

@@ -14,7 +14,9 @@
 #include <kernel/pmm.h>
 #include <kernel/printk.h>
 #include <kernel/selftest.h>
+#include <kernel/personality.h>
 #include <kernel/thread.h>
+#include <kernel/timer.h>
 #include <crtos/mmio.h>
 
 /* Exit status when the boot parameters are unusable (the VMM explains it). */
@@ -123,6 +125,10 @@ _Noreturn void kmain(const struct crtos_boot_params *bp)
 	err = arch_init();
 	if (err)
 		panic("CPU setup failed: %d", err);
+	timer_init();
+	err = personality_init();
+	if (err)
+		panic("personality setup failed: %d", err);
 	boot_logflood();
 	if (cmdline_has("fault"))
 		fault_inject(cmdline_get("fault"));

@@ -102,6 +102,8 @@ static void sched_switch(void)
 	next->state = THREAD_RUNNING;
 	sched_cur = next;
 	sched_nr_switches++;
+	next->run_since = arch_read_tsc();
+	prev->run_cycles += next->run_since - prev->run_since;
 	if (next->as && next->as != sched_active_as) {
 		sched_active_as = next->as;
 		arch_aspace_activate(next->as->root);
@@ -180,6 +182,11 @@ void sched_forget_aspace(struct aspace *as)
 	arch_irq_restore(flags);
 }
 
+uint64_t thread_cpu_cycles(const struct thread *t)
+{
+	return t->run_cycles + (t == sched_cur ? arch_read_tsc() - t->run_since : 0);
+}
+
 uint64_t sched_switches(void)
 {
 	return sched_nr_switches;
@@ -228,6 +235,17 @@ _Noreturn void thread_exit(void)
 	sched_cur->state = THREAD_DEAD;
 	sched_switch();
 	panic("a dead thread ran again");
+}
+
+void thread_kill(struct thread *t)
+{
+	ASSERT(arch_irqs_masked() && t != sched_cur && t->magic == THREAD_MAGIC);
+	if (t->state == THREAD_READY)
+		runq_del(t);
+	if (t->state != THREAD_DEAD) {
+		t->state = THREAD_DEAD;
+		list_add_tail(&sched_dead, &t->run_node);
+	}
 }
 
 void thread_reap(void)

@@ -4,7 +4,7 @@
 # under ASan and UBSan), the cell tests' helper program, and the runner.
 
 UNIT_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(ASAN_FLAGS) -DUNIT_TEST \
-	-Itests/unit/stub -Itests/lib -Ikernel/include -Iarch/x86_64/include -Iinclude
+	-Itests/unit/stub -Itests/lib -Ikernel/include -Iarch/x86_64/include -Iinclude -Ilinuxabi/include
 UNIT_COMMON := tests/lib/harness.c tests/unit/stub/arch_stub.c kernel/lib/strlcpy.c kernel/mm/pmm.c
 
 # test name -> kernel sources it compiles
@@ -15,8 +15,10 @@ UNIT_SRCS_logring :=
 UNIT_SRCS_clock := kernel/clock.c
 UNIT_SRCS_fmt :=
 UNIT_SRCS_cmdline := kernel/cmdline.c
+UNIT_SRCS_elf := linuxabi/elf.c
+UNIT_SRCS_stack := linuxabi/stack.c linuxabi/elf.c
 
-UNIT_TESTS := pmm kmem aspace logring clock fmt cmdline
+UNIT_TESTS := pmm kmem aspace logring clock fmt cmdline elf stack
 UNIT_BINS := $(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/tests/unit/fmt_renamed.o: kernel/lib/fmt.c

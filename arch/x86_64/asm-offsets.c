@@ -33,6 +33,7 @@ void asm_offsets(void)
 	PCPU(KSTACK_TOP, kstack_top);
 	PCPU(KSTACK_SIZE, kstack_size);
 	PCPU(PANIC_DOORBELL, panic_doorbell);
+	PCPU(USER_RSP, user_rsp);
 	PCPU(TSS, tss);
 	PCPU(GDT, gdt);
 	DEFINE(REGS_SIZE, sizeof(struct crtos_regs));

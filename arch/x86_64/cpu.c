@@ -6,6 +6,7 @@
 
 int arch_init(void)
 {
+	x86_syscall_init();
 	return x86_apic_init();
 }
 

@@ -191,3 +191,106 @@ x86_gdt_desc:
 x86_idt_desc:
 	.word	4095
 	.quad	x86_idt
+
+	.section .text
+/*
+ * System calls from user code. Under kvm_pvm `syscall` lands here still at
+ * ring 3, with the user's rsp (see docs/architecture.md); on hardware where
+ * it lands in ring 0 this entry would need swapgs and a ring-0 return, and
+ * x86_syscall_init() refuses to run there. Mask first, so that the per-CPU
+ * scratch slot cannot be reused by an interrupt-driven switch before it is
+ * consumed; an interrupt before that first store is reflected with the user
+ * rsp and handled at the top of the kernel stack, which is harmless.
+ * The frame is a struct crtos_regs with vector X86_VEC_SYSCALL.
+ */
+	.globl x86_syscall_entry
+x86_syscall_entry:
+	movb	$1, %gs:PCPU_IRQ_MASKED
+	movq	%rsp, %gs:PCPU_USER_RSP
+	movq	%gs:PCPU_KSTACK_TOP, %rsp
+	pushq	$0			/* the user's soft mask: never masked */
+	pushq	$0			/* cr2 */
+	pushq	$CRTOS_SEL_USER_DS
+	pushq	%gs:PCPU_USER_RSP
+	pushq	%r11			/* rflags */
+	pushq	$CRTOS_SEL_USER_CS
+	pushq	%rcx			/* rip */
+	pushq	$0			/* error code */
+	pushq	$X86_VEC_SYSCALL
+	pushq	%r15
+	pushq	%r14
+	pushq	%r13
+	pushq	%r12
+	pushq	%r11
+	pushq	%r10
+	pushq	%r9
+	pushq	%r8
+	pushq	%rbp
+	pushq	%rdi
+	pushq	%rsi
+	pushq	%rdx
+	pushq	%rcx
+	pushq	%rbx
+	pushq	%rax
+	movq	%rsp, %rdi
+	cld
+	call	x86_syscall
+	jmp	x86_event_return
+
+/*
+ * x86_enter_user(rip, rsp, kstack_top): leave the kernel for user code for
+ * the first time. The frame goes at the top of the kernel stack (what is
+ * below is never returned to); x86_event_return unmasks and irets.
+ */
+	.globl x86_enter_user
+x86_enter_user:
+	movq	%rdx, %rsp
+	pushq	$0			/* unmask on the way out */
+	pushq	$0			/* cr2 */
+	pushq	$CRTOS_SEL_USER_DS
+	pushq	%rsi			/* rsp */
+	pushq	$(X86_RFLAGS_IF | X86_RFLAGS_BASE)
+	pushq	$CRTOS_SEL_USER_CS
+	pushq	%rdi			/* rip */
+	pushq	$0
+	pushq	$0
+	xorl	%eax, %eax
+	.rept	15			/* rax .. r15: all zero, as Linux starts a process */
+	pushq	%rax
+	.endr
+	jmp	x86_event_return
+
+/*
+ * Copies between kernel and user memory that fail instead of faulting:
+ * arch_copy_user(dst, src, n) returns the number of bytes NOT copied (0 on
+ * success); the caller has checked that the user range is below the kernel
+ * window. rep movsb is restartable: on a fault rcx holds what is left.
+ */
+	.globl arch_copy_user
+arch_copy_user:
+	movq	%rdx, %rcx
+1:	rep movsb
+	xorl	%eax, %eax
+	ret
+2:	movq	%rcx, %rax
+	ret
+	.pushsection __ex_table, "a"
+	.quad	1b, 2b
+	.popsection
+
+/* arch_strnlen_user(s, max): length of s (< max), max if no NUL within max, -1 on a fault. */
+	.globl arch_strnlen_user
+arch_strnlen_user:
+	xorl	%eax, %eax
+3:	cmpq	%rsi, %rax
+	jae	5f
+4:	cmpb	$0, (%rdi, %rax)
+	je	5f
+	incq	%rax
+	jmp	3b
+5:	ret
+6:	movq	$-1, %rax
+	ret
+	.pushsection __ex_table, "a"
+	.quad	4b, 6b
+	.popsection

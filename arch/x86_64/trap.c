@@ -34,6 +34,26 @@ const char *x86_exception_name(unsigned int vector)
 	return vector < X86_NR_EXCEPTIONS ? x86_exception_names[vector] : "interrupt";
 }
 
+/* The Linux signal for an exception in user code. */
+static int x86_exception_signal(unsigned int vector)
+{
+	switch (vector) {
+	case X86_VEC_DE:
+	case 16:		/* x87 */
+	case 19:		/* SIMD */
+		return 8;	/* SIGFPE */
+	case X86_VEC_DB:
+	case X86_VEC_BP:
+		return 5;	/* SIGTRAP */
+	case X86_VEC_UD:
+		return 4;	/* SIGILL */
+	case 17:		/* alignment check */
+		return 7;	/* SIGBUS */
+	default:
+		return 11;	/* SIGSEGV */
+	}
+}
+
 static bool x86_is_kernel_address(uint64_t va)
 {
 	return va - CRTOS_KERNEL_BASE < CRTOS_KERNEL_WINDOW;
@@ -124,10 +144,12 @@ static void x86_exception(arch_regs_t *regs)
 			return;
 		}
 	}
+	if (!x86_is_kernel_address(regs->rip)) {
+		user_exception(regs, x86_exception_signal((unsigned int)regs->vector));
+		return;
+	}
 	x86_describe_fault(regs, what, sizeof(what));
-	if (x86_is_kernel_address(regs->rip))
-		panic_regs(regs, "%s in the kernel", what);
-	panic_regs(regs, "%s outside the kernel, and the kernel runs no programs yet", what);
+	panic_regs(regs, "%s in the kernel", what);
 }
 
 /* Called by x86_event_entry, masked, for every reflected event. */
@@ -140,6 +162,8 @@ void x86_event(arch_regs_t *regs)
 	} else {
 		x86_exception(regs);
 	}
+	if (!x86_is_kernel_address(regs->rip))
+		user_return(regs);
 }
 
 static void x86_probe_report(arch_regs_t *fault)

@@ -57,6 +57,26 @@ struct crtos_panic_record {
 	char msg[CRTOS_PANIC_MSG_MAX];
 };
 
+/*
+ * Requests from the VMM to the kernel (comm.ctl). The VMM writes op and
+ * args, then increments req_seq (release) and kicks; the kernel acts,
+ * writes result and out, then sets ack_seq = req_seq (release). One
+ * request at a time.
+ */
+enum crtos_ctl_op {
+	CRTOS_CTL_SPAWN = 1,	/* new RT process: out[0] channel GPA, out[1] its doorbell index */
+	CRTOS_CTL_REAP,		/* args[0] doorbell index: the shadow is gone; free everything */
+};
+
+struct crtos_ctl {
+	uint32_t req_seq;		/* VMM */
+	uint32_t ack_seq;		/* kernel */
+	uint32_t op;			/* VMM: enum crtos_ctl_op */
+	int32_t result;			/* kernel: 0 or -errno */
+	uint64_t args[4];		/* VMM */
+	uint64_t out[4];		/* kernel */
+};
+
 struct crtos_comm {
 	uint64_t magic;			/* kernel: CRTOS_COMM_MAGIC once boot params are accepted */
 	uint32_t abi_version;		/* kernel: its CRTOS_ABI_VERSION */
@@ -76,6 +96,8 @@ struct crtos_comm {
 	uint64_t ram_ready;		/* RAM in [0, ram_ready) is populated and locked */
 	uint32_t shutdown;		/* nonzero: shut down in order, exit status shutdown - 1 */
 	uint32_t reserved;
+
+	struct crtos_ctl ctl;		/* both, see above */
 };
 
 _Static_assert(sizeof(struct crtos_comm) <= 4096, "comm must fit one page");

@@ -212,6 +212,37 @@ int aspace_unmap(struct aspace *as, vaddr_t va, size_t size)
 	return err;
 }
 
+int aspace_protect(struct aspace *as, vaddr_t va, size_t size, unsigned int flags)
+{
+	vaddr_t end = va + size;
+	bool changed = false;
+	int err = 0;
+
+	ASSERT(IS_ALIGNED(va | size, PAGE_SIZE));
+	while (va < end) {
+		int level;
+		arch_pte_t *e = pt_lookup(as, va, &level);
+		vaddr_t leaf_start = ALIGN_DOWN(va, level_size(level));
+
+		if (!e) {
+			va = leaf_start + level_size(level);
+			continue;
+		}
+		if (leaf_start < va || leaf_start + level_size(level) > end) {
+			err = pt_split(e, level);
+			if (err)
+				break;
+			continue;
+		}
+		*e = arch_pte_leaf(arch_pte_addr(*e), level, flags);
+		changed = true;
+		va = leaf_start + level_size(level);
+	}
+	if (changed)
+		arch_tlb_flush_all();
+	return err;
+}
+
 int aspace_query(const struct aspace *as, vaddr_t va, paddr_t *pa, unsigned int *flags)
 {
 	int level;

@@ -124,6 +124,27 @@ paddr_t pmm_alloc(unsigned int order)
 	return (paddr_t)idx << PAGE_SHIFT;
 }
 
+paddr_t pmm_alloc_pages(unsigned int order, size_t *npages)
+{
+	for (int o = (int)MIN(order, PMM_MAX_ORDER); o >= 0; o--) {
+		paddr_t pa = pmm_alloc((unsigned int)o);
+		unsigned long flags;
+
+		if (pa == PADDR_INVALID)
+			continue;
+		flags = arch_irq_save();
+		for (uint32_t i = 0; i < 1u << o; i++) {
+			pmm_pages[(pa >> PAGE_SHIFT) + i].flags = PG_ALLOCATED;
+			pmm_pages[(pa >> PAGE_SHIFT) + i].order = 0;
+		}
+		arch_irq_restore(flags);
+		*npages = 1ul << o;
+		return pa;
+	}
+	*npages = 0;
+	return PADDR_INVALID;
+}
+
 void pmm_free(paddr_t pa, unsigned int order)
 {
 	uint32_t idx = (uint32_t)(pa >> PAGE_SHIFT);

@@ -129,6 +129,24 @@ TEST(aspace_unmap_splits_large_pages_and_frees_empty_tables)
 	EXPECT_EQ(aspace_map(&as, VA, 4 << 20, 2 << 20, MAP_READ), 0);
 }
 
+TEST(aspace_protect_rewrites_flags_and_splits)
+{
+	struct aspace as = as_new();
+	unsigned int flags;
+	paddr_t pa;
+
+	EXPECT_EQ(aspace_map(&as, VA, 2 << 20, 2 << 20, MAP_READ | MAP_WRITE | MAP_USER), 0);
+	EXPECT_EQ(aspace_protect(&as, VA + PAGE_SIZE, PAGE_SIZE, MAP_READ | MAP_USER), 0);
+	EXPECT_EQ(aspace_query(&as, VA + PAGE_SIZE, &pa, &flags), 0);
+	EXPECT_EQ(flags, MAP_READ | MAP_USER);
+	EXPECT_EQ(pa, (2 << 20) + PAGE_SIZE);
+	EXPECT_EQ(aspace_query(&as, VA, NULL, &flags), 0);
+	EXPECT_EQ(flags, MAP_READ | MAP_WRITE | MAP_USER);
+	/* Holes are skipped, not mapped. */
+	EXPECT_EQ(aspace_protect(&as, VA + (4 << 20), PAGE_SIZE, MAP_READ), 0);
+	EXPECT_EQ(aspace_query(&as, VA + (4 << 20), NULL, NULL), -ENOENT);
+}
+
 TEST(aspace_destroy_frees_every_table)
 {
 	struct aspace as = as_new();

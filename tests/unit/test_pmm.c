@@ -108,6 +108,25 @@ TEST(pmm_detects_double_and_wrong_frees)
 	EXPECT_EQ(pmm_free_pages(), NPAGES);
 }
 
+TEST(pmm_alloc_pages_gives_pages_freed_one_by_one)
+{
+	size_t n;
+	paddr_t pa;
+
+	stub_pmm_reset(RAM, 0);
+	pa = pmm_alloc_pages(4, &n);
+	EXPECT_EQ(n, 16);
+	EXPECT(IS_ALIGNED(pa, 16 * PAGE_SIZE));
+	for (size_t i = 0; i < n; i++)
+		pmm_free(pa + i * PAGE_SIZE, 0);	/* in any order, each its own */
+	EXPECT_EQ(pmm_free_pages(), NPAGES);
+	/* Smaller blocks when the large ones are gone. */
+	while (pmm_alloc(PMM_MAX_ORDER) != PADDR_INVALID)
+		;
+	pa = pmm_alloc_pages(PMM_MAX_ORDER, &n);
+	EXPECT(pa == PADDR_INVALID && n == 0);
+}
+
 TEST(pmm_rejects_orders_beyond_the_maximum)
 {
 	stub_pmm_reset(RAM, 0);

@@ -19,6 +19,7 @@ static void main_help(void)
 "virtual machine of its own), with Linux left untouched.\n"
 "\n"
 "Commands:\n"
+"  run       run a Linux program in the real-time realm: crtos run -- PROG ARGS\n"
 "  cell      boot a real-time cell: kernel log, boot time, self-tests\n"
 "  doctor    check this host's real-time setup; --fix tunes it\n"
 "  help      help for a command: crtos help <command>\n"
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "help")) {
 		if (argc > 2 && !strcmp(argv[2], "cell"))
 			cmd_cell_help();
+		else if (argc > 2 && !strcmp(argv[2], "run"))
+			cmd_run_help();
 		else if (argc > 2 && !strcmp(argv[2], "doctor"))
 			cmd_doctor_help();
 		else
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "cell"))
 		return cmd_cell(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "crtos: unknown command '%s'\nTry 'crtos --help'.\n", cmd);

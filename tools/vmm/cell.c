@@ -154,6 +154,7 @@ static void *vcpu_thread(void *arg)
 		if (vcpu_handle_exit(c, stop))
 			break;
 	}
+	__atomic_store_n(&c->vcpu_exited, true, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&c->lock);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -403,14 +404,15 @@ static int cell_choose_idle(struct cell *c, struct vmm_err *err)
 			return ret;
 		c->saved_rt_runtime = runtime;
 		c->restore_rt_runtime = true;
-		fprintf(c->msg, "crtos: RT throttling off while the cell runs (sched_rt_runtime_us "
+		if (!c->cfg.quiet)
+			fprintf(c->msg, "crtos: RT throttling off while the cell runs (sched_rt_runtime_us "
 			"was %ld)\n", runtime);
 		runtime = -1;
 	}
 	c->idle = c->cfg.idle;
 	if (c->idle == VMM_IDLE_AUTO)
 		c->idle = runtime == -1 || c->cfg.no_rt ? VMM_IDLE_POLL : VMM_IDLE_HALT;
-	if (runtime != -1 && !c->cfg.no_rt)
+	if (runtime != -1 && !c->cfg.no_rt && !c->cfg.quiet)
 		fprintf(c->msg, "crtos: note: Linux throttles real-time threads (sched_rt_runtime_us = "
 			"%ld), which would stall a polling vCPU for 50 ms every second; %s. To poll "
 			"without stalls: crtos doctor --fix, or crtos cell --fix-rt-throttling\n",
@@ -484,6 +486,7 @@ int cell_create(struct cell **out, const struct cell_config *cfg, struct vmm_err
 	c->kvm_fd = c->vm_fd = c->vcpu_fd = c->mem_fd = c->cpu_lock_fd = -1;
 	c->log_efd = c->kick_efd = c->stop_efd = -1;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->ctl_lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	p->finished = true;	/* nothing to finish until the vCPU starts */
 	ret = cell_build(c, err);
@@ -564,6 +567,7 @@ void cell_destroy(struct cell *c)
 	close_fd(&c->cpu_lock_fd);
 	vmm_image_close(&c->img);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->ctl_lock);
 	pthread_cond_destroy(&c->cond);
 	free(priv(c));
 }

@@ -255,18 +255,19 @@ void vmm_image_close(struct vmm_image *img)
 }
 
 /*
- * $CRTOS_KERNEL, else crtos-kernel.elf next to the running binary, one
- * directory up (build/asan/crtos), or in ../lib/crtos (an installed tree).
+ * A file crtos ships next to its binary: $env if set, else name next to the
+ * running binary, one directory up (build/asan/crtos), or in ../lib/crtos
+ * (an installed tree). 0, or -ENOENT with buf holding the first place tried.
  */
-int vmm_default_kernel_path(char *buf, size_t len)
+int vmm_find_tool(const char *name, const char *env, char *buf, size_t len)
 {
 	static const char *const places[] = { "", "/..", "/../lib/crtos" };
-	const char *env = getenv("CRTOS_KERNEL");
+	const char *value = env ? getenv(env) : NULL;
 	char exe[PATH_MAX], *dir;
 	ssize_t n;
 
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
+	if (value && *value) {
+		snprintf(buf, len, "%s", value);
 		return 0;
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -275,10 +276,17 @@ int vmm_default_kernel_path(char *buf, size_t len)
 	exe[n] = '\0';
 	dir = dirname(exe);
 	for (unsigned int i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		snprintf(buf, len, "%s%s/crtos-kernel.elf", dir, places[i]);
+		snprintf(buf, len, "%s%s/%s", dir, places[i], name);
 		if (!access(buf, R_OK))
 			return 0;
 	}
-	snprintf(buf, len, "%s/crtos-kernel.elf", dir);
-	return 0;
+	snprintf(buf, len, "%s/%s", dir, name);
+	return -ENOENT;
+}
+
+int vmm_default_kernel_path(char *buf, size_t len)
+{
+	int ret = vmm_find_tool("crtos-kernel.elf", "CRTOS_KERNEL", buf, len);
+
+	return ret == -ENOENT ? 0 : ret;	/* the open reports the missing file */
 }

@@ -47,7 +47,9 @@ struct cell {
 	bool vcpu_started, log_started, pop_started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* signalled when end or ram_ready changes */
+	pthread_mutex_t ctl_lock;	/* one control request at a time */
 	volatile bool stopping;		/* helpers and the vCPU loop must finish */
+	bool vcpu_exited;		/* vCPU thread, atomic: it has left its loop */
 
 	/* Outcome (under lock). */
 	enum cell_end end;

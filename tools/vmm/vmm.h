@@ -96,6 +96,9 @@ void vmm_image_close(struct vmm_image *img);
 /* The kernel image next to the running binary (or $CRTOS_KERNEL). */
 int vmm_default_kernel_path(char *buf, size_t len);
 
+/* A file that ships with crtos (see image.c); $env overrides. 0 or -ENOENT. */
+int vmm_find_tool(const char *name, const char *env, char *buf, size_t len);
+
 /* ---- the cell (cell.c) ---- */
 
 enum vmm_idle {
@@ -118,6 +121,7 @@ struct cell_config {
 	FILE *msg_out;			/* the VMM's own reports; NULL: stderr */
 	bool fix_rt_throttling;		/* set sched_rt_runtime_us = -1 while the cell runs */
 	bool no_rt;			/* no SCHED_FIFO, no memory locking (tests, non-root) */
+	bool quiet;			/* no notes (advice); errors and reports still go to msg_out */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC when the user started us; 0: now */
 };
 
@@ -187,6 +191,31 @@ int cell_cpu(const struct cell *c);
 
 /* A description of the cell for the user ("CPU 1, SCHED_FIFO 90, 256 MiB, idle: poll"). */
 void cell_describe(const struct cell *c, char *buf, size_t len);
+
+/* ---- RT processes (proc.c) ---- */
+
+struct crtos_channel;
+
+/* An RT process as the VMM sees it: its channel and doorbell. */
+struct cell_proc {
+	unsigned int index;		/* the kernel's doorbell index */
+	uint64_t channel_gpa;		/* where its channel is in guest memory */
+	int doorbell_fd;		/* eventfd the kernel's doorbell store signals */
+	bool assigned;
+};
+
+/* Ask the kernel for a new, empty RT process. The cell must be running. */
+int cell_spawn(struct cell *c, struct cell_proc *p, struct vmm_err *err);
+
+/* The process's channel, in guest memory (read-only for the VMM). */
+const struct crtos_channel *cell_channel(const struct cell *c, const struct cell_proc *p);
+
+/* The shadow is gone: free the process and its doorbell. */
+int cell_reap(struct cell *c, struct cell_proc *p);
+
+/* What a shadow needs: the guest-memory memfd, and the eventfd that kicks the kernel. */
+int cell_memfd(const struct cell *c);
+int cell_kick_fd(const struct cell *c);
 
 /* ---- helpers shared inside libvmm ---- */
 

@@ -108,6 +108,38 @@ int arch_probe_write(void *addr, uint64_t val, arch_regs_t *fault);
  */
 int arch_backtrace(uintptr_t fp, uint64_t *frames, int max);
 
+/*
+ * Copy n bytes between kernel and user memory in the current address space,
+ * surviving faults. Returns the number of bytes NOT copied. The caller
+ * checked that the user range is below the kernel window.
+ */
+size_t arch_copy_user(void *dst, const void *src, size_t n);
+
+/* Length of the string at s if < max, max if no NUL in max bytes, -1 on a fault. */
+long arch_strnlen_user(const char *s, size_t max);
+
+/*
+ * Leave the kernel for user code at ip with stack pointer sp, all other
+ * registers zero, as a new Linux process starts. Never returns.
+ */
+_Noreturn void arch_enter_user(uint64_t ip, uint64_t sp);
+
+/* Called by the arch layer for every system call from user code; regs in/out. */
+void syscall_entry(arch_regs_t *regs);
+
+/*
+ * Called by the arch layer, masked, on every return to user code (after a
+ * system call, an interrupt or an exception that came from user code): the
+ * place to deliver signals. May not return (the thread exits).
+ */
+void user_return(arch_regs_t *regs);
+
+/*
+ * Called by the arch layer, masked, when user code faults: sig is the Linux
+ * signal the fault maps to (SIGSEGV for a page fault, ...). May not return.
+ */
+void user_exception(arch_regs_t *regs, int sig);
+
 /* Frame pointer of the caller, for arch_backtrace(). */
 #define arch_current_frame()	((uintptr_t)__builtin_frame_address(0))
 

@@ -35,6 +35,13 @@ int aspace_map(struct aspace *as, vaddr_t va, paddr_t pa, size_t size, unsigned 
  */
 int aspace_unmap(struct aspace *as, vaddr_t va, size_t size);
 
+/*
+ * Change the flags of every mapped page in [va, va + size), page-aligned;
+ * holes are skipped. Large pages partly covered are split. Flushes the TLB.
+ * -ENOMEM if a split finds no page-table page (then nothing changed).
+ */
+int aspace_protect(struct aspace *as, vaddr_t va, size_t size, unsigned int flags);
+
 /* Translate va: 0 with *pa (of va itself) and *flags, or -ENOENT. */
 int aspace_query(const struct aspace *as, vaddr_t va, paddr_t *pa, unsigned int *flags);
 

@@ -48,6 +48,13 @@ paddr_t pmm_alloc(unsigned int order);
  */
 void pmm_free(paddr_t pa, unsigned int order);
 
+/*
+ * Allocate up to 2^order contiguous pages, each of which is then freed on
+ * its own with pmm_free(pa, 0). Falls back to smaller blocks: *npages says
+ * how many pages the block has. PADDR_INVALID when memory is exhausted.
+ */
+paddr_t pmm_alloc_pages(unsigned int order, size_t *npages);
+
 /* Pages currently free, and pages ever added. */
 size_t pmm_free_pages(void);
 size_t pmm_total_pages(void);

@@ -32,6 +32,7 @@ enum thread_state {
 };
 
 struct aspace;
+struct timer_wait;
 
 struct thread {
 	uint32_t magic;
@@ -43,6 +44,9 @@ struct thread {
 	struct list_node wait_node;	/* owned by whatever the thread waits on */
 	struct aspace *as;		/* address space it runs in; NULL: any (kernel thread) */
 	void *owner;			/* the personality's data (Linux process), opaque here */
+	struct timer_wait *sleep;	/* timer.c: set while in timer_sleep_until() */
+	uint64_t run_cycles;		/* CPU time used, up to the last switch-in */
+	uint64_t run_since;		/* TSC of the last switch-in */
 	void *kstack;			/* kernel stack (KSTACK_SIZE bytes) */
 	void (*fn)(void *);		/* what a new thread runs */
 	void *arg;
@@ -64,6 +68,12 @@ struct thread *thread_create(const char *name, int prio, void (*fn)(void *), voi
 
 /* End the current thread. Its resources are freed later by the idle thread. */
 _Noreturn void thread_exit(void);
+
+/*
+ * End a thread that is not running (ready or blocked; whoever it waits on
+ * has forgotten it). Masked. Its resources are freed by thread_reap().
+ */
+void thread_kill(struct thread *t);
 
 /* Free dead threads' stacks. The idle thread calls it; not the dead thread's own job. */
 void thread_reap(void);
@@ -95,6 +105,9 @@ bool sched_need_resched(void);
  * kernel's instead. Called by the address space's owner, masked or not.
  */
 void sched_forget_aspace(struct aspace *as);
+
+/* CPU time t has used, in TSC cycles (t may be the running thread). */
+uint64_t thread_cpu_cycles(const struct thread *t);
 
 /* Number of context switches since boot. */
 uint64_t sched_switches(void);

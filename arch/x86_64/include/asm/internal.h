@@ -15,6 +15,9 @@ _Noreturn void x86_start(const struct crtos_boot_params *bp);
 void x86_event(arch_regs_t *regs);
 const char *x86_exception_name(unsigned int vector);
 
+/* syscall.c */
+void x86_syscall_init(void);
+
 /* thread.c */
 uint32_t x86_fpu_state_size(void);
 

@@ -61,6 +61,7 @@ struct x86_percpu {
 	uint64_t kstack_top;		/* kernel: top of the current kernel stack */
 	uint64_t kstack_size;		/* kernel: its size */
 	uint64_t panic_doorbell;	/* kernel, at init: VA of CRTOS_MMIO_PANIC */
+	uint64_t user_rsp;		/* kernel: scratch for the syscall entry, masked */
 
 	/* Last fault taken by a probe (arch_probe_read/write). */
 	uint64_t probe_vector;		/* kernel */
@@ -77,6 +78,7 @@ enum x86_counter {
 	X86_CNT_EVENTS,			/* exceptions and interrupts reflected to the kernel */
 	X86_CNT_DEFERRED,		/* interrupts that arrived masked and were replayed */
 	X86_CNT_SVC,			/* service calls into ring 0 */
+	X86_CNT_SYSCALLS,		/* system calls from user code */
 	X86_CNT_NR,
 };
 

@@ -37,6 +37,7 @@
 #define X86_VEC_GP	13
 #define X86_VEC_PF	14
 #define X86_NR_EXCEPTIONS 32
+#define X86_VEC_SYSCALL	0x100		/* frame marker: entered by `syscall`, not a vector */
 
 /* Page-fault error code bits. */
 #define X86_PF_PRESENT	(1 << 0)

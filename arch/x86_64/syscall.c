@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+/*
+ * System calls and the way to user mode. `syscall` from user code lands in
+ * x86_syscall_entry (entry.S) at ring 3 under kvm_pvm; that is checked once
+ * at boot, because the entry cannot work where it would land in ring 0.
+ */
+#include <kernel/panic.h>
+#include <asm/internal.h>
+#include <asm/svc.h>
+
+void x86_syscall_entry(void);
+_Noreturn void x86_enter_user(uint64_t ip, uint64_t sp, uint64_t kstack_top);
+
+#define STAR_SELECTORS	((uint64_t)(CRTOS_SEL_USER_DS - 8) << 48 | (uint64_t)CRTOS_SEL_KERNEL_CS << 32)
+#define FMASK_FLAGS	0x47700		/* TF, IF, DF, IOPL, NT, AC: as Linux */
+
+void x86_syscall_init(void)
+{
+	x86_wrmsr(MSR_STAR, STAR_SELECTORS);
+	x86_wrmsr(MSR_LSTAR, (uint64_t)x86_syscall_entry);
+	x86_wrmsr(MSR_FMASK, FMASK_FLAGS);
+}
+
+/* From x86_syscall_entry, unmasked, on the thread's kernel stack. */
+void x86_syscall(arch_regs_t *regs);
+
+void x86_syscall(arch_regs_t *regs)
+{
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	if (unlikely(!(cs & 3)))
+		panic("syscall entered ring 0: this kernel's syscall entry needs kvm_pvm's "
+		      "ring-3 LSTAR path (see docs/architecture.md)");
+	this_cpu()->counters[X86_CNT_SYSCALLS]++;
+	arch_irq_restore(0);
+	syscall_entry(regs);
+	arch_irq_save();
+	user_return(regs);
+}
+
+_Noreturn void arch_enter_user(uint64_t ip, uint64_t sp)
+{
+	arch_irq_save();
+	x86_enter_user(ip, sp, this_cpu()->kstack_top);
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The channel between an RT process and its shadow process in Linux.
+ *
+ * The kernel allocates one channel per RT process in guest RAM; the shadow
+ * maps it from the memfd (offset = the channel's guest-physical address).
+ * It holds no kernel data: the kernel reaches it through its direct map,
+ * the shadow through its own mapping. Layout: struct crtos_channel, then
+ * the data area (exec strings written by the shadow, and a bounce buffer).
+ *
+ * Remote calls. Each RT thread owns a slot. The kernel writes the request
+ * and sets state REQUEST (release), then stores the process's doorbell value
+ * to the hypercall window (an ioeventfd: the shadow's eventfd fires, no VM
+ * exit). The shadow executes the call, writes ret, sets state DONE
+ * (release), and if wake is set kicks the kernel (irqfd). The kernel sees
+ * DONE (acquire), takes ret, sets FREE. -errno comes back unchanged.
+ *
+ * Shadow operations are remote calls with nr >= CRTOS_SHADOW_OP_BASE: they
+ * ask the shadow to change itself (mirror a mapping, finish exec, exit).
+ */
+#ifndef CRTOS_CHANNEL_H
+#define CRTOS_CHANNEL_H
+
+#include <crtos/abi.h>
+
+#define CRTOS_CHANNEL_MAGIC	0x4c4e484353545243ull	/* "CRTSCHNL" */
+#define CRTOS_CHANNEL_SIZE	(128 * 1024)
+#define CRTOS_CHANNEL_SLOTS	32
+#define CRTOS_EXEC_STRINGS	(96 * 1024)	/* path, argv, envp: larger gets E2BIG */
+#define CRTOS_BOUNCE_SIZE	(8 * 1024)	/* kernel reads files through here */
+
+enum crtos_rcall_state {
+	CRTOS_RCALL_FREE = 0,
+	CRTOS_RCALL_REQUEST,	/* kernel: the call is ready for the shadow */
+	CRTOS_RCALL_DONE,	/* shadow: ret is valid */
+};
+
+/* One RT thread's remote call (128 bytes, two cache lines). */
+struct crtos_rcall {
+	uint32_t state;			/* enum crtos_rcall_state; see above for who writes */
+	uint32_t wake;			/* kernel: 1 = kick the kernel when DONE (it may not be polling) */
+	int64_t nr;			/* kernel: Linux syscall number or CRTOS_SHADOW_OP_* */
+	uint64_t args[6];		/* kernel */
+	int32_t prio;			/* kernel: the caller's priority (the shadow thread adopts it) */
+	int32_t tid;			/* kernel: the caller's thread id */
+	int64_t ret;			/* shadow: result, or -errno */
+	uint64_t reserved[6];
+};
+
+/* Shadow operations (nr values), with their arguments. */
+#define CRTOS_SHADOW_OP_BASE	0x40000000
+#define CRTOS_SHADOW_MAP	(CRTOS_SHADOW_OP_BASE + 1)	/* va, len, gpa, prot: mirror RT memory */
+#define CRTOS_SHADOW_UNMAP	(CRTOS_SHADOW_OP_BASE + 2)	/* va, len */
+#define CRTOS_SHADOW_PROTECT	(CRTOS_SHADOW_OP_BASE + 3)	/* va, len, prot */
+#define CRTOS_SHADOW_EXEC_DONE	(CRTOS_SHADOW_OP_BASE + 4)	/* the program file is loaded: close it */
+
+/* Channel life cycle (crtos_channel.state). */
+enum crtos_channel_state {
+	CRTOS_CHAN_NEW = 0,		/* kernel created it */
+	CRTOS_CHAN_EXEC_REQUESTED,	/* shadow: exec request is filled in */
+	CRTOS_CHAN_RUNNING,		/* kernel: the program runs */
+	CRTOS_CHAN_EXITED,		/* kernel: exit_kind/exit_value are valid; shadow must exit */
+};
+
+/* How an RT process ended (crtos_channel.exit_kind). */
+enum crtos_exit_kind {
+	CRTOS_EXIT_CODE = 1,		/* exit_value is the exit status (0-255) */
+	CRTOS_EXIT_SIGNAL,		/* exit_value is the signal that killed it */
+	CRTOS_EXIT_EXEC_FAILED,		/* exit_value is -errno; exit_msg says why */
+};
+
+/* What to run: written by the shadow before it sets CRTOS_CHAN_EXEC_REQUESTED. */
+struct crtos_exec_request {
+	int32_t fd;			/* the program file, open in the shadow */
+	uint32_t argc, envc;
+	uint32_t strings_size;		/* bytes used in the data area: path, argv[], envp[], NUL-separated */
+	uint64_t file_size;
+	uint64_t uid, euid, gid, egid, secure;
+	uint64_t hwcap, hwcap2, clktck, minsigstksz;
+	uint64_t stack_limit;		/* RLIMIT_STACK soft limit (bytes) */
+	int32_t prio;			/* initial priority: 0 (SCHED_OTHER) or 1-99 (SCHED_FIFO) */
+	uint32_t nr_private_fds;
+	int32_t private_fds[8];		/* the shadow's own fds: the program may not use them */
+	uint8_t random[16];		/* AT_RANDOM */
+	char platform[16];		/* AT_PLATFORM */
+};
+
+struct crtos_channel {
+	uint64_t magic;			/* kernel, at creation */
+	uint32_t abi_version;		/* kernel, at creation */
+	uint32_t size;			/* kernel, at creation: CRTOS_CHANNEL_SIZE */
+	uint32_t doorbell;		/* kernel, at creation: value to store at CRTOS_MMIO_DOORBELL(n) */
+	uint32_t doorbell_index;	/* kernel, at creation: n */
+	uint32_t state;			/* enum crtos_channel_state; see there for who writes */
+	int32_t pid;			/* shadow, before EXEC_REQUESTED: its pid (the RT process's pid) */
+	uint64_t shadow_va;		/* shadow, before EXEC_REQUESTED: where it mapped this channel */
+	uint32_t signals;		/* shadow sets bits (1 << sig), kernel clears: signals to deliver */
+	uint32_t exit_kind;		/* kernel, before EXITED */
+	int32_t exit_value;		/* kernel, before EXITED */
+	uint32_t reserved;
+	char exit_msg[256];		/* kernel, before EXITED: why exec failed */
+	struct crtos_exec_request exec;
+	struct crtos_rcall slots[CRTOS_CHANNEL_SLOTS];
+};
+
+/* Offsets in the channel of the data areas. */
+#define CRTOS_CHANNEL_STRINGS	8192
+#define CRTOS_CHANNEL_BOUNCE	(CRTOS_CHANNEL_STRINGS + CRTOS_EXEC_STRINGS)
+
+_Static_assert(sizeof(struct crtos_rcall) == 128, "a slot is two cache lines");
+_Static_assert(sizeof(struct crtos_channel) <= CRTOS_CHANNEL_STRINGS, "channel header too big");
+_Static_assert(CRTOS_CHANNEL_BOUNCE + CRTOS_BOUNCE_SIZE <= CRTOS_CHANNEL_SIZE, "channel too small");
+
+#endif

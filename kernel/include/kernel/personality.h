@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The personality the kernel runs its programs with: the Linux ABI
+ * (linuxabi/). The core calls these few hooks; the personality calls the
+ * core as it likes. Besides these, the arch layer calls syscall_entry()
+ * and user_return() (kernel/arch.h), which the personality implements.
+ */
+#ifndef KERNEL_PERSONALITY_H
+#define KERNEL_PERSONALITY_H
+
+#include <kernel/types.h>
+
+/* Set up; called once by kmain after the core is up. */
+int personality_init(void);
+
+/*
+ * Act on what arrived through shared memory (requests from the VMM and the
+ * shadows, completed remote calls). Called by the idle loop, masked or
+ * not. Returns true if it did something.
+ */
+bool personality_poll(void);
+
+/*
+ * The idle loop is about to halt: ask everything that will complete later
+ * to interrupt the CPU. Masked.
+ */
+void personality_before_halt(void);
+
+#endif

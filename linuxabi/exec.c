@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+/*
+ * exec: load the program the shadow opened (crtos_exec_request) into the
+ * process. The kernel trusts no byte of the file or of the request: the
+ * ELF headers are read through the channel's bounce buffer and checked by
+ * elf_parse(); segment data is read by the shadow straight into the mapped
+ * pages (it maps them at the same addresses), with their final protection
+ * applied afterwards; argv, envp and auxv are checked and copied before the
+ * initial stack is built.
+ */
+#include <kernel/kmem.h>
+#include <kernel/string.h>
+#include <linuxabi/elf.h>
+#include <linuxabi/linux.h>
+#include <linuxabi/stack.h>
+#include <asm/unistd_64.h>
+
+#define LX_ET_DYN_BASE		0x0000555555554000ull	/* Linux's ELF_ET_DYN_BASE, without ASLR */
+#define LX_STACK_TOP		0x00007effff000000ull
+#define LX_STACK_DEFAULT	(8ull << 20)
+#define LX_STACK_MAX		(64ull << 20)
+#define LX_ARGS_MAX		4096		/* argv + envp entries */
+#define LX_STACK_BUILD		(CRTOS_EXEC_STRINGS + 64 * 1024)
+
+struct exec_ctx {
+	struct lx_process *p;
+	struct crtos_exec_request req;	/* a copy: the shadow could change the original */
+	char *strings;			/* a copy of the strings area */
+	const char **argv, **envp;
+	struct elf_image img;
+	uint64_t bias;
+	char *why;
+	size_t whylen;
+};
+
+static int exec_fail(struct exec_ctx *x, int err, const char *what)
+{
+	strlcpy(x->why, what, x->whylen);
+	return err;
+}
+
+/* Split the strings area into path, argv[] and envp[], checking every bound. */
+static int exec_parse_strings(struct exec_ctx *x)
+{
+	uint32_t size = x->req.strings_size, want = x->req.argc + x->req.envc + 1, n = 0;
+	const uint8_t *area = (const uint8_t *)x->p->chan + CRTOS_CHANNEL_STRINGS;
+
+	if (size > CRTOS_EXEC_STRINGS || !size || x->req.argc + x->req.envc > LX_ARGS_MAX)
+		return exec_fail(x, -E2BIG, "argument list too long");
+	x->strings = kmalloc(size);
+	x->argv = kmalloc((x->req.argc + 1) * sizeof(char *));
+	x->envp = kmalloc((x->req.envc + 1) * sizeof(char *));
+	if (!x->strings || !x->argv || !x->envp)
+		return exec_fail(x, -ENOMEM, "out of memory");
+	memcpy(x->strings, area, size);
+	if (x->strings[size - 1] != '\0')
+		return exec_fail(x, -EINVAL, "malformed exec request");
+	for (uint32_t off = 0; off < size; off += (uint32_t)strlen(x->strings + off) + 1, n++) {
+		if (n == 0)
+			continue;	/* the path */
+		if (n <= x->req.argc)
+			x->argv[n - 1] = x->strings + off;
+		else if (n < want)
+			x->envp[n - 1 - x->req.argc] = x->strings + off;
+	}
+	if (n != want)
+		return exec_fail(x, -EINVAL, "malformed exec request");
+	x->argv[x->req.argc] = NULL;
+	x->envp[x->req.envc] = NULL;
+	strlcpy(x->p->exe, x->strings, sizeof(x->p->exe));
+	return 0;
+}
+
+/* pread the program file into user memory (uaddr) or the bounce buffer, all of len. */
+static long exec_pread(struct exec_ctx *x, uint64_t uaddr, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		long n = rcall(__NR_pread64, (uint64_t)x->req.fd, uaddr + done, len - done, off + done,
+			       0, 0);
+
+		if (n <= 0)
+			return n < 0 ? n : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int exec_read_headers(struct exec_ctx *x)
+{
+	size_t len = MIN(CRTOS_BOUNCE_SIZE, x->req.file_size);
+	uint8_t *bounce = (uint8_t *)x->p->chan + CRTOS_CHANNEL_BOUNCE;
+	uint8_t *buf = kmalloc(CRTOS_BOUNCE_SIZE);
+	char msg[160];
+	long err;
+
+	if (!buf)
+		return exec_fail(x, -ENOMEM, "out of memory");
+	err = exec_pread(x, x->p->chan->shadow_va + CRTOS_CHANNEL_BOUNCE, len, 0);
+	if (err) {
+		kfree(buf);
+		return exec_fail(x, (int)err, "cannot read the program file");
+	}
+	memcpy(buf, bounce, len);
+	err = elf_parse(buf, len, x->req.file_size, &x->img, msg, sizeof(msg));
+	kfree(buf);
+	if (err)
+		return exec_fail(x, (int)err, msg);
+	if (x->img.has_interp)
+		return exec_fail(x, -ENOEXEC, "dynamically linked (it needs ld.so), which crtos "
+				 "cannot run yet: link it with -static");
+	x->bias = x->img.type == ET_DYN ? LX_ET_DYN_BASE - x->img.lo : 0;
+	if (!user_range_ok(x->img.lo + x->bias, x->img.hi - x->img.lo) ||
+	    x->img.hi + x->bias > LX_MMAP_TOP)
+		return exec_fail(x, -ENOEXEC, "the program's address range is not available");
+	return 0;
+}
+
+/* Protection of the page at va: every segment that covers part of it. */
+static unsigned int exec_page_prot(const struct exec_ctx *x, vaddr_t va)
+{
+	unsigned int prot = 0;
+
+	for (unsigned int i = 0; i < x->img.nsegs; i++) {
+		const struct elf_segment *s = &x->img.segs[i];
+		vaddr_t lo = ALIGN_DOWN(s->vaddr + x->bias, PAGE_SIZE);
+		vaddr_t hi = ALIGN_UP(s->vaddr + x->bias + s->memsz, PAGE_SIZE);
+
+		if (va >= lo && va < hi)
+			prot |= s->prot;
+	}
+	return prot;
+}
+
+/* Map each segment's pages writable, load the file data, then set the final protections. */
+static int exec_load_segments(struct exec_ctx *x)
+{
+	vaddr_t mapped_to = 0, got;
+	long err;
+
+	for (unsigned int i = 0; i < x->img.nsegs; i++) {
+		const struct elf_segment *s = &x->img.segs[i];
+		vaddr_t lo = MAX(ALIGN_DOWN(s->vaddr + x->bias, PAGE_SIZE), mapped_to);
+		vaddr_t hi = ALIGN_UP(s->vaddr + x->bias + s->memsz, PAGE_SIZE);
+
+		if (hi > lo) {
+			err = lx_mmap_anon(lo, hi - lo, MAP_READ | MAP_WRITE, true, &got);
+			if (err)
+				return exec_fail(x, (int)err, "not enough memory for the program");
+			mapped_to = hi;
+		}
+		err = exec_pread(x, s->vaddr + x->bias, s->filesz, s->offset);
+		if (err)
+			return exec_fail(x, (int)err, "cannot read the program file");
+	}
+	for (vaddr_t va = ALIGN_DOWN(x->img.lo + x->bias, PAGE_SIZE); va < mapped_to; va += PAGE_SIZE) {
+		err = lx_mprotect(va, PAGE_SIZE, exec_page_prot(x, va));
+		if (err)
+			return exec_fail(x, (int)err, "cannot protect the program's pages");
+	}
+	x->p->brk_start = x->p->brk = mapped_to;
+	return 0;
+}
+
+static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
+{
+	uint64_t size = x->req.stack_limit ? x->req.stack_limit : LX_STACK_DEFAULT;
+	struct exec_info info = {
+		.argc = (int)x->req.argc, .argv = x->argv, .envc = (int)x->req.envc, .envp = x->envp,
+		.execfn = x->strings, .platform = x->req.platform,
+		.uid = x->req.uid, .euid = x->req.euid, .gid = x->req.gid, .egid = x->req.egid,
+		.secure = x->req.secure, .hwcap = x->req.hwcap, .hwcap2 = x->req.hwcap2,
+		.clktck = x->req.clktck, .minsigstksz = x->req.minsigstksz, .pagesz = PAGE_SIZE,
+	};
+	uint8_t *buf;
+	vaddr_t got;
+	long err;
+
+	memcpy(info.random, x->req.random, sizeof(info.random));
+	x->req.platform[sizeof(x->req.platform) - 1] = '\0';
+	size = ALIGN_UP(MIN(MAX(size, 128 * 1024ull), LX_STACK_MAX), PAGE_SIZE);
+	err = lx_mmap_anon(LX_STACK_TOP - size, size, MAP_READ | MAP_WRITE, true, &got);
+	if (err)
+		return exec_fail(x, (int)err, "not enough memory for the stack");
+	buf = kmalloc(LX_STACK_BUILD);
+	if (!buf)
+		return exec_fail(x, -ENOMEM, "out of memory");
+	err = stack_build(buf, LX_STACK_TOP, LX_STACK_BUILD, &info, x->img.entry + x->bias,
+			  x->img.phdr_vaddr ? x->img.phdr_vaddr + x->bias : 0, x->img.phnum, sp);
+	if (!err)
+		err = copy_to_user(LX_STACK_TOP - LX_STACK_BUILD, buf, LX_STACK_BUILD);
+	kfree(buf);
+	return err ? exec_fail(x, (int)err, "argument list too long") : 0;
+}
+
+/*
+ * Load the program of p's exec request into p (the current thread's
+ * process, still empty). Returns 0 with the entry point and initial stack
+ * pointer, or -errno with the reason in why.
+ */
+int lx_exec(struct lx_process *p, uint64_t *entry, uint64_t *sp, char *why, size_t whylen)
+{
+	struct exec_ctx x = { .p = p, .why = why, .whylen = whylen };
+	int err;
+
+	memcpy(&x.req, &p->chan->exec, sizeof(x.req));
+	err = exec_parse_strings(&x);
+	err = err ?: exec_read_headers(&x);
+	err = err ?: exec_load_segments(&x);
+	err = err ?: exec_build_stack(&x, sp);
+	*entry = x.img.entry + x.bias;
+	kfree(x.strings);
+	kfree(x.argv);
+	kfree(x.envp);
+	return err;
+}

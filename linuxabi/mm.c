@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: MIT
+/*
+ * User memory of RT processes. Every page is allocated, zeroed and mapped
+ * up front (no demand paging in the RT realm: page faults are slow and
+ * nondeterministic), and mirrored in the shadow at the same address before
+ * the program can use it. Unmapping removes the shadow's mapping first, so a
+ * page is never reused while the shadow can still reach it.
+ *
+ * A VMA records the physical page behind each of its pages: it is the truth
+ * the page tables follow (PROT_NONE pages have no page-table entry at all,
+ * but keep their memory). Pages come in contiguous blocks when possible;
+ * each contiguous run is one shadow mapping.
+ */
+#include <kernel/kmem.h>
+#include <kernel/pmm.h>
+#include <kernel/string.h>
+#include <linuxabi/linux.h>
+#include <asm-generic/mman-common.h>
+
+#define LX_MMAP_BOTTOM	0x10000ull	/* Linux's default mmap_min_addr */
+#define LX_BLOCK_ORDER	9		/* allocate user memory 2 MiB at a time when possible */
+
+struct lx_vma {
+	struct vma v;
+	paddr_t *pages;			/* one per page of [v.start, v.end) */
+};
+
+static struct lx_vma *to_lx(struct vma *v)
+{
+	return container_of(v, struct lx_vma, v);
+}
+
+static size_t vma_pages(const struct vma *v)
+{
+	return (v->end - v->start) >> PAGE_SHIFT;
+}
+
+unsigned int lx_prot_to_map(unsigned long prot)
+{
+	unsigned int flags = prot & (PROT_READ | PROT_WRITE | PROT_EXEC) ? MAP_READ : 0;
+
+	if (prot & PROT_WRITE)
+		flags |= MAP_WRITE;
+	if (prot & PROT_EXEC)
+		flags |= MAP_EXEC;
+	return flags;
+}
+
+/* PROT_* for the shadow's mirror. It never executes program code. */
+static unsigned long map_to_prot(unsigned int flags)
+{
+	return (flags & MAP_READ ? PROT_READ : 0) | (flags & MAP_WRITE ? PROT_WRITE : 0);
+}
+
+static struct lx_process *cur_proc(void)
+{
+	return lx_current()->proc;
+}
+
+/* The first VMA that ends after addr, or NULL. */
+static struct vma *vma_after(struct lx_process *p, vaddr_t addr)
+{
+	struct vma *v;
+
+	list_for_each_entry(v, &p->vmas, node)
+		if (v->end > addr)
+			return v;
+	return NULL;
+}
+
+static bool range_free(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v = vma_after(p, start);
+
+	return !v || v->start >= end;
+}
+
+static void vma_insert(struct lx_process *p, struct vma *nv)
+{
+	struct vma *v = vma_after(p, nv->start);
+
+	if (v)
+		list_insert(&nv->node, v->node.prev, &v->node);
+	else
+		list_add_tail(&p->vmas, &nv->node);
+}
+
+/* Split v at addr (inside it): v keeps [start, addr), a new VMA gets the rest. */
+static int vma_split(struct vma *v, vaddr_t addr)
+{
+	size_t head = (addr - v->start) >> PAGE_SHIFT, tail = vma_pages(v) - head;
+	struct lx_vma *nv = kzalloc(sizeof(*nv));
+	paddr_t *pages = nv ? kmalloc(tail * sizeof(paddr_t)) : NULL;
+
+	if (!pages) {
+		kfree(nv);
+		return -ENOMEM;
+	}
+	memcpy(pages, to_lx(v)->pages + head, tail * sizeof(paddr_t));
+	nv->pages = pages;
+	nv->v.start = addr;
+	nv->v.end = v->end;
+	nv->v.prot = v->prot;
+	v->end = addr;
+	list_insert(&nv->v.node, &v->node, v->node.next);
+	return 0;
+}
+
+/* Make start and end VMA boundaries (no VMA straddles them). */
+static int vma_split_range(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v = vma_after(p, start);
+	int err = 0;
+
+	if (v && v->start < start)
+		err = vma_split(v, start);
+	v = vma_after(p, end);
+	if (!err && v && v->start < end)
+		err = vma_split(v, end);
+	return err;
+}
+
+static void vma_free(struct vma *v, bool free_pages)
+{
+	struct lx_vma *lv = to_lx(v);
+
+	if (free_pages)
+		for (size_t i = 0; i < vma_pages(v); i++)
+			pmm_free(lv->pages[i], 0);
+	list_del(&v->node);
+	kfree(lv->pages);
+	kfree(lv);
+}
+
+/* Calls fn for each run of physically contiguous pages of v in [start, end). */
+static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end,
+			     long (*fn)(struct vma *v, vaddr_t va, paddr_t pa, size_t len))
+{
+	paddr_t *pages = to_lx(v)->pages;
+
+	while (start < end) {
+		size_t i = (start - v->start) >> PAGE_SHIFT, n = 1;
+		long err;
+
+		while (start + n * PAGE_SIZE < end && pages[i + n] == pages[i] + n * PAGE_SIZE)
+			n++;
+		err = fn(v, start, pages[i], n * PAGE_SIZE);
+		if (err)
+			return err;
+		start += n * PAGE_SIZE;
+	}
+	return 0;
+}
+
+static long run_mirror(struct vma *v, vaddr_t va, paddr_t pa, size_t len)
+{
+	return rcall(CRTOS_SHADOW_MAP, va, len, pa, map_to_prot(v->prot), 0, 0);
+}
+
+static long run_map(struct vma *v, vaddr_t va, paddr_t pa, size_t len)
+{
+	return aspace_map(&cur_proc()->as, va, pa, len, v->prot | MAP_USER);
+}
+
+/* Page tables for [start, end) of v, following its protection. */
+static long vma_map_pages(struct vma *v, vaddr_t start, vaddr_t end)
+{
+	if (!(v->prot & MAP_READ))
+		return 0;	/* PROT_NONE: no entries at all */
+	return vma_for_each_run(v, start, end, run_map);
+}
+
+/* A new VMA over [start, end), its pages zeroed; not yet mapped anywhere. */
+static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot)
+{
+	struct lx_vma *lv = kzalloc(sizeof(*lv));
+	size_t n = (end - start) >> PAGE_SHIFT, done = 0;
+
+	if (!lv || !(lv->pages = kmalloc(n * sizeof(paddr_t))))
+		goto err;
+	while (done < n) {
+		unsigned int order = 0;
+		size_t got;
+		paddr_t pa;
+
+		while (order < LX_BLOCK_ORDER && (2ul << order) <= n - done)
+			order++;
+		pa = pmm_alloc_pages(order, &got);
+		if (pa == PADDR_INVALID)
+			goto err;
+		memset(arch_phys_to_virt(pa), 0, got * PAGE_SIZE);
+		for (size_t i = 0; i < got; i++)
+			lv->pages[done + i] = pa + i * PAGE_SIZE;
+		done += got;
+	}
+	lv->v.start = start;
+	lv->v.end = end;
+	lv->v.prot = prot;
+	list_init(&lv->v.node);
+	return &lv->v;
+err:
+	if (lv && lv->pages)
+		for (size_t i = 0; i < done; i++)
+			pmm_free(lv->pages[i], 0);
+	if (lv)
+		kfree(lv->pages);
+	kfree(lv);
+	return NULL;
+}
+
+/* Highest free range of len bytes below LX_MMAP_TOP, or 0. */
+static vaddr_t find_free(struct lx_process *p, size_t len)
+{
+	vaddr_t end = LX_MMAP_TOP;
+	struct vma *v;
+
+	for (v = list_entry(p->vmas.prev, struct vma, node); &v->node != &p->vmas;
+	     v = list_entry(v->node.prev, struct vma, node)) {
+		if (v->start >= end)
+			continue;
+		if (end - v->end >= len && v->end <= end)
+			return end - len;
+		end = v->start;
+	}
+	return end - LX_MMAP_BOTTOM >= len ? end - len : 0;
+}
+
+/* Unmap [start, end) in both realms. Returns 0 or -errno. */
+static long do_munmap(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v, *tmp;
+	long err;
+
+	if (range_free(p, start, end))
+		return 0;
+	err = vma_split_range(p, start, end);
+	err = err ?: rcall(CRTOS_SHADOW_UNMAP, start, end - start, 0, 0, 0, 0);
+	if (err)
+		return err;
+	aspace_unmap(&p->as, start, end - start);
+	list_for_each_entry_safe(v, tmp, &p->vmas, node)
+		if (v->start >= start && v->end <= end)
+			vma_free(v, true);
+	return 0;
+}
+
+/*
+ * Map fresh zeroed memory at addr (exactly there if fixed, else addr is a
+ * hint) in both realms; *out is where it went.
+ */
+long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr_t *out)
+{
+	struct lx_process *p = cur_proc();
+	struct vma *v;
+	long err;
+
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (!len || (addr & (PAGE_SIZE - 1) && fixed))
+		return -EINVAL;
+	addr = ALIGN_DOWN(addr, PAGE_SIZE);
+	if (fixed) {
+		if (addr < LX_MMAP_BOTTOM || !user_range_ok(addr, len))
+			return -ENOMEM;
+		err = do_munmap(p, addr, addr + len);
+		if (err)
+			return err;
+	} else if (!addr || addr < LX_MMAP_BOTTOM || !user_range_ok(addr, len) ||
+		   !range_free(p, addr, addr + len)) {
+		addr = find_free(p, len);
+		if (!addr)
+			return -ENOMEM;
+	}
+	v = vma_populate(addr, addr + len, prot);
+	if (!v)
+		return -ENOMEM;
+	err = vma_for_each_run(v, v->start, v->end, run_mirror);
+	if (err) {
+		rcall(CRTOS_SHADOW_UNMAP, v->start, len, 0, 0, 0, 0);
+		vma_free(v, true);
+		return err;
+	}
+	vma_insert(p, v);
+	err = vma_map_pages(v, v->start, v->end);
+	if (err) {
+		do_munmap(p, v->start, v->end);
+		return err;
+	}
+	*out = addr;
+	return 0;
+}
+
+long lx_munmap(vaddr_t addr, size_t len)
+{
+	if ((addr & (PAGE_SIZE - 1)) || !len || !user_range_ok(addr, ALIGN_UP(len, PAGE_SIZE)))
+		return -EINVAL;
+	return do_munmap(cur_proc(), addr, addr + ALIGN_UP(len, PAGE_SIZE));
+}
+
+/* Whether [start, end) is mapped without holes. */
+static bool range_mapped(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v = vma_after(p, start);
+
+	while (start < end) {
+		if (!v || v->start > start)
+			return false;
+		start = v->end;
+		v = list_entry(v->node.next, struct vma, node);
+		if (&v->node == &p->vmas)
+			v = NULL;
+	}
+	return true;
+}
+
+long lx_mprotect(vaddr_t addr, size_t len, unsigned int prot)
+{
+	struct lx_process *p = cur_proc();
+	vaddr_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+	struct vma *v;
+	long err;
+
+	if (addr & (PAGE_SIZE - 1) || !user_range_ok(addr, end - addr))
+		return -EINVAL;
+	if (addr == end)
+		return 0;
+	if (!range_mapped(p, addr, end))
+		return -ENOMEM;
+	err = vma_split_range(p, addr, end);
+	err = err ?: rcall(CRTOS_SHADOW_PROTECT, addr, end - addr, map_to_prot(prot), 0, 0, 0);
+	if (err)
+		return err;
+	list_for_each_entry(v, &p->vmas, node) {
+		if (v->start < addr || v->end > end)
+			continue;
+		if (!(prot & MAP_READ)) {
+			aspace_unmap(&p->as, v->start, v->end - v->start);
+		} else if (!(v->prot & MAP_READ)) {
+			v->prot = prot;
+			err = vma_map_pages(v, v->start, v->end);
+		} else {
+			err = aspace_protect(&p->as, v->start, v->end - v->start, prot | MAP_USER);
+		}
+		v->prot = prot;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The program break: grows and shrinks the heap VMA(s) above brk_start. */
+long lx_brk(vaddr_t brk)
+{
+	struct lx_process *p = cur_proc();
+	vaddr_t old_end = ALIGN_UP(p->brk, PAGE_SIZE), new_end = ALIGN_UP(brk, PAGE_SIZE), got;
+
+	if (brk < p->brk_start || !user_range_ok(brk, 0) || brk >= LX_MMAP_TOP)
+		return (long)p->brk;
+	if (new_end > old_end) {
+		if (!range_free(p, old_end, new_end) ||
+		    lx_mmap_anon(old_end, new_end - old_end, MAP_READ | MAP_WRITE, true, &got))
+			return (long)p->brk;
+	} else if (new_end < old_end && do_munmap(p, new_end, old_end)) {
+		return (long)p->brk;
+	}
+	p->brk = brk;
+	return (long)brk;
+}
+
+/* MADV_DONTNEED on private anonymous memory: the pages read as zeros again. */
+long lx_madvise_dontneed(vaddr_t addr, size_t len)
+{
+	struct lx_process *p = cur_proc();
+	vaddr_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+	struct vma *v;
+
+	if (addr & (PAGE_SIZE - 1) || !user_range_ok(addr, end - addr))
+		return -EINVAL;
+	if (!range_mapped(p, addr, end))
+		return -ENOMEM;
+	list_for_each_entry(v, &p->vmas, node) {
+		vaddr_t s = MAX(v->start, addr), e = MIN(v->end, end);
+
+		for (vaddr_t a = s; a < e; a += PAGE_SIZE)
+			memset(arch_phys_to_virt(to_lx(v)->pages[(a - v->start) >> PAGE_SHIFT]), 0,
+			       PAGE_SIZE);
+	}
+	return 0;
+}
+
+/* Free all user memory of a process whose shadow is gone. */
+void lx_mm_destroy(struct lx_process *p)
+{
+	struct vma *v, *tmp;
+
+	aspace_unmap(&p->as, 0, LX_USER_TOP);
+	list_for_each_entry_safe(v, tmp, &p->vmas, node)
+		vma_free(v, true);
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Linux personality's hooks into the core (kernel/personality.h): the
+ * VMM's control requests (process creation and reaping), exec requests and
+ * forwarded signals from shadows, completed remote calls, and faults in
+ * user code.
+ */
+#include <kernel/kernel.h>
+#include <kernel/printk.h>
+#include <kernel/personality.h>
+#include <kernel/timer.h>
+#include <linuxabi/linux.h>
+#include <crtos/mmio.h>
+
+int personality_init(void)
+{
+	pr_info("linux personality: %d-slot channels, up to %d processes\n", CRTOS_CHANNEL_SLOTS,
+		CRTOS_MAX_PROCESSES);
+	return 0;
+}
+
+/* One request from the VMM (comm.ctl), if there is one. Idle thread. */
+static bool lx_ctl_poll(void)
+{
+	struct crtos_ctl *ctl = &kernel_comm()->ctl;
+	uint32_t req = __atomic_load_n(&ctl->req_seq, __ATOMIC_ACQUIRE);
+	uint64_t gpa = 0;
+	unsigned int index = 0;
+
+	if (req == ctl->ack_seq)
+		return false;
+	switch (ctl->op) {
+	case CRTOS_CTL_SPAWN:
+		ctl->result = lx_process_spawn(&gpa, &index);
+		ctl->out[0] = gpa;
+		ctl->out[1] = index;
+		break;
+	case CRTOS_CTL_REAP:
+		ctl->result = lx_process_reap((unsigned int)ctl->args[0]);
+		break;
+	default:
+		ctl->result = -EINVAL;
+		break;
+	}
+	__atomic_store_n(&ctl->ack_seq, req, __ATOMIC_RELEASE);
+	return true;
+}
+
+bool personality_poll(void)
+{
+	unsigned long flags = arch_irq_save();
+	bool busy = false;
+
+	busy |= lx_ctl_poll();
+	busy |= lx_process_poll();
+	busy |= rcall_poll();
+	arch_irq_restore(flags);
+	return busy;
+}
+
+void personality_before_halt(void)
+{
+	rcall_set_wake_all();
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* A fault in user code: the process ends with signal sig, as Linux's default action. */
+void user_exception(arch_regs_t *regs, int sig)
+{
+	struct lx_thread *lt = lx_current();
+
+	if (!lt) {
+		pr_err("fault in user code without a process\n");
+		return;
+	}
+	pr_info("process %d: %s at ip %#lx (address %#lx), killed by signal %d\n",
+		lt->proc->pid, sig == 11 ? "segfault" : "fault", (unsigned long)regs->rip,
+		(unsigned long)regs->cr2, sig);
+	lx_process_exit(CRTOS_EXIT_SIGNAL, sig);
+}

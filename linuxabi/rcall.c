@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Remote system calls: the calling RT thread writes its slot in the
+ * channel, rings its process's doorbell (an ioeventfd: ~3 us, no VM exit)
+ * and blocks; other RT threads run meanwhile. The idle loop polls the slots
+ * of blocked callers (a shared-memory load each); when the kernel may not be
+ * polling (it is about to halt, or other threads keep it busy) the slot's
+ * wake flag asks the shadow to kick it with an interrupt.
+ *
+ * The slot protocol is in crtos/channel.h; the shadow side is
+ * tools/shadow/shadow.c.
+ */
+#include <kernel/kernel.h>
+#include <linuxabi/linux.h>
+#include <crtos/mmio.h>
+
+static struct list_node rcall_waiters = LIST_INIT(rcall_waiters);
+
+static void rcall_ring(struct lx_process *p)
+{
+	const struct crtos_boot_params *bp = kernel_boot_params();
+	volatile uint64_t *bell = arch_phys_to_virt(bp->mmio_gpa + CRTOS_MMIO_DOORBELL(p->index));
+
+	*bell = p->chan->doorbell;
+}
+
+static bool rcall_done(const struct crtos_rcall *s)
+{
+	return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == CRTOS_RCALL_DONE;
+}
+
+/*
+ * Execute nr with args in the shadow, on behalf of the current thread; the
+ * shadow's result (or -errno) is returned unchanged. Blocks. May be called
+ * before the thread first enters user mode (exec uses it).
+ */
+long rcall_regs(long nr, const uint64_t args[6])
+{
+	struct lx_thread *lt = lx_current();
+	struct crtos_rcall *s = &lt->proc->chan->slots[lt->slot];
+	unsigned long flags;
+	long ret;
+
+	s->nr = nr;
+	for (int i = 0; i < 6; i++)
+		s->args[i] = args[i];
+	s->prio = thread_current()->prio;
+	s->tid = lt->tid;
+	s->wake = 0;
+	__atomic_store_n(&s->state, CRTOS_RCALL_REQUEST, __ATOMIC_RELEASE);
+	rcall_ring(lt->proc);
+	lt->remote_calls++;
+
+	flags = arch_irq_save();
+	while (!rcall_done(s)) {
+		list_add_tail(&rcall_waiters, &lt->rwait_node);
+		/* Other ready threads keep the idle loop from polling: ask for a kick. */
+		if (sched_need_resched()) {
+			__atomic_store_n(&s->wake, 1, __ATOMIC_SEQ_CST);
+			if (rcall_done(s)) {
+				list_del(&lt->rwait_node);
+				break;
+			}
+		}
+		sched_block();
+	}
+	arch_irq_restore(flags);
+	ret = s->ret;
+	__atomic_store_n(&s->state, CRTOS_RCALL_FREE, __ATOMIC_RELAXED);
+	return ret;
+}
+
+long rcall(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	const uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
+
+	return rcall_regs(nr, args);
+}
+
+static struct crtos_rcall *waiter_slot(struct lx_thread *lt)
+{
+	return &lt->proc->chan->slots[lt->slot];
+}
+
+/* Wake the callers whose calls completed. Masked. Returns whether it woke any. */
+bool rcall_poll(void)
+{
+	struct lx_thread *lt, *tmp;
+	bool woke = false;
+
+	list_for_each_entry_safe(lt, tmp, &rcall_waiters, rwait_node) {
+		if (rcall_done(waiter_slot(lt))) {
+			list_del(&lt->rwait_node);
+			sched_wake(lt->t);
+			woke = true;
+		}
+	}
+	return woke;
+}
+
+/* The kernel is about to halt: every pending caller needs a kick. Masked. */
+void rcall_set_wake_all(void)
+{
+	struct lx_thread *lt;
+
+	list_for_each_entry(lt, &rcall_waiters, rwait_node)
+		__atomic_store_n(&waiter_slot(lt)->wake, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Forget a waiter that will never be woken (its process is being torn down). Masked. */
+void rcall_forget(struct lx_thread *lt)
+{
+	if (!list_empty(&lt->rwait_node))
+		list_del(&lt->rwait_node);
+}

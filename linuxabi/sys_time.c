@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Time, served in the RT realm from the TSC on Linux's clock base (the
+ * VMM's clock page), and sleeps on the kernel's tickless timer. Sleeps are
+ * interrupted by signals that end the process.
+ */
+#include <kernel/clock.h>
+#include <kernel/timer.h>
+#include <linuxabi/handlers.h>
+#include <linuxabi/linux.h>
+#include <linux/time.h>
+
+struct lx_timespec {
+	int64_t sec, nsec;
+};
+
+static bool ts_valid(const struct lx_timespec *ts)
+{
+	return ts->sec >= 0 && ts->nsec >= 0 && ts->nsec < (int64_t)NSEC_PER_SEC;
+}
+
+static uint64_t ts_ns(const struct lx_timespec *ts)
+{
+	if ((uint64_t)ts->sec > UINT64_MAX / NSEC_PER_SEC - 1)
+		return UINT64_MAX / 2;	/* far future */
+	return (uint64_t)ts->sec * NSEC_PER_SEC + (uint64_t)ts->nsec;
+}
+
+static struct lx_timespec ns_ts(int64_t ns)
+{
+	return (struct lx_timespec){ ns / (int64_t)NSEC_PER_SEC, ns % (int64_t)NSEC_PER_SEC };
+}
+
+/* Nanoseconds of clock clk now, or -EINVAL. */
+static int64_t lx_clock_now(uint64_t clk)
+{
+	struct lx_thread *lt = lx_current();
+
+	switch (clk) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_TAI:
+		return clock_realtime_ns();
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+		return (int64_t)clock_monotonic_ns();
+	case CLOCK_BOOTTIME:
+		return (int64_t)clock_boottime_ns();
+	case CLOCK_PROCESS_CPUTIME_ID:	/* one thread per process for now */
+	case CLOCK_THREAD_CPUTIME_ID:
+		return (int64_t)clock_cycles_to_ns(thread_cpu_cycles(lt->t));
+	default:
+		return -EINVAL;
+	}
+}
+
+long sys_clock_gettime(const uint64_t *a)
+{
+	int64_t ns = lx_clock_now(a[0]);
+	struct lx_timespec ts;
+
+	if (ns < 0 && ns == -EINVAL)
+		return -EINVAL;
+	ts = ns_ts(ns);
+	return copy_to_user(a[1], &ts, sizeof(ts));
+}
+
+long sys_clock_getres(const uint64_t *a)
+{
+	struct lx_timespec ts = { 0, 1 };
+
+	if (lx_clock_now(a[0]) == -EINVAL)
+		return -EINVAL;
+	return a[1] ? copy_to_user(a[1], &ts, sizeof(ts)) : 0;
+}
+
+long sys_gettimeofday(const uint64_t *a)
+{
+	int64_t ns = clock_realtime_ns();
+	struct { int64_t sec, usec; } tv = { ns / (int64_t)NSEC_PER_SEC,
+					      (ns % (int64_t)NSEC_PER_SEC) / 1000 };
+	struct { int32_t minuteswest, dsttime; } tz = { 0, 0 };
+
+	if (a[0] && copy_to_user(a[0], &tv, sizeof(tv)))
+		return -EFAULT;
+	if (a[1] && copy_to_user(a[1], &tz, sizeof(tz)))
+		return -EFAULT;
+	return 0;
+}
+
+long sys_time(const uint64_t *a)
+{
+	int64_t secs = clock_realtime_ns() / (int64_t)NSEC_PER_SEC;
+
+	if (a[0] && copy_to_user(a[0], &secs, sizeof(secs)))
+		return -EFAULT;
+	return secs;
+}
+
+/* Sleep until clock clk reads abs_ns; on a signal, store what is left in rem. */
+static long lx_sleep(uint64_t clk, uint64_t abs_ns, bool relative_rem, uint64_t rem)
+{
+	int64_t now = lx_clock_now(clk);
+	uint64_t deadline, left;
+	struct lx_timespec ts;
+
+	if (now < 0)
+		return now;
+	if ((int64_t)abs_ns <= now)
+		return 0;
+	deadline = arch_read_tsc() + clock_ns_to_cycles(abs_ns - (uint64_t)now);
+	if (!timer_sleep_until(deadline))
+		return 0;
+	if (relative_rem && rem) {
+		left = arch_read_tsc() < deadline ?
+		       clock_cycles_to_ns(deadline - arch_read_tsc()) : 0;
+		ts = ns_ts((int64_t)left);
+		if (copy_to_user(rem, &ts, sizeof(ts)))
+			return -EFAULT;
+	}
+	return -EINTR;
+}
+
+long sys_nanosleep(const uint64_t *a)
+{
+	struct lx_timespec req;
+
+	if (copy_from_user(&req, a[0], sizeof(req)))
+		return -EFAULT;
+	if (!ts_valid(&req))
+		return -EINVAL;
+	return lx_sleep(CLOCK_MONOTONIC, (uint64_t)lx_clock_now(CLOCK_MONOTONIC) + ts_ns(&req),
+			true, a[1]);
+}
+
+long sys_clock_nanosleep(const uint64_t *a)
+{
+	uint64_t clk = a[0], flags = a[1];
+	struct lx_timespec req;
+	int64_t now;
+
+	if (clk == CLOCK_THREAD_CPUTIME_ID)
+		return -EINVAL;
+	if (copy_from_user(&req, a[2], sizeof(req)))
+		return -EFAULT;
+	if (!ts_valid(&req))
+		return -EINVAL;
+	now = lx_clock_now(clk);
+	if (now < 0)
+		return -EINVAL;
+	if (flags & TIMER_ABSTIME)
+		return lx_sleep(clk, ts_ns(&req), false, 0);
+	return lx_sleep(clk, (uint64_t)now + ts_ns(&req), true, a[3]);
+}

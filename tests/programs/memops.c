@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Memory management: anonymous mmap of several sizes, a hint address,
+ * MAP_FIXED over part of a mapping, munmap of a middle part, mprotect,
+ * madvise(MADV_DONTNEED) and brk. Protected or unmapped memory is only ever
+ * touched by the kernel (read/write on a pipe, expecting EFAULT), so the
+ * program never faults itself.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "check.h"
+
+#define PAGE 4096UL
+#define HINT ((void *)0x200000000UL)	/* 8 GiB: free in a static binary */
+
+static int pfd[2];	/* non-blocking pipe the probes go through */
+static char junk[PAGE];
+
+/* Empty the pipe, keeping errno for the caller's check. */
+static void drain(void)
+{
+	int err = errno;
+
+	while (read(pfd[0], junk, sizeof(junk)) > 0)
+		;
+	errno = err;
+}
+
+/* Let the kernel read len bytes at p: write() them into the pipe. */
+static long probe_read(const void *p, size_t len)
+{
+	long ret = write(pfd[1], p, len);
+
+	drain();
+	return ret;
+}
+
+/* Let the kernel write len bytes at p: read() them from the pipe. */
+static long probe_write(void *p, size_t len)
+{
+	long ret;
+
+	check_quiet("probe write", write(pfd[1], junk, len));
+	ret = read(pfd[0], p, len);
+	drain();
+	return ret;
+}
+
+/* A fresh read-write mapping; the test cannot go on without it. */
+static void *map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		check_ok("mmap", -1);
+		exit(1);
+	}
+	return p;
+}
+
+/* Is every byte of [p, p + len) equal to c? */
+static int all(const void *p, size_t len, int c)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return 0;
+	return 1;
+}
+
+static void test_sizes(void)
+{
+	static const size_t sizes[] = { PAGE, 1 << 20, 8 << 20 };
+	unsigned char *p;
+	char what[64];
+	size_t i, j;
+	int ok;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(what, sizeof(what), "mmap %zu KiB", sizes[i] >> 10);
+		p = map(sizes[i]);
+		check_ok(what, 0);
+		check_true("  zero-filled", all(p, sizes[i], 0));
+		for (j = 0; j < sizes[i]; j++)
+			p[j] = j * 7 + (j >> 12);
+		for (ok = 1, j = 0; j < sizes[i]; j++)
+			ok &= p[j] == (unsigned char)(j * 7 + (j >> 12));
+		check_true("  pattern reads back", ok);
+		check_ok("  munmap", munmap(p, sizes[i]));
+	}
+}
+
+static void test_hint_and_fixed(void)
+{
+	char *p = mmap(HINT, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *q;
+
+	check_true("mmap at a free hint address", p == HINT);
+	if (p != MAP_FAILED) {
+		memset(p, 'H', PAGE);
+		check_true("  reads back", all(p, PAGE, 'H'));
+		munmap(p, PAGE);
+	}
+
+	p = map(4 * PAGE);
+	memset(p, 'A', 4 * PAGE);
+	q = mmap(p + PAGE, PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	check_true("MAP_FIXED over page 1 of 4", q == p + PAGE);
+	check_true("  page 1 is new (zeros)", all(p + PAGE, PAGE, 0));
+	check_true("  pages 0, 2, 3 kept", all(p, PAGE, 'A') && all(p + 2 * PAGE, 2 * PAGE, 'A'));
+	munmap(p, 4 * PAGE);
+}
+
+static void test_munmap(void)
+{
+	char *p = map(3 * PAGE);
+
+	memset(p, 'B', 3 * PAGE);
+	check_ok("munmap middle page", munmap(p + PAGE, PAGE));
+	check_true("  first page still readable", all(p, PAGE, 'B'));
+	check_true("  last page still readable", all(p + 2 * PAGE, PAGE, 'B'));
+	check_err("  read() into the hole", probe_write(p + PAGE, 16), EFAULT);
+	check_err("  write() from the hole", probe_read(p + PAGE, 16), EFAULT);
+	check_ok("munmap all of it", munmap(p, 3 * PAGE));
+	check_err("read() into unmapped memory", probe_write(p, 16), EFAULT);
+}
+
+static void test_mprotect(void)
+{
+	char *p = map(2 * PAGE), buf[16];
+
+	memset(p, 'C', 2 * PAGE);
+	check_ok("mprotect PROT_READ", mprotect(p, PAGE, PROT_READ));
+	check_long("  write() from it", write(pfd[1], p, sizeof(buf)), sizeof(buf));
+	check_long("  read back", read(pfd[0], buf, sizeof(buf)), sizeof(buf));
+	check_true("  data", all(buf, sizeof(buf), 'C'));
+	check_err("  read() into it", probe_write(p, 16), EFAULT);
+	check_long("  read() into the next page", probe_write(p + PAGE, 16), 16);
+	check_ok("mprotect PROT_NONE", mprotect(p, PAGE, PROT_NONE));
+	check_err("  write() from it", probe_read(p, 16), EFAULT);
+	check_ok("mprotect PROT_READ|PROT_WRITE", mprotect(p, PAGE, PROT_READ | PROT_WRITE));
+	check_true("  contents kept", all(p, PAGE, 'C'));
+	munmap(p, 2 * PAGE);
+}
+
+static void test_madvise(void)
+{
+	char *p = map(4 * PAGE);
+
+	memset(p, 'D', 4 * PAGE);
+	check_ok("madvise MADV_DONTNEED pages 1-2", madvise(p + PAGE, 2 * PAGE, MADV_DONTNEED));
+	check_true("  pages 1-2 read zeros", all(p + PAGE, 2 * PAGE, 0));
+	check_true("  pages 0, 3 kept", all(p, PAGE, 'D') && all(p + 3 * PAGE, PAGE, 'D'));
+	munmap(p, 4 * PAGE);
+}
+
+static uintptr_t brk_to(uintptr_t addr)
+{
+	return syscall(SYS_brk, addr);
+}
+
+/*
+ * The C library's malloc may use brk too, so nothing here may allocate
+ * (not even printf) until the break is back where it was: note, then print.
+ */
+static void test_brk(void)
+{
+	const uintptr_t small = 64 << 10, big = 1 << 20;
+	uintptr_t cur = brk_to(0), end = cur + small + big;
+	int ok[9];
+
+	ok[0] = (uintptr_t)sbrk(0) == cur;
+	/* Each step only touches memory the previous ones proved is there. */
+	ok[1] = brk_to(cur + small) == cur + small;
+	if (ok[1])
+		memset((void *)cur, 0x5a, small);
+	ok[2] = ok[1] && brk_to(end) == end;
+	if (ok[2])
+		memset((void *)(cur + small), 0xa5, big);
+	ok[3] = ok[2] && brk_to(0) == end && all((void *)cur, small, 0x5a) &&
+		all((void *)(cur + small), big, 0xa5);
+	ok[4] = ok[2] && brk_to(cur + small) == cur + small && brk_to(0) == cur + small;
+	ok[5] = ok[4] && probe_write((void *)((cur + small + PAGE - 1) & ~(PAGE - 1)), 16) == -1 &&
+		errno == EFAULT;
+	ok[6] = ok[4] && all((void *)cur, small, 0x5a);
+	ok[7] = brk_to(cur) == cur && brk_to(0) == cur;
+	ok[8] = brk_to(1) == cur;
+
+	check_true("sbrk(0) is brk(0)", ok[0]);
+	check_true("brk grow 64 KiB", ok[1]);
+	check_true("brk grow 1 MiB more", ok[2]);
+	check_true("  brk(0) and contents", ok[3]);
+	check_true("brk shrink by 1 MiB", ok[4]);
+	check_true("  released range gives EFAULT", ok[5]);
+	check_true("  kept range intact", ok[6]);
+	check_true("brk back to the start", ok[7]);
+	check_true("brk below the heap start fails", ok[8]);
+}
+
+int main(void)
+{
+	if (pipe2(pfd, O_NONBLOCK)) {
+		check_ok("pipe2", -1);
+		return 1;
+	}
+	test_sizes();
+	test_hint_and_fixed();
+	test_munmap();
+	test_mprotect();
+	test_madvise();
+	test_brk();
+	return check_done();
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crtos run: run an unmodified Linux program in the real-time realm.
+ *
+ * It boots a cell, asks the kernel for a process, and starts the program's
+ * shadow (crtos-shadow) as its own child, so the shadow has the user's
+ * credentials, cwd, environment, umask, rlimits and standard fds, and the
+ * program's pid is the shadow's. It relays SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT sent to it (signals from the terminal reach the shadow directly,
+ * which is in the same process group), and exits with the program's status,
+ * as a shell would: 128 + signal when a signal ended it, 126 when it could
+ * not be executed, 127 when it was not found.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include "cli.h"
+#include "vmm/vmm.h"
+
+#define RUN_SHUTDOWN_MS	5000
+
+struct run_opts {
+	struct cell_config cfg;
+	int prio;			/* the program's initial priority: 0, or SCHED_FIFO 1-99 */
+	const char *log_path;
+	bool verbose;
+	long boot_timeout_ms;
+	char path[PATH_MAX];		/* the program, found */
+	char **argv;			/* its arguments, argv[0] included */
+};
+
+void cmd_run_help(void)
+{
+	printf(
+"Usage: crtos run [options] -- PROGRAM [ARGS...]\n"
+"\n"
+"Run an unmodified Linux x86-64 program (statically linked, for now) in the\n"
+"real-time realm. Its real-time system calls are served by the crtos kernel;\n"
+"the others run in a shadow process in Linux, which has your credentials,\n"
+"working directory, environment and terminal, and whose pid is the program's.\n"
+"PROGRAM is looked up in $PATH when it has no '/'.\n"
+"\n"
+"Options:\n"
+"  --prio P             start the program at SCHED_FIFO priority P (1-99);\n"
+"                       default 0, the realm's SCHED_OTHER band\n"
+"  --cpu N              CPU for the cell (default: the last one crtos may use)\n"
+"  --mem SIZE           the cell's memory (default 256M)\n"
+"  --idle MODE          auto, poll or halt (see crtos cell --help)\n"
+"  --log FILE           write the kernel log to FILE\n"
+"  --verbose            show the kernel log and crtos's notes on stderr\n"
+"  --kernel PATH        kernel image; --kvm PATH: KVM device\n"
+"  --fix-rt-throttling  turn Linux's RT throttling off while the cell runs\n"
+"  --no-rt              no SCHED_FIFO vCPU, no memory locking (debugging only)\n"
+"  -h, --help\n"
+"\n"
+"Exit status: the program's; 128 + N if signal N ended it; 126 if it could\n"
+"not be executed (not an ELF the realm can run, say; the message says why);\n"
+"127 if it was not found; 64 bad usage; 69 this host cannot run a cell;\n"
+"70-72 the cell failed (see crtos cell --help).\n");
+}
+
+enum { R_PRIO = 256, R_CPU, R_MEM, R_IDLE, R_LOG, R_VERBOSE, R_KERNEL, R_KVM, R_FIX_RT, R_NO_RT };
+
+static const struct option run_options[] = {
+	{ "prio", required_argument, NULL, R_PRIO },
+	{ "cpu", required_argument, NULL, R_CPU },
+	{ "mem", required_argument, NULL, R_MEM },
+	{ "idle", required_argument, NULL, R_IDLE },
+	{ "log", required_argument, NULL, R_LOG },
+	{ "verbose", no_argument, NULL, R_VERBOSE },
+	{ "kernel", required_argument, NULL, R_KERNEL },
+	{ "kvm", required_argument, NULL, R_KVM },
+	{ "fix-rt-throttling", no_argument, NULL, R_FIX_RT },
+	{ "no-rt", no_argument, NULL, R_NO_RT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int run_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "crtos run: %s%s%s\nTry 'crtos run --help'.\n", what, arg ? " " : "",
+		arg ? arg : "");
+	return EXIT_USAGE;
+}
+
+static int run_parse_one(struct run_opts *o, int opt, const char *arg)
+{
+	long v;
+	int64_t size;
+
+	switch (opt) {
+	case R_PRIO:
+		if (!cli_parse_int(arg, 0, 99, &v))
+			return run_usage("--prio needs a priority 0-99, not", arg);
+		o->prio = (int)v;
+		return 0;
+	case R_CPU:
+		if (!cli_parse_int(arg, 0, 4095, &v))
+			return run_usage("--cpu needs a CPU number, not", arg);
+		o->cfg.cpu = (int)v;
+		return 0;
+	case R_MEM:
+		size = cli_parse_size(arg);
+		if (size < 16 << 20 || size % (2 << 20))
+			return run_usage("--mem needs a multiple of 2 MiB, at least 16M, not", arg);
+		o->cfg.mem_size = (uint64_t)size;
+		return 0;
+	case R_IDLE:
+		if (!strcmp(arg, "poll"))
+			o->cfg.idle = VMM_IDLE_POLL;
+		else if (!strcmp(arg, "halt"))
+			o->cfg.idle = VMM_IDLE_HALT;
+		else if (strcmp(arg, "auto"))
+			return run_usage("--idle is auto, poll or halt, not", arg);
+		return 0;
+	case R_LOG:
+		o->log_path = arg;
+		return 0;
+	case R_VERBOSE:
+		o->verbose = true;
+		return 0;
+	case R_KERNEL:
+		o->cfg.kernel_path = arg;
+		return 0;
+	case R_KVM:
+		o->cfg.kvm_path = arg;
+		return 0;
+	case R_FIX_RT:
+		o->cfg.fix_rt_throttling = true;
+		return 0;
+	case R_NO_RT:
+		o->cfg.no_rt = true;
+		return 0;
+	case 'h':
+		cmd_run_help();
+		return -1;
+	default:
+		return run_usage("unknown option", NULL);
+	}
+}
+
+/* Find name as a shell would: as given if it has a '/', else along $PATH. */
+static int run_find_program(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], *dir, *save;
+	struct stat st;
+	int err = ENOENT;
+
+	if (strchr(name, '/')) {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	snprintf(dirs, sizeof(dirs), "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", *dir ? dir : ".", name);
+		if (stat(out, &st) || S_ISDIR(st.st_mode))
+			continue;
+		if (!access(out, X_OK))
+			return 0;
+		err = EACCES;
+	}
+	return err;
+}
+
+/* Check the program the way execve would before anything starts. Returns 0 or an exit status. */
+static int run_check_program(struct run_opts *o, const char *name)
+{
+	struct stat st;
+	int err = run_find_program(name, o->path, sizeof(o->path));
+
+	if (err == ENOENT || (!err && stat(o->path, &st) && errno == ENOENT)) {
+		fprintf(stderr, "crtos: %s: %s\n", name,
+			strchr(name, '/') ? "No such file or directory" : "command not found");
+		return 127;
+	}
+	if (!err && S_ISDIR(st.st_mode))
+		err = EISDIR;
+	else if (!err && access(o->path, X_OK))
+		err = errno;
+	if (err) {
+		fprintf(stderr, "crtos: %s: %s\n", name, strerror(err));
+		return 126;
+	}
+	return 0;
+}
+
+static int run_parse(struct run_opts *o, int argc, char **argv)
+{
+	int opt, ret;
+
+	memset(o, 0, sizeof(*o));
+	o->cfg.cpu = -1;
+	o->boot_timeout_ms = 10000;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+		ret = run_parse_one(o, opt, optarg);
+		if (ret)
+			return ret;
+	}
+	if (optind >= argc)
+		return run_usage("no program to run", NULL);
+	o->argv = argv + optind;
+	o->cfg.start_ns = cli_start_ns;
+	o->cfg.quiet = !o->verbose;
+	return run_check_program(o, o->argv[0]);
+}
+
+/* The child: become the shadow. Never returns. */
+static void run_exec_shadow(struct run_opts *o, struct cell *c, const struct cell_proc *p,
+			    const char *shadow)
+{
+	char memfd[16], bell[16], kick[16], gpa[32], prio[8];
+	int n = 0;
+	char **args;
+	sigset_t none;
+
+	for (int i = 0; o->argv[i]; i++)
+		n++;
+	args = calloc((size_t)n + 9, sizeof(char *));
+	snprintf(memfd, sizeof(memfd), "%d", cell_memfd(c));
+	snprintf(bell, sizeof(bell), "%d", p->doorbell_fd);
+	snprintf(kick, sizeof(kick), "%d", cell_kick_fd(c));
+	snprintf(gpa, sizeof(gpa), "%#llx", (unsigned long long)p->channel_gpa);
+	snprintf(prio, sizeof(prio), "%d", o->prio);
+	args[0] = "crtos-shadow";
+	args[1] = memfd;
+	args[2] = bell;
+	args[3] = kick;
+	args[4] = gpa;
+	args[5] = prio;
+	args[6] = "--";
+	args[7] = o->path;
+	for (int i = 0; i <= n; i++)
+		args[8 + i] = o->argv[i];
+	/* The fds cross exec; the shadow hides them at the top of its fd range. */
+	fcntl(cell_memfd(c), F_SETFD, 0);
+	fcntl(p->doorbell_fd, F_SETFD, 0);
+	fcntl(cell_kick_fd(c), F_SETFD, 0);
+	fcntl(p->doorbell_fd, F_SETFL, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	personality(ADDR_NO_RANDOMIZE);
+	execv(shadow, args);
+	fprintf(stderr, "crtos: cannot start %s: %s\n", shadow, strerror(errno));
+	_exit(126);
+}
+
+/* Wait for the shadow, relaying signals sent to us. Returns its wait status, or -1 if the cell died. */
+static int run_wait(struct cell *c, pid_t shadow, const sigset_t *set)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, shadow, 0), status;
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	struct timespec zero = { 0 };
+	siginfo_t si;
+
+	for (;;) {
+		int sig;
+
+		if (pidfd >= 0)
+			poll(&pfd, 1, 20);
+		else
+			usleep(20000);
+		if (waitpid(shadow, &status, WNOHANG) == shadow)
+			break;
+		sig = sigtimedwait(set, &si, &zero);
+		if (sig > 0 && si.si_code != SI_KERNEL)
+			kill(shadow, sig);	/* the terminal's signals reach the shadow itself */
+		if (cell_wait(c, 0) == 0) {
+			kill(shadow, SIGKILL);
+			waitpid(shadow, &status, 0);
+			status = -1;
+			break;
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return status;
+}
+
+static int run_program(struct run_opts *o, struct cell *c, const sigset_t *set)
+{
+	char shadow[PATH_MAX];
+	struct vmm_err err;
+	struct cell_proc p;
+	pid_t pid;
+	int status;
+
+	if (vmm_find_tool("crtos-shadow", "CRTOS_SHADOW", shadow, sizeof(shadow))) {
+		fprintf(stderr, "crtos: cannot find crtos-shadow next to crtos\n");
+		return EXIT_HOST;
+	}
+	if (cell_spawn(c, &p, &err)) {
+		fprintf(stderr, "crtos: %s\n", err.msg);
+		return EXIT_HOST;
+	}
+	pid = fork();
+	if (pid == 0)
+		run_exec_shadow(o, c, &p, shadow);
+	if (pid < 0) {
+		fprintf(stderr, "crtos: fork failed: %s\n", strerror(errno));
+		cell_reap(c, &p);
+		return EXIT_HOST;
+	}
+	status = run_wait(c, pid, set);
+	cell_reap(c, &p);
+	if (status == -1)
+		return cell_exit_code(c);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct vmm_err err;
+	struct cell *c;
+	sigset_t set;
+	FILE *log = NULL;
+	int status;
+
+	status = run_parse(&o, argc, argv);
+	if (status)
+		return status < 0 ? 0 : status;
+	if (o.log_path && !(log = fopen(o.log_path, "w"))) {
+		fprintf(stderr, "crtos: cannot write the log file %s: %s\n", o.log_path,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	o.cfg.log_out = log ? log : o.verbose ? stderr : NULL;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (cell_create(&c, &o.cfg, &err)) {
+		fprintf(stderr, "crtos: %s\n", err.msg);
+		return EXIT_HOST;
+	}
+	vmm_host_keep_thread_off_cpu(cell_cpu(c));
+	if (cell_start(c, &err)) {
+		fprintf(stderr, "crtos: %s\n", err.msg);
+		cell_destroy(c);
+		return EXIT_HOST;
+	}
+	if (cell_wait_running(c, (int)o.boot_timeout_ms)) {
+		cell_stop(c);
+		cell_wait(c, -1);
+		status = cell_exit_code(c);
+	} else {
+		status = run_program(&o, c, &set);
+		cell_request_shutdown(c, 0);
+		if (cell_wait(c, RUN_SHUTDOWN_MS)) {
+			cell_stop(c);
+			cell_wait(c, -1);
+		}
+	}
+	cell_destroy(c);
+	if (log)
+		fclose(log);
+	return status;
+}
