@@ -54,7 +54,7 @@ TOOLS_SRCS := \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
 	tools/vmm/proc.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
-	tools/cli/options.c
+	tools/cli/options.c tools/cli/cellsock.c
 VMM_SRCS := $(filter tools/vmm/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 

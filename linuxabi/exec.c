@@ -39,10 +39,10 @@ static int exec_fail(struct exec_ctx *x, int err, const char *what)
 	return err;
 }
 
-/* Split the strings area into path, argv[] and envp[], checking every bound. */
+/* Split the strings area into path, exe, argv[] and envp[], checking every bound. */
 static int exec_parse_strings(struct exec_ctx *x)
 {
-	uint32_t size = x->req.strings_size, want = x->req.argc + x->req.envc + 1, n = 0;
+	uint32_t size = x->req.strings_size, want = x->req.argc + x->req.envc + 2, n = 0;
 	const uint8_t *area = (const uint8_t *)x->p->chan + CRTOS_CHANNEL_STRINGS;
 
 	if (size > CRTOS_EXEC_STRINGS || !size || x->req.argc + x->req.envc > LX_ARGS_MAX)
@@ -56,18 +56,17 @@ static int exec_parse_strings(struct exec_ctx *x)
 	if (x->strings[size - 1] != '\0')
 		return exec_fail(x, -EINVAL, "malformed exec request");
 	for (uint32_t off = 0; off < size; off += (uint32_t)strlen(x->strings + off) + 1, n++) {
-		if (n == 0)
-			continue;	/* the path */
-		if (n <= x->req.argc)
-			x->argv[n - 1] = x->strings + off;
-		else if (n < want)
-			x->envp[n - 1 - x->req.argc] = x->strings + off;
+		if (n == 1)
+			strlcpy(x->p->exe, x->strings + off, sizeof(x->p->exe));
+		else if (n >= 2 && n < 2 + x->req.argc)
+			x->argv[n - 2] = x->strings + off;
+		else if (n >= 2 + x->req.argc && n < want)
+			x->envp[n - 2 - x->req.argc] = x->strings + off;
 	}
 	if (n != want)
 		return exec_fail(x, -EINVAL, "malformed exec request");
 	x->argv[x->req.argc] = NULL;
 	x->envp[x->req.envc] = NULL;
-	strlcpy(x->p->exe, x->strings, sizeof(x->p->exe));
 	return 0;
 }
 
@@ -110,8 +109,8 @@ static int exec_read_headers(struct exec_ctx *x)
 	if (x->img.has_interp)
 		return exec_fail(x, -ENOEXEC, "dynamically linked (it needs ld.so), which crtos "
 				 "cannot run yet: link it with -static");
-	x->bias = x->img.type == ET_DYN ? LX_ET_DYN_BASE - x->img.lo : 0;
-	if (!user_range_ok(x->img.lo + x->bias, x->img.hi - x->img.lo) ||
+	if (elf_load_bias(&x->img, LX_ET_DYN_BASE, &x->bias) ||
+	    !user_range_ok(x->img.lo + x->bias, x->img.hi - x->img.lo) ||
 	    x->img.hi + x->bias > LX_MMAP_TOP)
 		return exec_fail(x, -ENOEXEC, "the program's address range is not available");
 	return 0;
@@ -179,7 +178,7 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 
 	memcpy(info.random, x->req.random, sizeof(info.random));
 	x->req.platform[sizeof(x->req.platform) - 1] = '\0';
-	size = ALIGN_UP(MIN(MAX(size, 128 * 1024ull), LX_STACK_MAX), PAGE_SIZE);
+	size = ALIGN_UP(MIN(MAX(size, (uint64_t)LX_STACK_BUILD), LX_STACK_MAX), PAGE_SIZE);
 	err = lx_mmap_anon(LX_STACK_TOP - size, size, MAP_READ | MAP_WRITE, true, &got);
 	if (err)
 		return exec_fail(x, (int)err, "not enough memory for the stack");
@@ -188,8 +187,10 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 		return exec_fail(x, -ENOMEM, "out of memory");
 	err = stack_build(buf, LX_STACK_TOP, LX_STACK_BUILD, &info, x->img.entry + x->bias,
 			  x->img.phdr_vaddr ? x->img.phdr_vaddr + x->bias : 0, x->img.phnum, sp);
+	/* Only [sp, top): the buffer below sp holds whatever the heap had. */
 	if (!err)
-		err = copy_to_user(LX_STACK_TOP - LX_STACK_BUILD, buf, LX_STACK_BUILD);
+		err = copy_to_user(*sp, buf + (*sp - (LX_STACK_TOP - LX_STACK_BUILD)),
+				   LX_STACK_TOP - *sp);
 	kfree(buf);
 	return err ? exec_fail(x, (int)err, "argument list too long") : 0;
 }

@@ -29,7 +29,7 @@ $(BUILD)/tests/unit/fmt_renamed.o: kernel/lib/fmt.c
 $(BUILD)/tests/unit/test_fmt: $(BUILD)/tests/unit/fmt_renamed.o
 
 .SECONDEXPANSION:
-$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(UNIT_COMMON) $(wildcard kernel/include/kernel/*.h include/crtos/*.h tests/unit/stub/*.h tests/unit/stub/asm/*.h)
+$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(UNIT_COMMON) $(wildcard kernel/include/kernel/*.h include/crtos/*.h linuxabi/include/linuxabi/* tests/unit/stub/*.h tests/unit/stub/asm/*.h)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(UNIT_CFLAGS) -pthread -o $@ $< $(UNIT_SRCS_$*) $(UNIT_COMMON) \

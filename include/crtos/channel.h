@@ -73,7 +73,9 @@ enum crtos_exit_kind {
 struct crtos_exec_request {
 	int32_t fd;			/* the program file, open in the shadow */
 	uint32_t argc, envc;
-	uint32_t strings_size;		/* bytes used in the data area: path, argv[], envp[], NUL-separated */
+	uint32_t strings_size;		/* bytes used in the data area: path (as given, for AT_EXECFN),
+					 * exe (canonical, for /proc/self/exe), argv[], envp[],
+					 * NUL-separated */
 	uint64_t file_size;
 	uint64_t uid, euid, gid, egid, secure;
 	uint64_t hwcap, hwcap2, clktck, minsigstksz;

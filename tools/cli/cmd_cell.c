@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "cellsock.h"
 #include "cli.h"
 #include "vmm/vmm.h"
 
@@ -51,7 +52,8 @@ void cmd_cell_help(void)
 "  --idle-spin US       halt mode: spin this long before halting (default 200)\n"
 "  --selftest[=FILTER]  run the kernel's self-tests (those whose name contains\n"
 "                       FILTER) and exit 0 if all pass, 1 if not\n"
-"  --hold[=MS]          keep the cell running until Ctrl-C (or for MS ms)\n"
+"  --hold[=MS]          keep the cell running until Ctrl-C (or for MS ms), and let\n"
+"                       crtos run use it: programs then share this cell\n"
 "  --cmdline TEXT       extra kernel command-line words (see below)\n"
 "  --log FILE           write the kernel log to FILE instead of the terminal\n"
 "  --log-size SIZE      kernel log ring, a power of two (default 256K)\n"
@@ -276,6 +278,21 @@ static void cell_print_ram(struct cell *c, uint64_t mem_size)
 		       (unsigned long long)(mem_size >> 20), t->ram_ready_ms);
 }
 
+/* Keep the cell and serve crtos run until a signal, the cell's end, or hold_ms. */
+static int cell_hold(struct cell *c, const sigset_t *set, long hold_ms, int *sig)
+{
+	char path[108];
+	int ret;
+
+	cellsock_path(cell_cpu(c), path, sizeof(path));
+	printf("crtos: the cell serves crtos run on CPU %d (%s) until Ctrl-C\n", cell_cpu(c), path);
+	fflush(stdout);
+	ret = cellsock_serve(c, set, sig, hold_ms);
+	if (ret)
+		fprintf(stderr, "crtos: cannot serve crtos run: %s\n", strerror(-ret));
+	return cell_wait(c, 0) == 0 ? 0 : *sig ? -EINTR : -ETIMEDOUT;
+}
+
 /* Boot, then do what was asked. Returns the exit status. */
 static int cell_run(struct cell *c, struct cell_opts *o, const sigset_t *set)
 {
@@ -297,7 +314,7 @@ static int cell_run(struct cell *c, struct cell_opts *o, const sigset_t *set)
 		if (o->selftest)
 			ret = cell_wait_or_signal(c, set, SELFTEST_TIMEOUT_MS, &sig);
 		else if (o->hold)
-			ret = cell_wait_or_signal(c, set, o->hold_ms, &sig);
+			ret = cell_hold(c, set, o->hold_ms, &sig);
 		else
 			ret = 0;
 		if (ret == 0 && !o->selftest && !o->hold) {

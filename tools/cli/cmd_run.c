@@ -26,17 +26,21 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
+#include "cellsock.h"
 #include "cli.h"
 #include "vmm/vmm.h"
 
 #define RUN_SHUTDOWN_MS	5000
+
 
 struct run_opts {
 	struct cell_config cfg;
 	int prio;			/* the program's initial priority: 0, or SCHED_FIFO 1-99 */
 	const char *log_path;
 	bool verbose;
+	bool new_cell;			/* never reuse a serving cell */
 	long boot_timeout_ms;
 	char path[PATH_MAX];		/* the program, found */
 	char **argv;			/* its arguments, argv[0] included */
@@ -53,6 +57,9 @@ void cmd_run_help(void)
 "working directory, environment and terminal, and whose pid is the program's.\n"
 "PROGRAM is looked up in $PATH when it has no '/'.\n"
 "\n"
+"If a cell is running on the CPU (crtos cell --hold), the program runs in it;\n"
+"otherwise crtos boots a cell for this program and shuts it down after.\n"
+"\n"
 "Options:\n"
 "  --prio P             start the program at SCHED_FIFO priority P (1-99);\n"
 "                       default 0, the realm's SCHED_OTHER band\n"
@@ -64,6 +71,7 @@ void cmd_run_help(void)
 "  --kernel PATH        kernel image; --kvm PATH: KVM device\n"
 "  --fix-rt-throttling  turn Linux's RT throttling off while the cell runs\n"
 "  --no-rt              no SCHED_FIFO vCPU, no memory locking (debugging only)\n"
+"  --new-cell           boot a cell for this program even if one is running\n"
 "  -h, --help\n"
 "\n"
 "Exit status: the program's; 128 + N if signal N ended it; 126 if it could\n"
@@ -72,7 +80,8 @@ void cmd_run_help(void)
 "70-72 the cell failed (see crtos cell --help).\n");
 }
 
-enum { R_PRIO = 256, R_CPU, R_MEM, R_IDLE, R_LOG, R_VERBOSE, R_KERNEL, R_KVM, R_FIX_RT, R_NO_RT };
+enum { R_PRIO = 256, R_CPU, R_MEM, R_IDLE, R_LOG, R_VERBOSE, R_KERNEL, R_KVM, R_FIX_RT, R_NO_RT,
+       R_NEW_CELL };
 
 static const struct option run_options[] = {
 	{ "prio", required_argument, NULL, R_PRIO },
@@ -85,6 +94,7 @@ static const struct option run_options[] = {
 	{ "kvm", required_argument, NULL, R_KVM },
 	{ "fix-rt-throttling", no_argument, NULL, R_FIX_RT },
 	{ "no-rt", no_argument, NULL, R_NO_RT },
+	{ "new-cell", no_argument, NULL, R_NEW_CELL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -143,6 +153,9 @@ static int run_parse_one(struct run_opts *o, int opt, const char *arg)
 		return 0;
 	case R_NO_RT:
 		o->cfg.no_rt = true;
+		return 0;
+	case R_NEW_CELL:
+		o->new_cell = true;
 		return 0;
 	case 'h':
 		cmd_run_help();
@@ -219,9 +232,16 @@ static int run_parse(struct run_opts *o, int argc, char **argv)
 	return run_check_program(o, o->argv[0]);
 }
 
+/* What the shadow needs from the cell, however we reached it. */
+struct run_cell {
+	int memfd, doorbell, kick;
+	uint64_t channel_gpa;
+	struct cell *local;		/* a cell of our own, or NULL */
+	int sock;			/* a serving cell's socket, or -1 */
+};
+
 /* The child: become the shadow. Never returns. */
-static void run_exec_shadow(struct run_opts *o, struct cell *c, const struct cell_proc *p,
-			    const char *shadow)
+static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const char *shadow)
 {
 	char memfd[16], bell[16], kick[16], gpa[32], prio[8];
 	int n = 0;
@@ -231,10 +251,10 @@ static void run_exec_shadow(struct run_opts *o, struct cell *c, const struct cel
 	for (int i = 0; o->argv[i]; i++)
 		n++;
 	args = calloc((size_t)n + 9, sizeof(char *));
-	snprintf(memfd, sizeof(memfd), "%d", cell_memfd(c));
-	snprintf(bell, sizeof(bell), "%d", p->doorbell_fd);
-	snprintf(kick, sizeof(kick), "%d", cell_kick_fd(c));
-	snprintf(gpa, sizeof(gpa), "%#llx", (unsigned long long)p->channel_gpa);
+	snprintf(memfd, sizeof(memfd), "%d", rc->memfd);
+	snprintf(bell, sizeof(bell), "%d", rc->doorbell);
+	snprintf(kick, sizeof(kick), "%d", rc->kick);
+	snprintf(gpa, sizeof(gpa), "%#llx", (unsigned long long)rc->channel_gpa);
 	snprintf(prio, sizeof(prio), "%d", o->prio);
 	args[0] = "crtos-shadow";
 	args[1] = memfd;
@@ -247,10 +267,10 @@ static void run_exec_shadow(struct run_opts *o, struct cell *c, const struct cel
 	for (int i = 0; i <= n; i++)
 		args[8 + i] = o->argv[i];
 	/* The fds cross exec; the shadow hides them at the top of its fd range. */
-	fcntl(cell_memfd(c), F_SETFD, 0);
-	fcntl(p->doorbell_fd, F_SETFD, 0);
-	fcntl(cell_kick_fd(c), F_SETFD, 0);
-	fcntl(p->doorbell_fd, F_SETFL, 0);
+	fcntl(rc->memfd, F_SETFD, 0);
+	fcntl(rc->doorbell, F_SETFD, 0);
+	fcntl(rc->kick, F_SETFD, 0);
+	fcntl(rc->doorbell, F_SETFL, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -260,43 +280,52 @@ static void run_exec_shadow(struct run_opts *o, struct cell *c, const struct cel
 	_exit(126);
 }
 
-/* Wait for the shadow, relaying signals sent to us. Returns its wait status, or -1 if the cell died. */
-static int run_wait(struct cell *c, pid_t shadow, const sigset_t *set)
+/* Whether the cell is gone (its socket hung up, or our own cell stopped). */
+static bool run_cell_gone(const struct run_cell *rc)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, shadow, 0), status;
-	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-	struct timespec zero = { 0 };
-	siginfo_t si;
+	struct pollfd pfd = { .fd = rc->sock, .events = POLLIN };
+
+	if (rc->local)
+		return cell_wait(rc->local, 0) == 0;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLIN));
+}
+
+/*
+ * Wait for the shadow, relaying the signals sent to us (the terminal's reach
+ * the shadow itself: same process group). Returns its wait status, or -1 if
+ * the cell died first.
+ */
+static int run_wait(const struct run_cell *rc, pid_t shadow, const sigset_t *set)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, shadow, 0), sfd = signalfd(-1, set, SFD_CLOEXEC);
+	struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	struct signalfd_siginfo si;
+	int status;
 
 	for (;;) {
-		int sig;
-
-		if (pidfd >= 0)
-			poll(&pfd, 1, 20);
-		else
-			usleep(20000);
+		poll(pfd, 2, 50);
 		if (waitpid(shadow, &status, WNOHANG) == shadow)
 			break;
-		sig = sigtimedwait(set, &si, &zero);
-		if (sig > 0 && si.si_code != SI_KERNEL)
-			kill(shadow, sig);	/* the terminal's signals reach the shadow itself */
-		if (cell_wait(c, 0) == 0) {
+		if ((pfd[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_code != SI_KERNEL)
+			kill(shadow, (int)si.ssi_signo);
+		if (run_cell_gone(rc)) {
 			kill(shadow, SIGKILL);
 			waitpid(shadow, &status, 0);
 			status = -1;
 			break;
 		}
 	}
-	if (pidfd >= 0)
-		close(pidfd);
+	close(pidfd);
+	close(sfd);
 	return status;
 }
 
-static int run_program(struct run_opts *o, struct cell *c, const sigset_t *set)
+/* Start the shadow and wait for it. Returns the program's exit status. */
+static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigset_t *set)
 {
+	struct cellsock_msg msg = { .op = CELLSOCK_SHADOW };
 	char shadow[PATH_MAX];
-	struct vmm_err err;
-	struct cell_proc p;
 	pid_t pid;
 	int status;
 
@@ -304,35 +333,101 @@ static int run_program(struct run_opts *o, struct cell *c, const sigset_t *set)
 		fprintf(stderr, "crtos: cannot find crtos-shadow next to crtos\n");
 		return EXIT_HOST;
 	}
-	if (cell_spawn(c, &p, &err)) {
-		fprintf(stderr, "crtos: %s\n", err.msg);
-		return EXIT_HOST;
-	}
 	pid = fork();
 	if (pid == 0)
-		run_exec_shadow(o, c, &p, shadow);
+		run_exec_shadow(o, rc, shadow);
 	if (pid < 0) {
 		fprintf(stderr, "crtos: fork failed: %s\n", strerror(errno));
-		cell_reap(c, &p);
 		return EXIT_HOST;
 	}
-	status = run_wait(c, pid, set);
-	cell_reap(c, &p);
-	if (status == -1)
-		return cell_exit_code(c);
+	if (rc->sock >= 0) {
+		msg.pid = pid;
+		cellsock_send(rc->sock, &msg, NULL, 0);
+	}
+	status = run_wait(rc, pid, set);
+	if (status == -1) {
+		fprintf(stderr, "crtos: the cell stopped while the program ran\n");
+		return rc->local ? cell_exit_code(rc->local) : 70;
+	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
 }
 
+/* Run the program in the cell that serves the socket sock. */
+static int run_in_serving_cell(struct run_opts *o, int sock, const sigset_t *set)
+{
+	struct cellsock_msg msg = { .op = CELLSOCK_SPAWN };
+	struct run_cell rc = { .sock = sock };
+	int fds[3], nfds = 3, status;
+
+	if (cellsock_send(sock, &msg, NULL, 0) || cellsock_recv(sock, &msg, fds, &nfds) ||
+	    msg.op != CELLSOCK_SPAWNED || nfds != 3) {
+		fprintf(stderr, "crtos: the cell on CPU %d refused the program%s%s\n", o->cfg.cpu,
+			msg.op == CELLSOCK_ERROR ? ": " : "", msg.op == CELLSOCK_ERROR ? msg.error : "");
+		return EXIT_HOST;
+	}
+	rc.memfd = fds[0];
+	rc.doorbell = fds[1];
+	rc.kick = fds[2];
+	rc.channel_gpa = msg.channel_gpa;
+	status = run_shadow(o, &rc, set);
+	msg = (struct cellsock_msg){ .op = CELLSOCK_REAP };
+	cellsock_send(sock, &msg, NULL, 0);
+	cellsock_recv(sock, &msg, NULL, NULL);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	return status;
+}
+
+/* Run the program in a cell of our own, booted for it. */
+static int run_in_own_cell(struct run_opts *o, const sigset_t *set)
+{
+	struct run_cell rc = { .sock = -1 };
+	struct vmm_err err = { "" };
+	struct cell_proc p;
+	struct cell *c;
+	int status;
+
+	if (cell_create(&c, &o->cfg, &err)) {
+		fprintf(stderr, "crtos: %s\n", err.msg);
+		return EXIT_HOST;
+	}
+	vmm_host_keep_thread_off_cpu(cell_cpu(c));
+	if (cell_start(c, &err) || cell_wait_running(c, (int)o->boot_timeout_ms)) {
+		if (err.msg[0])
+			fprintf(stderr, "crtos: %s\n", err.msg);
+		cell_stop(c);
+		cell_wait(c, -1);
+		status = cell_exit_code(c);
+		cell_destroy(c);
+		return status;
+	}
+	if (cell_spawn(c, &p, &err)) {
+		fprintf(stderr, "crtos: %s\n", err.msg);
+		status = EXIT_HOST;
+	} else {
+		rc = (struct run_cell){ .memfd = cell_memfd(c), .doorbell = p.doorbell_fd,
+					.kick = cell_kick_fd(c), .channel_gpa = p.channel_gpa,
+					.local = c, .sock = -1 };
+		status = run_shadow(o, &rc, set);
+		cell_reap(c, &p);
+	}
+	cell_request_shutdown(c, 0);
+	if (cell_wait(c, RUN_SHUTDOWN_MS)) {
+		cell_stop(c);
+		cell_wait(c, -1);
+	}
+	cell_destroy(c);
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	struct vmm_err err;
-	struct cell *c;
 	sigset_t set;
 	FILE *log = NULL;
-	int status;
+	int status, sock;
 
 	status = run_parse(&o, argc, argv);
 	if (status)
@@ -350,29 +445,13 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&set, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if (cell_create(&c, &o.cfg, &err)) {
-		fprintf(stderr, "crtos: %s\n", err.msg);
-		return EXIT_HOST;
-	}
-	vmm_host_keep_thread_off_cpu(cell_cpu(c));
-	if (cell_start(c, &err)) {
-		fprintf(stderr, "crtos: %s\n", err.msg);
-		cell_destroy(c);
-		return EXIT_HOST;
-	}
-	if (cell_wait_running(c, (int)o.boot_timeout_ms)) {
-		cell_stop(c);
-		cell_wait(c, -1);
-		status = cell_exit_code(c);
+	sock = o.new_cell ? -1 : cellsock_connect(o.cfg.cpu >= 0 ? o.cfg.cpu : vmm_host_pick_cpu(-1, NULL));
+	if (sock >= 0) {
+		status = run_in_serving_cell(&o, sock, &set);
+		close(sock);
 	} else {
-		status = run_program(&o, c, &set);
-		cell_request_shutdown(c, 0);
-		if (cell_wait(c, RUN_SHUTDOWN_MS)) {
-			cell_stop(c);
-			cell_wait(c, -1);
-		}
+		status = run_in_own_cell(&o, &set);
 	}
-	cell_destroy(c);
 	if (log)
 		fclose(log);
 	return status;

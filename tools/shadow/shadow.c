@@ -163,30 +163,32 @@ static void map_channel(uint64_t gpa)
 		die(126, "the channel does not speak crtos ABI %d: rebuild crtos", CRTOS_ABI_VERSION);
 }
 
-/* Copy path, argv and envp into the channel's string area. */
-static void put_strings(struct crtos_exec_request *req, char **argv, int argc)
+static void put_string(const char *s, size_t *used, const char *path)
 {
 	char *area = (char *)sh.chan + CRTOS_CHANNEL_STRINGS;
+	size_t n = strlen(s) + 1;
+
+	if (*used + n > CRTOS_EXEC_STRINGS)
+		die(126, "%s: argument list too long", path);
+	memcpy(area + *used, s, n);
+	*used += n;
+}
+
+/* Copy path, the canonical path, argv and envp into the channel's string area. */
+static void put_strings(struct crtos_exec_request *req, char **argv, int argc)
+{
+	char exe[4096];
 	size_t used = 0;
 	int envc = 0;
 
-	for (int i = -1; i < argc; i++) {
-		const char *s = i < 0 ? argv[-1] : argv[i];	/* argv[-1] is the path */
-		size_t n = strlen(s) + 1;
-
-		if (used + n > CRTOS_EXEC_STRINGS)
-			die(126, "%s: argument list too long", argv[-1]);
-		memcpy(area + used, s, n);
-		used += n;
-	}
-	for (; environ[envc]; envc++) {
-		size_t n = strlen(environ[envc]) + 1;
-
-		if (used + n > CRTOS_EXEC_STRINGS)
-			die(126, "%s: argument list too long", argv[-1]);
-		memcpy(area + used, environ[envc], n);
-		used += n;
-	}
+	if (!realpath(argv[-1], exe))	/* argv[-1] is the path */
+		snprintf(exe, sizeof(exe), "%s", argv[-1]);
+	put_string(argv[-1], &used, argv[-1]);
+	put_string(exe, &used, argv[-1]);
+	for (int i = 0; i < argc; i++)
+		put_string(argv[i], &used, argv[-1]);
+	for (; environ[envc]; envc++)
+		put_string(environ[envc], &used, argv[-1]);
 	req->argc = (uint32_t)argc;
 	req->envc = (uint32_t)envc;
 	req->strings_size = (uint32_t)used;

@@ -214,23 +214,26 @@ int host_start_helper(pthread_t *t, int cpu, void *(*fn)(void *), void *arg)
 }
 
 /*
- * One cell per CPU: an exclusive flock on /run/crtos/cpuN.lock (or under
- * /tmp when /run is not writable), holding the owner's pid for messages.
+ * Where cells keep their lock files and sockets: /run/crtos, or /tmp/crtos
+ * when /run is not writable (not root).
  */
+const char *vmm_runtime_dir(void)
+{
+	if (!mkdir("/run/crtos", 0755) || (errno == EEXIST && !access("/run/crtos", W_OK)))
+		return "/run/crtos";
+	if (!mkdir("/tmp/crtos", 0755))
+		chmod("/tmp/crtos", 01777);	/* shared by every user, like /tmp */
+	return "/tmp/crtos";
+}
+
+/* One cell per CPU: an exclusive flock on <runtime dir>/cpuN.lock, holding the owner's pid. */
 int host_lock_cpu(struct cell *c, struct vmm_err *err)
 {
-	const char *dirs[] = { "/run/crtos", "/tmp/crtos" };
 	char path[64], pid[32];
 	ssize_t n;
 
-	for (unsigned int i = 0; i < 2; i++) {
-		if (!mkdir(dirs[i], 0755) && i == 1)
-			chmod(dirs[i], 01777);	/* shared by every user, like /tmp */
-		snprintf(path, sizeof(path), "%s/cpu%d.lock", dirs[i], c->cpu);
-		c->cpu_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-		if (c->cpu_lock_fd >= 0)
-			break;
-	}
+	snprintf(path, sizeof(path), "%s/cpu%d.lock", vmm_runtime_dir(), c->cpu);
+	c->cpu_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (c->cpu_lock_fd < 0)
 		return vmm_fail(err, -errno, "cannot create the lock file for CPU %d: %s", c->cpu,
 				strerror(errno));

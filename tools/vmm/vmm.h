@@ -52,6 +52,9 @@ int vmm_host_online_cpus(struct vmm_cpuset *out);
  */
 int vmm_host_pick_cpu(int cpu, struct vmm_err *err);
 
+/* Directory for cells' lock files and sockets (/run/crtos, or /tmp/crtos). */
+const char *vmm_runtime_dir(void);
+
 /* Keep the calling thread off cpu (the cell's): it may run on any other allowed CPU. */
 int vmm_host_keep_thread_off_cpu(int cpu);
 

@@ -34,6 +34,8 @@
  *   arch_pte_*() (see asm/pte.h)
  */
 
+struct arch_thread;
+
 /* Register state at an exception or interrupt (the crtos_regs ABI layout). */
 typedef struct crtos_regs arch_regs_t;
 

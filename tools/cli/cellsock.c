@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/* The cell socket (cellsock.h): messages with fds, the client's connect, the server loop. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include "cellsock.h"
+
+#define CELLSOCK_MAX_CLIENTS	64
+#define CELLSOCK_MAX_FDS	3
+
+void cellsock_path(int cpu, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/cell%d.sock", vmm_runtime_dir(), cpu);
+}
+
+int cellsock_send(int sock, const struct cellsock_msg *msg, const int *fds, int nfds)
+{
+	char control[CMSG_SPACE(sizeof(int) * CELLSOCK_MAX_FDS)] = { 0 };
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = sizeof(*msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (nfds > 0) {
+		mh.msg_control = control;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(*msg) ? 0 : -errno;
+}
+
+int cellsock_recv(int sock, struct cellsock_msg *msg, int *fds, int *nfds)
+{
+	char control[CMSG_SPACE(sizeof(int) * CELLSOCK_MAX_FDS)];
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(*msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			     .msg_controllen = sizeof(control) };
+	struct cmsghdr *cm;
+	int room = nfds ? *nfds : 0;
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+
+	if (nfds)
+		*nfds = 0;
+	if (n == 0)
+		return -EPIPE;
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(*msg))
+		return -EPROTO;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int got = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (int i = 0; i < got; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (nfds && *nfds < room)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	msg->error[sizeof(msg->error) - 1] = '\0';
+	return 0;
+}
+
+int cellsock_connect(int cpu)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (sock < 0)
+		return -errno;
+	cellsock_path(cpu, addr.sun_path, sizeof(addr.sun_path));
+	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr))) {
+		int err = -errno;
+
+		close(sock);
+		return err;
+	}
+	return sock;
+}
+
+struct client {
+	int sock;
+	int pidfd;			/* the shadow's, once known */
+	struct cell_proc proc;
+	bool spawned;
+};
+
+static struct client clients[CELLSOCK_MAX_CLIENTS];
+static int nr_clients;
+
+static void client_drop(struct cell *c, int i)
+{
+	struct client *cl = &clients[i];
+
+	/* If crtos run died, its shadow died with it (PR_SET_PDEATHSIG): wait for that. */
+	if (cl->pidfd >= 0) {
+		struct pollfd pfd = { .fd = cl->pidfd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) == 0) {
+			syscall(SYS_pidfd_send_signal, cl->pidfd, SIGKILL, NULL, 0);
+			poll(&pfd, 1, 2000);
+		}
+		close(cl->pidfd);
+	}
+	if (cl->spawned)
+		cell_reap(c, &cl->proc);
+	close(cl->sock);
+	clients[i] = clients[--nr_clients];
+}
+
+static bool client_allowed(int sock)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return !getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) &&
+	       (cred.uid == 0 || cred.uid == getuid());
+}
+
+static void client_accept(int lsock)
+{
+	int sock = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+
+	if (sock < 0)
+		return;
+	if (nr_clients == CELLSOCK_MAX_CLIENTS || !client_allowed(sock)) {
+		close(sock);
+		return;
+	}
+	clients[nr_clients++] = (struct client){ .sock = sock, .pidfd = -1 };
+}
+
+/* One request of client i. Returns false when the client is done. */
+static bool client_serve(struct cell *c, int i)
+{
+	struct client *cl = &clients[i];
+	struct cellsock_msg msg, reply = { 0 };
+	struct vmm_err err;
+	int fds[CELLSOCK_MAX_FDS];
+
+	if (cellsock_recv(cl->sock, &msg, NULL, NULL))
+		return false;
+	switch (msg.op) {
+	case CELLSOCK_SPAWN:
+		if (cl->spawned || cell_spawn(c, &cl->proc, &err)) {
+			reply.op = CELLSOCK_ERROR;
+			snprintf(reply.error, sizeof(reply.error), "%.*s", (int)sizeof(reply.error) - 1,
+				 cl->spawned ? "one program per connection" : err.msg);
+			cellsock_send(cl->sock, &reply, NULL, 0);
+			return false;
+		}
+		cl->spawned = true;
+		reply.op = CELLSOCK_SPAWNED;
+		reply.index = cl->proc.index;
+		reply.channel_gpa = cl->proc.channel_gpa;
+		fds[0] = cell_memfd(c);
+		fds[1] = cl->proc.doorbell_fd;
+		fds[2] = cell_kick_fd(c);
+		return !cellsock_send(cl->sock, &reply, fds, 3);
+	case CELLSOCK_SHADOW:
+		if (cl->pidfd < 0)
+			cl->pidfd = (int)syscall(SYS_pidfd_open, msg.pid, 0);
+		return true;
+	case CELLSOCK_REAP:
+		reply.op = CELLSOCK_REAPED;
+		reply.status = cl->spawned ? cell_reap(c, &cl->proc) : 0;
+		cl->spawned = false;
+		cellsock_send(cl->sock, &reply, NULL, 0);
+		return false;
+	default:
+		return false;
+	}
+}
+
+static int serve_listen(struct cell *c)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (sock < 0)
+		return -errno;
+	cellsock_path(cell_cpu(c), addr.sun_path, sizeof(addr.sun_path));
+	unlink(addr.sun_path);	/* stale: we hold the CPU's lock */
+	if (bind(sock, (struct sockaddr *)&addr, sizeof(addr)) || listen(sock, 16)) {
+		int err = -errno;
+
+		close(sock);
+		return err;
+	}
+	chmod(addr.sun_path, 0600);
+	return sock;
+}
+
+int cellsock_serve(struct cell *c, const sigset_t *set, int *signo, long timeout_ms)
+{
+	uint64_t deadline = vmm_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+	struct pollfd pfds[2 + CELLSOCK_MAX_CLIENTS];
+	char path[108];
+	int lsock = serve_listen(c), sfd = signalfd(-1, set, SFD_CLOEXEC);
+	struct signalfd_siginfo si;
+
+	*signo = 0;
+	if (lsock < 0 || sfd < 0)
+		return lsock < 0 ? lsock : -errno;
+	while (!*signo && cell_wait(c, 0) == -ETIMEDOUT &&
+	       (timeout_ms < 0 || vmm_now_ns() < deadline)) {
+		pfds[0] = (struct pollfd){ .fd = lsock, .events = POLLIN };
+		pfds[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		for (int i = 0; i < nr_clients; i++)
+			pfds[2 + i] = (struct pollfd){ .fd = clients[i].sock, .events = POLLIN };
+		if (poll(pfds, 2 + (nfds_t)nr_clients, 50) <= 0)
+			continue;
+		if (pfds[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si))
+			*signo = (int)si.ssi_signo;
+		for (int i = nr_clients - 1; i >= 0; i--)
+			if (pfds[2 + i].revents && !client_serve(c, i))
+				client_drop(c, i);
+		if (pfds[0].revents)
+			client_accept(lsock);
+	}
+	while (nr_clients)
+		client_drop(c, nr_clients - 1);
+	cellsock_path(cell_cpu(c), path, sizeof(path));
+	unlink(path);
+	close(lsock);
+	close(sfd);
+	return 0;
+}

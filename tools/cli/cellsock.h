@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A running cell serves `crtos run` over a unix socket (SOCK_SEQPACKET) at
+ * <runtime dir>/cell<CPU>.sock. One connection per program:
+ *
+ *   client: SPAWN                 -> cell: SPAWNED {index, channel GPA}
+ *                                          + fds [memfd, doorbell, kick]
+ *   client: SHADOW {pid}          (the shadow it started)
+ *   client: REAP                  -> cell: REAPED {status}
+ *
+ * If the connection drops before REAP (crtos run was killed), the cell
+ * makes sure the shadow is gone (its parent's death killed it: it runs with
+ * PR_SET_PDEATHSIG) and reaps the process itself. Only root and the cell's
+ * own user may connect.
+ */
+#ifndef CLI_CELLSOCK_H
+#define CLI_CELLSOCK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "vmm/vmm.h"
+
+enum cellsock_op {
+	CELLSOCK_SPAWN = 1,
+	CELLSOCK_SPAWNED,
+	CELLSOCK_SHADOW,
+	CELLSOCK_REAP,
+	CELLSOCK_REAPED,
+	CELLSOCK_ERROR,
+};
+
+struct cellsock_msg {
+	uint32_t op;			/* enum cellsock_op */
+	int32_t status;			/* 0 or -errno */
+	uint32_t index;			/* the process's doorbell index */
+	int32_t pid;			/* CELLSOCK_SHADOW */
+	uint64_t channel_gpa;
+	char error[256];		/* CELLSOCK_ERROR: what went wrong */
+};
+
+/* The socket path of the cell on cpu. */
+void cellsock_path(int cpu, char *buf, size_t len);
+
+/* Send msg with up to 3 fds (nfds may be 0). 0 or -errno. */
+int cellsock_send(int sock, const struct cellsock_msg *msg, const int *fds, int nfds);
+
+/* Receive a message and up to 3 fds (*nfds in: room, out: received). 0, -EPIPE at EOF, or -errno. */
+int cellsock_recv(int sock, struct cellsock_msg *msg, int *fds, int *nfds);
+
+/* Client: connect to the cell on cpu. The socket, or -errno (-ENOENT/-ECONNREFUSED: no cell). */
+int cellsock_connect(int cpu);
+
+/*
+ * Server: serve crtos run clients until the cell stops, a signal in set
+ * arrives (*signo), or timeout_ms passes (< 0: none). 0 or -errno.
+ */
+int cellsock_serve(struct cell *c, const sigset_t *set, int *signo, long timeout_ms);
+
+#endif
