@@ -67,6 +67,9 @@ static int exec_parse_strings(struct exec_ctx *x)
 		return exec_fail(x, -EINVAL, "malformed exec request");
 	x->argv[x->req.argc] = NULL;
 	x->envp[x->req.envc] = NULL;
+	/* As across execve: ignored signals stay ignored, everything else is default. */
+	for (int sig = 1; sig < 32; sig++)
+		x->p->sigactions[sig].handler = (x->req.ignored_signals >> sig) & 1;
 	return 0;
 }
 

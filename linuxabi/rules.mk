@@ -25,7 +25,8 @@ $(SYSCALL_LIST): scripts/gen-syscall-list $(UAPI)/.stamp \
 $(filter $(BUILD)/k/linuxabi/%,$(KERNEL_OBJS)): $(SYSCALL_LIST)
 
 $(SYSCALLS_DOC): tools/gen/syscalls_doc.c linuxabi/syscall_routes.c linuxabi/syscalls.def \
-		linuxabi/include/linuxabi/syscall_class.h $(SYSCALL_LIST)
+		linuxabi/include/linuxabi/syscall_class.h linuxabi/include/linuxabi/handlers.def \
+		$(SYSCALL_LIST)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(SYSCALLS_DOC_CFLAGS) -o $@ tools/gen/syscalls_doc.c linuxabi/syscall_routes.c

@@ -8,6 +8,7 @@
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
 #include <asm/prctl.h>
+#include <linux/prctl.h>
 #include <asm/unistd_64.h>
 
 long sys_getpid(const uint64_t *a __unused)
@@ -108,6 +109,34 @@ long sys_sched_yield(const uint64_t *a __unused)
 {
 	sched_yield();
 	return 0;
+}
+
+/*
+ * prctl: options about the process's name, credentials or dumpability are
+ * the Linux process's business and go to the shadow; options that would
+ * change the shadow itself (its parent-death signal, seccomp, its memory
+ * map, ...) are refused as Linux refuses an unknown option.
+ */
+long sys_prctl(const uint64_t *a)
+{
+	switch (a[0]) {
+	case PR_GET_NAME:
+	case PR_SET_NAME:
+	case PR_GET_DUMPABLE:
+	case PR_SET_DUMPABLE:
+	case PR_GET_KEEPCAPS:
+	case PR_SET_KEEPCAPS:
+	case PR_CAPBSET_READ:
+	case PR_GET_NO_NEW_PRIVS:
+	case PR_SET_NO_NEW_PRIVS:
+	case PR_GET_TIMERSLACK:
+	case PR_SET_TIMERSLACK:
+	case PR_GET_SECUREBITS:
+	case PR_CAP_AMBIENT:
+		return rcall(__NR_prctl, a[0], a[1], a[2], a[3], a[4], 0);
+	default:
+		return -EINVAL;
+	}
 }
 
 /* /proc/self/exe names the program, not the shadow that stands in for it in Linux. */

@@ -46,7 +46,7 @@ $(CELL_PROG): tests/cell/cell_lifecycle.c $(patsubst %,$(BUILD)/t/%.o,$(VMM_SRCS
 	$(Q)$(CC) $(TOOLS_CFLAGS) -Itests/lib -o $@ $< $(patsubst %,$(BUILD)/t/%.o,$(VMM_SRCS)) \
 		tests/lib/harness.c
 
-test-build: all $(ASAN_CLI) $(UNIT_BINS) $(CELL_PROG)
+test-build: all $(ASAN_CLI) $(UNIT_BINS) $(CELL_PROG) programs $(SYSCALLS_MD)
 
 # The README's test command: install what is missing, build, run everything.
 test: deps

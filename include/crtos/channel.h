@@ -83,6 +83,8 @@ struct crtos_exec_request {
 	int32_t prio;			/* initial priority: 0 (SCHED_OTHER) or 1-99 (SCHED_FIFO) */
 	uint32_t nr_private_fds;
 	int32_t private_fds[8];		/* the shadow's own fds: the program may not use them */
+	uint32_t ignored_signals;	/* bit n: signal n was ignored (SIG_IGN) when exec'd */
+	uint32_t reserved2;
 	uint8_t random[16];		/* AT_RANDOM */
 	char platform[16];		/* AT_PLATFORM */
 };

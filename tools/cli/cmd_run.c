@@ -34,6 +34,8 @@
 
 #define RUN_SHUTDOWN_MS	5000
 
+static const int run_relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
 
 struct run_opts {
 	struct cell_config cfg;
@@ -272,7 +274,7 @@ static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const
 	fcntl(rc->kick, F_SETFD, 0);
 	fcntl(rc->doorbell, F_SETFL, 0);
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigprocmask(SIG_SETMASK, &none, NULL);	/* dispositions stay: SIG_IGN crosses exec */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	personality(ADDR_NO_RANDOMIZE);
 	execv(shadow, args);
@@ -438,11 +440,14 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o.cfg.log_out = log ? log : o.verbose ? stderr : NULL;
+	/* Relay these, unless they were ignored when we started: then the program ignores them too. */
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	for (unsigned int i = 0; i < sizeof(run_relayed) / sizeof(run_relayed[0]); i++) {
+		struct sigaction old;
+
+		if (!sigaction(run_relayed[i], NULL, &old) && old.sa_handler != SIG_IGN)
+			sigaddset(&set, run_relayed[i]);
+	}
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	sock = o.new_cell ? -1 : cellsock_connect(o.cfg.cpu >= 0 ? o.cfg.cpu : vmm_host_pick_cpu(-1, NULL));

@@ -8,7 +8,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <asm/unistd_64.h>
 #include <linuxabi/syscall_class.h>
+
+/* Which calls have a handler in the kernel (linuxabi/include/linuxabi/handlers.def). */
+static const unsigned char has_handler[LINUX_SYSCALL_MAX] = {
+#define HANDLER(name) [__NR_##name] = 1,
+#include <linuxabi/handlers.def>
+#undef HANDLER
+};
+
+/* The "kernel" column: what the running kernel does with a call of this class. */
+static const char *served(unsigned int nr, unsigned char cls)
+{
+	if (cls == SC_LOCAL || cls == SC_DUAL)
+		return has_handler[nr] ? "yes" : "not yet: -ENOSYS";
+	if (has_handler[nr])
+		return "inspects, then forwards";
+	return cls == SC_ENOSYS ? "-ENOSYS" : "forwards";
+}
 
 static const char *const class_meaning[SC_NR_CLASSES] = {
 	[SC_LOCAL] = "served by the RT kernel (`sys_<name>` in `linuxabi/`)",
@@ -48,12 +66,14 @@ static void print_intro(void)
 static void print_summary(void)
 {
 	unsigned int count[SC_NR_CLASSES] = { 0 };
-	unsigned int total = 0, unclassified = 0;
+	unsigned int total = 0, unclassified = 0, implemented = 0;
 	unsigned int i;
 
 	for (i = 0; i < LINUX_SYSCALL_MAX; i++) {
 		if (!syscall_routes[i].name)
 			continue;
+		implemented += has_handler[i] && (syscall_routes[i].cls == SC_LOCAL ||
+						  syscall_routes[i].cls == SC_DUAL);
 		count[syscall_routes[i].cls]++;
 		total++;
 		unclassified += is_unclassified(&syscall_routes[i]);
@@ -64,6 +84,9 @@ static void print_summary(void)
 		printf("| %s | %u | %s |\n", syscall_class_name(class_order[i]),
 		       count[class_order[i]], class_meaning[class_order[i]]);
 	printf("| all | %u | every system call of the UAPI header |\n\n", total);
+	printf("Of the LOCAL and DUAL calls, %u have a handler in the kernel today (column *kernel*:\n"
+	       "`yes`); the others return -ENOSYS until theirs is written (`not yet`). The kernel\n"
+	       "logs the first use of each such call.\n\n", implemented);
 
 	if (unclassified)
 		printf("%u of the ENOSYS calls are not classified in `linuxabi/syscalls.def` yet.\n\n",
@@ -111,13 +134,14 @@ static void print_table(void)
 	printf(") are not listed.\n"
 	       "Any number not listed returns -ENOSYS; an unknown number never crashes the kernel.\n\n");
 
-	printf("| nr | name | class | reason |\n| ---: | --- | --- | --- |\n");
+	printf("| nr | name | class | kernel | reason |\n| ---: | --- | --- | --- | --- |\n");
 	for (i = 0; i < LINUX_SYSCALL_MAX; i++) {
 		const struct syscall_route *r = &syscall_routes[i];
 
 		if (!r->name)
 			continue;
-		printf("| %u | `%s` | %s | ", i, r->name, syscall_class_name(r->cls));
+		printf("| %u | `%s` | %s | %s | ", i, r->name, syscall_class_name(r->cls),
+		       served(i, r->cls));
 		print_reason(r->why);
 		printf(" |\n");
 	}

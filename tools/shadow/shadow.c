@@ -46,6 +46,7 @@ struct shadow {
 	struct crtos_channel *chan;
 	int prio;			/* current SCHED_FIFO priority, 0 for SCHED_OTHER */
 	int prog_fd;
+	uint32_t ignored;		/* signals ignored when we were started */
 };
 
 static struct shadow sh = { .prog_fd = -1 };
@@ -138,12 +139,19 @@ static void install_forwarding(void)
 	struct sigaction sa = { .sa_handler = forward_signal };	/* no SA_RESTART: calls see EINTR */
 	sigset_t none;
 
+	struct sigaction old;
+
 	sigemptyset(&sa.sa_mask);
 	for (int sig = 1; sig < 32; sig++) {
 		bool skip = false;
 
 		for (unsigned int i = 0; i < sizeof(fatal_to_us) / sizeof(fatal_to_us[0]); i++)
 			skip |= fatal_to_us[i] == sig;
+		/* Ignored when we were started: the program starts with it ignored too. */
+		if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN) {
+			sh.ignored |= 1u << sig;
+			continue;
+		}
 		if (!skip)
 			sigaction(sig, &sa, NULL);
 	}
@@ -228,6 +236,7 @@ static void request_exec(char **argv, int argc, int prio)
 	req->private_fds[1] = sh.doorbell;
 	req->private_fds[2] = sh.kick;
 	req->nr_private_fds = 3;
+	req->ignored_signals = sh.ignored;
 	sh.chan->pid = getpid();
 	sh.chan->shadow_va = (uint64_t)(uintptr_t)sh.chan;
 	__atomic_store_n(&sh.chan->state, CRTOS_CHAN_EXEC_REQUESTED, __ATOMIC_RELEASE);

@@ -230,10 +230,14 @@ static void cell_finish(struct cell *c)
 			(unsigned long long)cell_log_dropped(c));
 }
 
+/* Whether the vCPU thread has left its loop; joins it if so (it is about to end). */
 static bool vcpu_stopped(struct cell *c)
 {
-	return c->vcpu_started && pthread_tryjoin_np(c->vcpu_thread, NULL) == 0 &&
-	       !(c->vcpu_started = false);
+	if (!c->vcpu_started || !__atomic_load_n(&c->vcpu_exited, __ATOMIC_ACQUIRE))
+		return false;
+	pthread_join(c->vcpu_thread, NULL);
+	c->vcpu_started = false;
+	return true;
 }
 
 static void timespec_after_ms(struct timespec *ts, int ms)

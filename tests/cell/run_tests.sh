@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: MIT
+#
+# crtos run: unmodified Linux programs in the RT realm, compared with the
+# same programs run natively. Sourced by tests/run with cli_tests.sh's
+# helpers (run, expect_status, expect_text, fail, tmp).
+
+BUSYBOX=/bin/busybox
+
+# native_vs_rt NAME CMD...: stdout, stderr and exit status must be identical.
+native_vs_rt() {
+	local name=$1 native rt
+	shift
+	native=$(tmp)
+	rt=$(tmp)
+	{ "$@"; echo "exit status $?"; } >"$native" 2>&1
+	{ "$CRTOS" run -- "$@"; echo "exit status $?"; } >"$rt" 2>&1
+	if ! cmp -s "$native" "$rt"; then
+		diff "$native" "$rt" | head -20
+		fail "$name: the RT realm's output differs from the native run"
+	fi
+}
+
+test_run_busybox_matches_native() {
+	local input
+	input=$(tmp)
+	seq 1 500 | sed 's/^/line /' >"$input"
+	native_vs_rt echo $BUSYBOX echo hello world
+	native_vs_rt cat $BUSYBOX cat /etc/services
+	native_vs_rt wc $BUSYBOX wc /etc/services
+	native_vs_rt sort $BUSYBOX sort -r "$input"
+	native_vs_rt md5sum $BUSYBOX md5sum $BUSYBOX
+	native_vs_rt sha256sum $BUSYBOX sha256sum /etc/services "$input"
+	native_vs_rt seq $BUSYBOX seq 1 100000
+	native_vs_rt head $BUSYBOX head -n 7 "$input"
+	native_vs_rt printf $BUSYBOX printf '%s=%05d %x\n' a 42 255
+	native_vs_rt pwd $BUSYBOX pwd
+	native_vs_rt id $BUSYBOX id
+	native_vs_rt uname $BUSYBOX uname -m
+	native_vs_rt true $BUSYBOX true
+	native_vs_rt false $BUSYBOX false
+	native_vs_rt env env -i A=1 B=two $BUSYBOX env
+	native_vs_rt sh $BUSYBOX sh -c 'x=6; echo $((x * 7)); for i in 1 2 3; do echo $i; done; test -d / && echo dir; exit 3'
+	[[ $(echo Hello RT | "$CRTOS" run -- $BUSYBOX tr a-z A-Z) == "HELLO RT" ]] || fail "tr"
+}
+
+test_run_ls_la_root_matches_native() {
+	local native rt
+	native=$(tmp)
+	rt=$(tmp)
+	# /proc's link count is the number of processes: crtos run and the shadow add two.
+	$BUSYBOX ls -la / | grep -v ' proc$' >"$native"
+	"$CRTOS" run -- $BUSYBOX ls -la / | grep -v ' proc$' >"$rt"
+	cmp -s "$native" "$rt" || { diff "$native" "$rt"; fail "ls -la / differs"; }
+}
+
+test_run_test_programs_match_native_musl_and_glibc() {
+	local prog native rt d1 d2
+	for prog in fileops fdops memops errnos; do
+		for libc in musl glibc; do
+			d1=$(mktemp -d)
+			d2=$(mktemp -d)
+			native=$(tmp)
+			rt=$(tmp)
+			{ "$BUILD/programs/$prog-$libc" "$d1/s"; echo "exit $?"; } >"$native" 2>&1
+			{ "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2/s"; echo "exit $?"; } >"$rt" 2>&1
+			rm -rf "$d1" "$d2"
+			grep -q '^exit 0$' "$native" || fail "$prog-$libc fails natively"
+			cmp -s "$native" "$rt" || { diff "$native" "$rt" | head; fail "$prog-$libc differs"; }
+		done
+	done
+}
+
+test_run_reads_stdin_from_a_pipe() {
+	[[ $(echo hi | "$CRTOS" run -- $BUSYBOX cat) == hi ]] || fail "echo hi | crtos run -- busybox cat"
+	[[ $(seq 1 3 | "$CRTOS" run -- $BUSYBOX wc -l) == 3 ]] || fail "wc -l from a pipe"
+}
+
+test_run_terminal_program_sees_its_tty() {
+	local out native
+	out=$(tmp)
+	native=$(tmp)
+	script -qc "$CRTOS run -- $BUSYBOX tty" /dev/null >"$out"
+	grep -q '^/dev/pts/[0-9]' "$out" || fail "tty: $(cat "$out")"
+	# The terminal's settings, read through ioctls on the tty, as natively.
+	script -qc "$BUSYBOX stty -a" /dev/null >"$native"
+	script -qc "$CRTOS run -- $BUSYBOX stty -a" /dev/null >"$out"
+	cmp -s "$native" "$out" || { diff "$native" "$out"; fail "stty -a differs"; }
+}
+
+test_run_sigint_ends_sleep_with_130_within_100ms() {
+	local pid shadow start ms total
+	set -m	# job control: background jobs do not start with SIGINT ignored
+	"$CRTOS" run -- $BUSYBOX sleep 100 &
+	pid=$!
+	for _ in $(seq 100); do shadow=$(pgrep -f crtos-shadow) && break; sleep 0.05; done
+	sleep 0.2
+	start=$(date +%s%N)
+	kill -INT $pid
+	while kill -0 "$shadow" 2>/dev/null; do :; done
+	ms=$((($(date +%s%N) - start) / 1000000))
+	status=0
+	wait $pid || status=$?
+	total=$((($(date +%s%N) - start) / 1000000))
+	echo "the program ended $ms ms after SIGINT; crtos run exited after $total ms (cell teardown)"
+	expect_status 130
+	((ms <= 100)) || fail "SIGINT took $ms ms to end the program"
+}
+
+test_run_pid_is_the_shadows_and_kill_works() {
+	local out fifo pid ppid
+	out=$(tmp)
+	fifo=$(mktemp -u)
+	mkfifo "$fifo"
+	# The shell's builtin read blocks on a fifo that nobody writes.
+	"$CRTOS" run -- $BUSYBOX sh -c 'echo $$ $PPID; read x' <>"$fifo" >"$out" &
+	for _ in $(seq 100); do [[ -s $out ]] && break; sleep 0.05; done
+	read -r pid ppid <"$out"
+	[[ $(cat /proc/"$pid"/comm) == crtos-shadow ]] || fail "pid $pid is not the shadow"
+	[[ $ppid == "$!" && $(cat /proc/"$ppid"/comm) == crtos ]] || fail "ppid $ppid is not crtos run"
+	kill "$pid"
+	status=0
+	wait $! || status=$?
+	rm -f "$fifo"
+	expect_status 143
+}
+
+test_run_ignored_signals_stay_ignored() {
+	local pid
+	set -m
+	# As nohup does: the program starts with SIGHUP ignored and survives it.
+	(trap '' HUP; exec "$CRTOS" run -- $BUSYBOX sleep 1) &
+	pid=$!
+	for _ in $(seq 100); do pgrep -f crtos-shadow >/dev/null && break; sleep 0.05; done
+	kill -HUP "$(pgrep -f crtos-shadow)" "$pid"
+	status=0
+	wait $pid || status=$?
+	expect_status 0
+}
+
+test_run_exit_statuses_are_a_shells() {
+	run "$(tmp)" run -- $BUSYBOX sh -c 'exit 42'
+	expect_status 42
+	run "$(tmp)" run -- no-such-program-anywhere
+	expect_status 127
+	run "$(tmp)" run -- /etc
+	expect_status 126
+	run "$(tmp)" run -- /etc/hostname
+	expect_status 126
+}
+
+test_run_killed_shadow_ends_the_program_and_the_cell_carries_on() {
+	local cell out
+	cell=$(tmp)
+	out=$(tmp)
+	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
+	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	"$CRTOS" run -- $BUSYBOX sleep 100 &
+	for _ in $(seq 100); do pgrep -f crtos-shadow >/dev/null && break; sleep 0.05; done
+	kill -KILL "$(pgrep -f crtos-shadow)"
+	status=0
+	wait $! || status=$?
+	expect_status 137
+	[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the cell did not carry on"
+	kill -TERM %1
+	wait %1
+	cat "$cell"
+	expect_text "$cell" "crtos: the cell shut down, exit status 0"
+}
+
+test_run_corrupt_elfs_exit_126_and_the_next_program_runs() {
+	local dir cell out
+	dir=$(mktemp -d)
+	cell=$(tmp)
+	out=$(tmp)
+	python3 - "$dir" <<'EOF'
+import struct, sys
+d = sys.argv[1]
+data = bytearray(open('/bin/busybox', 'rb').read())
+phoff = struct.unpack('<Q', data[0x20:0x28])[0]
+def save(name, b):
+    open(f'{d}/{name}', 'wb').write(b)
+save('truncated', data[:100])
+b = bytearray(data); b[0x20:0x28] = struct.pack('<Q', 0xffffffffffffffc0); save('bad_phoff', b)
+b = bytearray(data); b[0x12:0x14] = struct.pack('<H', 3); save('wrong_machine', b)
+b = bytearray(data); v = data[phoff + 16:phoff + 24]
+b[phoff + 56 + 16:phoff + 56 + 24] = v; b[phoff + 56 + 8:phoff + 56 + 16] = bytes(8); save('overlapping', b)
+b = bytearray(data); b[phoff + 3 * 56 + 40:phoff + 3 * 56 + 48] = struct.pack('<Q', 1 << 40); save('huge', b)
+EOF
+	chmod +x "$dir"/*
+	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
+	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	for f in truncated:"lie outside the file" bad_phoff:"lie outside the file" \
+		wrong_machine:"for machine 3 (i386), not x86-64" overlapping:"overlap" huge:"too large"; do
+		run "$out" run -- "$dir/${f%%:*}"
+		expect_status 126
+		expect_text "$out" "crtos: cannot execute $dir/${f%%:*}: "
+		expect_text "$out" "${f#*:}"
+		[[ $("$CRTOS" run -- $BUSYBOX echo still fine) == "still fine" ]] ||
+			fail "the cell did not run the next program after ${f%%:*}"
+	done
+	run "$out" run -- /bin/ls
+	expect_status 126
+	expect_text "$out" "dynamically linked"
+	kill -TERM %1
+	wait %1
+	rm -rf "$dir"
+}
