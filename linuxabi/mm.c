@@ -11,7 +11,9 @@
  * but keep their memory). Pages come in contiguous blocks when possible;
  * each contiguous run is one shadow mapping.
  */
+#include <kernel/clock.h>
 #include <kernel/kmem.h>
+#include <kernel/mm.h>
 #include <kernel/pmm.h>
 #include <kernel/string.h>
 #include <linuxabi/linux.h>
@@ -186,6 +188,9 @@ static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot)
 		while (order < LX_BLOCK_ORDER && (2ul << order) <= n - done)
 			order++;
 		pa = pmm_alloc_pages(order, &got);
+		/* Early after boot, RAM may still be on its way from the VMM. */
+		if (pa == PADDR_INVALID && mm_ram_pending() && mm_wait_all_ram(10 * NSEC_PER_SEC))
+			pa = pmm_alloc_pages(order, &got);
 		if (pa == PADDR_INVALID)
 			goto err;
 		memset(arch_phys_to_virt(pa), 0, got * PAGE_SIZE);

@@ -10,9 +10,12 @@
  * The slot protocol is in crtos/channel.h; the shadow side is
  * tools/shadow/shadow.c.
  */
+#include <kernel/clock.h>
 #include <kernel/kernel.h>
 #include <linuxabi/linux.h>
 #include <crtos/mmio.h>
+
+#define RCALL_SPIN_NS	(200 * NSEC_PER_USEC)
 
 static struct list_node rcall_waiters = LIST_INIT(rcall_waiters);
 
@@ -27,6 +30,19 @@ static void rcall_ring(struct lx_process *p)
 static bool rcall_done(const struct crtos_rcall *s)
 {
 	return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == CRTOS_RCALL_DONE;
+}
+
+/*
+ * While no other thread wants the CPU, wait for the answer right here: a
+ * load per iteration, no context switch. Bounded, then the caller blocks
+ * and the idle loop (or a kick) takes over.
+ */
+static void rcall_spin(const struct crtos_rcall *s)
+{
+	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(RCALL_SPIN_NS);
+
+	while (!rcall_done(s) && !sched_need_resched() && arch_read_tsc() - start < limit)
+		arch_cpu_relax();
 }
 
 /*
@@ -47,9 +63,11 @@ long rcall_regs(long nr, const uint64_t args[6])
 	s->prio = thread_current()->prio;
 	s->tid = lt->tid;
 	s->wake = 0;
-	__atomic_store_n(&s->state, CRTOS_RCALL_REQUEST, __ATOMIC_RELEASE);
-	rcall_ring(lt->proc);
+	__atomic_store_n(&s->state, CRTOS_RCALL_REQUEST, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&lt->proc->chan->shadow_polling, __ATOMIC_SEQ_CST))
+		rcall_ring(lt->proc);
 	lt->remote_calls++;
+	rcall_spin(s);
 
 	flags = arch_irq_save();
 	while (!rcall_done(s)) {

@@ -9,11 +9,13 @@
  * the data area (exec strings written by the shadow, and a bounce buffer).
  *
  * Remote calls. Each RT thread owns a slot. The kernel writes the request
- * and sets state REQUEST (release), then stores the process's doorbell value
- * to the hypercall window (an ioeventfd: the shadow's eventfd fires, no VM
- * exit). The shadow executes the call, writes ret, sets state DONE
- * (release), and if wake is set kicks the kernel (irqfd). The kernel sees
- * DONE (acquire), takes ret, sets FREE. -errno comes back unchanged.
+ * and sets state REQUEST, then, unless shadow_polling says the shadow is
+ * watching the slots anyway, stores the process's doorbell value to the
+ * hypercall window (an ioeventfd: the shadow's eventfd fires, no VM exit).
+ * The shadow executes the call, writes ret, sets state DONE, and if wake is
+ * set kicks the kernel (irqfd). The kernel sees DONE, takes ret, sets FREE.
+ * -errno comes back unchanged. State changes are sequentially consistent:
+ * the doorbell and wake decisions are Dekker-style handshakes.
  *
  * Shadow operations are remote calls with nr >= CRTOS_SHADOW_OP_BASE: they
  * ask the shadow to change itself (mirror a mapping, finish exec, exit).
@@ -99,6 +101,9 @@ struct crtos_channel {
 	int32_t pid;			/* shadow, before EXEC_REQUESTED: its pid (the RT process's pid) */
 	uint64_t shadow_va;		/* shadow, before EXEC_REQUESTED: where it mapped this channel */
 	uint32_t signals;		/* shadow sets bits (1 << sig), kernel clears: signals to deliver */
+	uint32_t shadow_polling;	/* shadow: 1 while it polls the slots (no doorbell needed);
+					 * it re-checks the slots after clearing it */
+	uint32_t reserved1;
 	uint32_t exit_kind;		/* kernel, before EXITED */
 	int32_t exit_value;		/* kernel, before EXITED */
 	uint32_t reserved;

@@ -130,6 +130,11 @@ int mm_init(const struct crtos_boot_params *bp)
 	return 0;
 }
 
+bool mm_ram_pending(void)
+{
+	return mm_late_added < mm_late_end;
+}
+
 bool mm_wait_all_ram(uint64_t timeout_ns)
 {
 	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(timeout_ns);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/auxv.h>
 #include <sys/eventfd.h>
@@ -322,25 +323,56 @@ static void finish(void)
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Serve every pending request once. Returns whether there was any. */
+static bool serve_pending(void)
+{
+	bool any = false;
+
+	for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
+		struct crtos_rcall *s = &sh.chan->slots[i];
+
+		if (__atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == CRTOS_RCALL_REQUEST) {
+			serve(s);
+			any = true;
+		}
+	}
+	if (__atomic_load_n(&sh.chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXITED)
+		finish();
+	return any;
+}
+
+/*
+ * After a call, a program often makes the next one soon: poll the slots for
+ * a bounded window (the kernel skips the doorbell meanwhile), then sleep on
+ * the doorbell. Clearing shadow_polling and re-checking closes the race
+ * with a request posted just then.
+ */
 static void serve_forever(void)
 {
 	struct pollfd pfd = { .fd = sh.doorbell, .events = POLLIN };
+	uint64_t spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
+			   strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
 	eventfd_t v;
 
 	for (;;) {
-		bool any = false;
+		uint64_t until = now_ns() + spin_ns;
 
-		for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
-			struct crtos_rcall *s = &sh.chan->slots[i];
-
-			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == CRTOS_RCALL_REQUEST) {
-				serve(s);
-				any = true;
-			}
-		}
-		if (__atomic_load_n(&sh.chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXITED)
-			finish();
-		if (any)
+		__atomic_store_n(&sh.chan->shadow_polling, 1, __ATOMIC_SEQ_CST);
+		while (now_ns() < until)
+			if (serve_pending())
+				until = now_ns() + spin_ns;
+			else
+				__builtin_ia32_pause();
+		__atomic_store_n(&sh.chan->shadow_polling, 0, __ATOMIC_SEQ_CST);
+		if (serve_pending())
 			continue;
 		if (poll(&pfd, 1, 1000) > 0)
 			eventfd_read(sh.doorbell, &v);

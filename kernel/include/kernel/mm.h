@@ -22,6 +22,9 @@ size_t mm_poll_late_ram(void);
 /* Wait (polling) until all RAM is adopted, at most timeout_ns. Returns true if it is. */
 bool mm_wait_all_ram(uint64_t timeout_ns);
 
+/* Whether the VMM is still populating RAM the allocator will get. */
+bool mm_ram_pending(void);
+
 /* The kernel's address space, whose window every address space shares. */
 struct aspace *kernel_aspace(void);
 
