@@ -133,9 +133,9 @@ $(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -o $@ $^
 
-include tests/rules.mk
-include tests/programs/rules.mk
 include linuxabi/rules.mk
+include tests/programs/rules.mk
+include tests/rules.mk
 
 deps:
 	$(Q)scripts/install-deps
