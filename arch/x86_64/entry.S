@@ -10,6 +10,13 @@
 
 	.code64
 
+/* The middle of a struct crtos_regs, pushed: r15 down to rdx (rcx, rbx, rax follow). */
+.macro PUSH_GPRS_R15_TO_RDX
+	.irp reg, r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx
+	pushq	%\reg
+	.endr
+.endm
+
 /*
  * First instructions, at CPL 0 (the entry state is in crtos/boot.h):
  * load our GDT (whose TSS descriptor needs the TSS address split up), IDT
@@ -87,18 +94,7 @@ x86_event_entry:
 	pushq	%gs:PCPU_EV_RIP
 	pushq	%gs:PCPU_EV_ERROR
 	pushq	%gs:PCPU_EV_VECTOR
-	pushq	%r15
-	pushq	%r14
-	pushq	%r13
-	pushq	%r12
-	pushq	%r11
-	pushq	%r10
-	pushq	%r9
-	pushq	%r8
-	pushq	%rbp
-	pushq	%rdi
-	pushq	%rsi
-	pushq	%rdx
+	PUSH_GPRS_R15_TO_RDX
 	pushq	0(%rcx)			/* rcx, saved on the event stack */
 	pushq	%rbx
 	pushq	8(%rcx)			/* rax */
@@ -217,18 +213,7 @@ x86_syscall_entry:
 	pushq	%rcx			/* rip */
 	pushq	$0			/* error code */
 	pushq	$X86_VEC_SYSCALL
-	pushq	%r15
-	pushq	%r14
-	pushq	%r13
-	pushq	%r12
-	pushq	%r11
-	pushq	%r10
-	pushq	%r9
-	pushq	%r8
-	pushq	%rbp
-	pushq	%rdi
-	pushq	%rsi
-	pushq	%rdx
+	PUSH_GPRS_R15_TO_RDX
 	pushq	%rcx
 	pushq	%rbx
 	pushq	%rax

@@ -178,7 +178,15 @@ static int pt_split(arch_pte_t *e, int level)
 	return 0;
 }
 
-int aspace_unmap(struct aspace *as, vaddr_t va, size_t size)
+/*
+ * Apply op to every leaf that maps part of [va, va + size), splitting large
+ * pages that stick out of the range first, so op always sees whole leaves
+ * inside it. path[] is the walk to the leaf. Flushes the TLB if op changed
+ * anything. Returns 0, or -ENOMEM if a split found no page-table page.
+ */
+static int pt_for_each_leaf(struct aspace *as, vaddr_t va, size_t size,
+			    void (*op)(arch_pte_t **path, int level, unsigned int flags),
+			    unsigned int flags)
 {
 	vaddr_t end = va + size;
 	bool changed = false;
@@ -202,8 +210,7 @@ int aspace_unmap(struct aspace *as, vaddr_t va, size_t size)
 				break;
 			continue;
 		}
-		*e = 0;
-		pt_free_empty(path, level);
+		op(path, level, flags);
 		changed = true;
 		va = leaf_start + level_size(level);
 	}
@@ -212,35 +219,25 @@ int aspace_unmap(struct aspace *as, vaddr_t va, size_t size)
 	return err;
 }
 
+static void leaf_clear(arch_pte_t **path, int level, unsigned int flags __unused)
+{
+	*path[level] = 0;
+	pt_free_empty(path, level);
+}
+
+static void leaf_protect(arch_pte_t **path, int level, unsigned int flags)
+{
+	*path[level] = arch_pte_leaf(arch_pte_addr(*path[level]), level, flags);
+}
+
+int aspace_unmap(struct aspace *as, vaddr_t va, size_t size)
+{
+	return pt_for_each_leaf(as, va, size, leaf_clear, 0);
+}
+
 int aspace_protect(struct aspace *as, vaddr_t va, size_t size, unsigned int flags)
 {
-	vaddr_t end = va + size;
-	bool changed = false;
-	int err = 0;
-
-	ASSERT(IS_ALIGNED(va | size, PAGE_SIZE));
-	while (va < end) {
-		int level;
-		arch_pte_t *e = pt_lookup(as, va, &level);
-		vaddr_t leaf_start = ALIGN_DOWN(va, level_size(level));
-
-		if (!e) {
-			va = leaf_start + level_size(level);
-			continue;
-		}
-		if (leaf_start < va || leaf_start + level_size(level) > end) {
-			err = pt_split(e, level);
-			if (err)
-				break;
-			continue;
-		}
-		*e = arch_pte_leaf(arch_pte_addr(*e), level, flags);
-		changed = true;
-		va = leaf_start + level_size(level);
-	}
-	if (changed)
-		arch_tlb_flush_all();
-	return err;
+	return pt_for_each_leaf(as, va, size, leaf_protect, flags);
 }
 
 int aspace_query(const struct aspace *as, vaddr_t va, paddr_t *pa, unsigned int *flags)

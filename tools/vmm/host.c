@@ -89,20 +89,28 @@ static int cpuset_parse(const char *text, struct vmm_cpuset *out)
 	return 0;
 }
 
-int vmm_host_online_cpus(struct vmm_cpuset *out)
+/* A small file's contents, NUL-terminated. 0 or -errno. */
+static int host_read_file(const char *path, char *buf, size_t len)
 {
-	char buf[4096];
 	ssize_t n;
-	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
-	return cpuset_parse(buf, out);
+	return 0;
+}
+
+int vmm_host_online_cpus(struct vmm_cpuset *out)
+{
+	char buf[4096];
+	int ret = host_read_file("/sys/devices/system/cpu/online", buf, sizeof(buf));
+
+	return ret ? ret : cpuset_parse(buf, out);
 }
 
 int vmm_host_pick_cpu(int cpu, struct vmm_err *err)
@@ -253,18 +261,11 @@ int host_lock_cpu(struct cell *c, struct vmm_err *err)
 int vmm_host_rt_runtime_us(long *value)
 {
 	char buf[32];
-	ssize_t n;
-	int fd = open(RT_RUNTIME_PATH, O_RDONLY | O_CLOEXEC);
+	int ret = host_read_file(RT_RUNTIME_PATH, buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	*value = strtol(buf, NULL, 10);
-	return 0;
+	if (!ret)
+		*value = strtol(buf, NULL, 10);
+	return ret;
 }
 
 int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err)
