@@ -182,7 +182,9 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 	memcpy(info.random, x->req.random, sizeof(info.random));
 	x->req.platform[sizeof(x->req.platform) - 1] = '\0';
 	size = ALIGN_UP(MIN(MAX(size, (uint64_t)LX_STACK_BUILD), LX_STACK_MAX), PAGE_SIZE);
-	err = lx_mmap_anon(LX_STACK_TOP - size, size, MAP_READ | MAP_WRITE, true, &got);
+	/* PT_GNU_STACK decides whether the stack is executable, as in Linux. */
+	err = lx_mmap_anon(LX_STACK_TOP - size, size,
+			   MAP_READ | MAP_WRITE | (x->img.exec_stack ? MAP_EXEC : 0), true, &got);
 	if (err)
 		return exec_fail(x, (int)err, "not enough memory for the stack");
 	buf = kmalloc(LX_STACK_BUILD);
