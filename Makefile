@@ -31,6 +31,9 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) \
 KERNEL_ASFLAGS := $(KERNEL_CFLAGS) -D__ASSEMBLER__
 KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h
 
+# The vDSO image the kernel maps into every process (needs the flags above).
+include vdso/rules.mk
+
 KERNEL_SRCS := \
 	kernel/main.c kernel/header.c kernel/printk.c kernel/panic.c kernel/clock.c \
 	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c kernel/sched.c kernel/timer.c \
@@ -101,10 +104,10 @@ $(BUILD)/k/%.S.o: %.S Makefile $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(KERNEL_ASFLAGS) -MMD -MP -c -o $@ $<
 
-$(KERNEL): $(KERNEL_OBJS) arch/x86_64/kernel.ld
+$(KERNEL): $(KERNEL_OBJS) $(VDSO_IMAGE_O) arch/x86_64/kernel.ld
 	@echo "  LD      $@"
 	$(Q)$(LD) -T arch/x86_64/kernel.ld -static -nostdlib --build-id=none -z noexecstack \
-		-z max-page-size=4096 --no-dynamic-linker -o $@ $(KERNEL_OBJS) \
+		-z max-page-size=4096 --no-dynamic-linker -o $@ $(KERNEL_OBJS) $(VDSO_IMAGE_O) \
 		$(shell $(CC) -print-libgcc-file-name)
 	$(Q)nm -n $@ > $(BUILD)/crtos-kernel.sym
 

@@ -17,6 +17,7 @@
 
 #define LX_ET_DYN_BASE		0x0000555555554000ull	/* Linux's ELF_ET_DYN_BASE, without ASLR */
 #define LX_STACK_TOP		0x00007effff000000ull
+#define LX_VDSO_BASE		0x00007efffff00000ull	/* above the stack, below the kernel */
 #define LX_STACK_DEFAULT	(8ull << 20)
 #define LX_STACK_MAX		(64ull << 20)
 #define LX_ARGS_MAX		4096		/* argv + envp entries */
@@ -165,6 +166,23 @@ static int exec_load_segments(struct exec_ctx *x)
 	return 0;
 }
 
+extern const char vdso_image_start[], vdso_image_end[];
+
+/*
+ * The vDSO (vdso/) at LX_VDSO_BASE and the clock page it reads one page
+ * below, as Linux maps its vvar page below the vDSO.
+ */
+static int exec_map_vdso(struct exec_ctx *x)
+{
+	paddr_t image = arch_virt_to_phys(vdso_image_start);
+	size_t size = (size_t)(vdso_image_end - vdso_image_start);
+	long err;
+
+	err = lx_map_kernel_pages(LX_VDSO_BASE - PAGE_SIZE, CRTOS_GPA_CLOCK, PAGE_SIZE, MAP_READ);
+	err = err ?: lx_map_kernel_pages(LX_VDSO_BASE, image, size, MAP_READ | MAP_EXEC);
+	return err ? exec_fail(x, (int)err, "cannot map the vDSO") : 0;
+}
+
 static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 {
 	uint64_t size = x->req.stack_limit ? x->req.stack_limit : LX_STACK_DEFAULT;
@@ -174,6 +192,7 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 		.uid = x->req.uid, .euid = x->req.euid, .gid = x->req.gid, .egid = x->req.egid,
 		.secure = x->req.secure, .hwcap = x->req.hwcap, .hwcap2 = x->req.hwcap2,
 		.clktck = x->req.clktck, .minsigstksz = x->req.minsigstksz, .pagesz = PAGE_SIZE,
+		.sysinfo_ehdr = LX_VDSO_BASE,
 	};
 	uint8_t *buf;
 	vaddr_t got;
@@ -214,6 +233,7 @@ int lx_exec(struct lx_process *p, uint64_t *entry, uint64_t *sp, char *why, size
 	err = exec_parse_strings(&x);
 	err = err ?: exec_read_headers(&x);
 	err = err ?: exec_load_segments(&x);
+	err = err ?: exec_map_vdso(&x);
 	err = err ?: exec_build_stack(&x, sp);
 	*entry = x.img.entry + x.bias;
 	kfree(x.strings);

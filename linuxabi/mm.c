@@ -25,6 +25,8 @@
 struct lx_vma {
 	struct vma v;
 	paddr_t *pages;			/* one per page of [v.start, v.end) */
+	bool foreign;			/* pages belong to the kernel (vDSO, clock page): never
+					 * freed, zeroed or made writable through this VMA */
 };
 
 static struct lx_vma *to_lx(struct vma *v)
@@ -103,6 +105,7 @@ static int vma_split(struct vma *v, vaddr_t addr)
 	nv->v.start = addr;
 	nv->v.end = v->end;
 	nv->v.prot = v->prot;
+	nv->foreign = to_lx(v)->foreign;
 	v->end = addr;
 	list_insert(&nv->v.node, &v->node, v->node.next);
 	return 0;
@@ -126,7 +129,7 @@ static void vma_free(struct vma *v, bool free_pages)
 {
 	struct lx_vma *lv = to_lx(v);
 
-	if (free_pages)
+	if (free_pages && !lv->foreign)
 		for (size_t i = 0; i < vma_pages(v); i++)
 			pmm_free(lv->pages[i], 0);
 	list_del(&v->node);
@@ -294,6 +297,57 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 	return 0;
 }
 
+/*
+ * Map the kernel's physically contiguous pages [pa, pa + len) at addr, with
+ * prot, in both realms (the vDSO and its clock page). The program may unmap
+ * them but never write them.
+ */
+long lx_map_kernel_pages(vaddr_t addr, paddr_t pa, size_t len, unsigned int prot)
+{
+	struct lx_process *p = cur_proc();
+	struct lx_vma *lv = kzalloc(sizeof(*lv));
+	size_t n = len >> PAGE_SHIFT;
+	long err;
+
+	if (!lv || !(lv->pages = kmalloc(n * sizeof(paddr_t)))) {
+		kfree(lv);
+		return -ENOMEM;
+	}
+	if (!range_free(p, addr, addr + len) || (prot & MAP_WRITE)) {
+		kfree(lv->pages);
+		kfree(lv);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		lv->pages[i] = pa + i * PAGE_SIZE;
+	lv->foreign = true;
+	lv->v.start = addr;
+	lv->v.end = addr + len;
+	lv->v.prot = prot;
+	list_init(&lv->v.node);
+	err = vma_for_each_run(&lv->v, addr, addr + len, run_mirror);
+	if (err) {
+		vma_free(&lv->v, false);
+		return err;
+	}
+	vma_insert(p, &lv->v);
+	err = vma_map_pages(&lv->v, addr, addr + len);
+	if (err)
+		do_munmap(p, addr, addr + len);
+	return err;
+}
+
+/* Whether any page of [start, end) is the kernel's. */
+static bool range_foreign(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v;
+
+	list_for_each_entry(v, &p->vmas, node)
+		if (v->start < end && v->end > start && to_lx(v)->foreign)
+			return true;
+	return false;
+}
+
 long lx_munmap(vaddr_t addr, size_t len)
 {
 	if ((addr & (PAGE_SIZE - 1)) || !len || !user_range_ok(addr, ALIGN_UP(len, PAGE_SIZE)))
@@ -330,6 +384,8 @@ long lx_mprotect(vaddr_t addr, size_t len, unsigned int prot)
 		return 0;
 	if (!range_mapped(p, addr, end))
 		return -ENOMEM;
+	if ((prot & MAP_WRITE) && range_foreign(p, addr, end))
+		return -EACCES;
 	err = vma_split_range(p, addr, end);
 	err = err ?: rcall(CRTOS_SHADOW_PROTECT, addr, end - addr, map_to_prot(prot), 0, 0, 0);
 	if (err)
@@ -382,6 +438,8 @@ long lx_madvise_dontneed(vaddr_t addr, size_t len)
 		return -EINVAL;
 	if (!range_mapped(p, addr, end))
 		return -ENOMEM;
+	if (range_foreign(p, addr, end))
+		return -EINVAL;
 	list_for_each_entry(v, &p->vmas, node) {
 		vaddr_t s = MAX(v->start, addr), e = MIN(v->end, end);
 

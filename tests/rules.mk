@@ -17,8 +17,9 @@ UNIT_SRCS_fmt :=
 UNIT_SRCS_cmdline := kernel/cmdline.c
 UNIT_SRCS_elf := linuxabi/elf.c
 UNIT_SRCS_stack := linuxabi/stack.c linuxabi/elf.c
+UNIT_SRCS_vdso :=
 
-UNIT_TESTS := pmm kmem aspace logring clock fmt cmdline elf stack
+UNIT_TESTS := pmm kmem aspace logring clock fmt cmdline elf stack vdso
 UNIT_BINS := $(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/tests/unit/fmt_renamed.o: kernel/lib/fmt.c

@@ -103,6 +103,7 @@ long lx_munmap(vaddr_t addr, size_t len);
 long lx_mprotect(vaddr_t addr, size_t len, unsigned int prot);
 long lx_brk(vaddr_t brk);
 long lx_madvise_dontneed(vaddr_t addr, size_t len);
+long lx_map_kernel_pages(vaddr_t addr, paddr_t pa, size_t len, unsigned int prot);
 void lx_mm_destroy(struct lx_process *p);
 unsigned int lx_prot_to_map(unsigned long prot);
 
