@@ -37,6 +37,7 @@ include vdso/rules.mk
 KERNEL_SRCS := \
 	kernel/main.c kernel/header.c kernel/printk.c kernel/panic.c kernel/clock.c \
 	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c kernel/sched.c kernel/timer.c \
+	kernel/pi.c \
 	kernel/mm/pmm.c kernel/mm/kmem.c kernel/mm/aspace.c kernel/mm/mm.c \
 	kernel/lib/string.c kernel/lib/strlcpy.c kernel/lib/fmt.c \
 	kernel/selftest/mm_selftest.c kernel/selftest/core_selftest.c kernel/selftest/sched_selftest.c \
@@ -46,6 +47,8 @@ KERNEL_SRCS := \
 	linuxabi/personality.c linuxabi/process.c linuxabi/rcall.c linuxabi/mm.c linuxabi/exec.c \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
+	linuxabi/thread.c linuxabi/signal.c linuxabi/futex.c linuxabi/timers.c linuxabi/sys_sched.c \
+	linuxabi/sys_wait.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
@@ -125,9 +128,10 @@ $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^
 
-$(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h)
+$(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h) $(SYSCALL_LIST)
 	@echo "  LD      $@"
-	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -fpie -c -o $@.o $<
+	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD)/include -idirafter $(UAPI) -fpie \
+		-c -o $@.o $<
 	$(Q)$(CC) -nostdlib -static-pie -Wl,--no-dynamic-linker -o $@ $(MUSL_LIB)rcrt1.o \
 		$(MUSL_LIB)crti.o $@.o $(MUSL_LIB)libc.a $(shell $(CC) -print-libgcc-file-name) \
 		$(MUSL_LIB)crtn.o

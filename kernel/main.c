@@ -121,6 +121,8 @@ _Noreturn void kmain(const struct crtos_boot_params *bp)
 	if (err)
 		panic("memory setup failed: %d", err);
 	sched_init();
+	sched_set_quantum(clock_ns_to_cycles(cmdline_u64("rr_quantum_ms",
+					 SCHED_QUANTUM_DEFAULT_NS / NSEC_PER_MSEC) * NSEC_PER_MSEC));
 	boot_memory_report(bp);
 	err = arch_init();
 	if (err)

@@ -7,6 +7,7 @@
  * One CPU per cell: masking interrupts is the only lock.
  */
 #include <kernel/kmem.h>
+#include <kernel/pi.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
@@ -22,23 +23,64 @@ static struct thread *sched_cur = &sched_idle;
 static struct list_node sched_dead = LIST_INIT(sched_dead);
 static uint64_t sched_nr_switches;
 static struct aspace *sched_active_as;		/* the loaded address space, if a user one */
+static uint64_t sched_quantum_cycles;
+static struct timer sched_slice_timer;		/* the running sliced thread's quantum */
+static bool sched_slice_over;			/* it expired: rotate at the next preemption point */
+
+static void sched_slice_expired(struct timer *tm __unused)
+{
+	sched_slice_over = true;
+}
 
 void sched_init(void)
 {
 	for (int p = 0; p < PRIO_LEVELS; p++)
 		list_init(&sched_runq[p]);
 	sched_idle = (struct thread){
-		.magic = THREAD_MAGIC, .state = THREAD_RUNNING, .prio = PRIO_IDLE, .name = "idle",
+		.magic = THREAD_MAGIC, .state = THREAD_RUNNING, .prio = PRIO_IDLE,
+		.base_prio = PRIO_IDLE, .name = "idle",
 	};
 	list_init(&sched_idle.run_node);
 	list_init(&sched_idle.wait_node);
+	list_init(&sched_idle.pi_node);
+	list_init(&sched_idle.pi_held);
+	timer_setup(&sched_idle.wait_timer, NULL);
+	timer_setup(&sched_slice_timer, sched_slice_expired);
 	arch_thread_adopt(&sched_idle.arch);
 	sched_cur = &sched_idle;
+	if (!sched_quantum_cycles)
+		sched_quantum_cycles = 1;	/* until sched_set_quantum(): the clock is not known yet */
+}
+
+void sched_set_quantum(uint64_t cycles)
+{
+	sched_quantum_cycles = cycles ? cycles : 1;
+}
+
+uint64_t sched_quantum(void)
+{
+	return sched_quantum_cycles;
 }
 
 struct thread *thread_current(void)
 {
 	return sched_cur;
+}
+
+static bool level_empty(int prio)
+{
+	return !(sched_bitmap[prio / 64] & (1ull << (prio % 64)));
+}
+
+/* The running thread is sliced and shares its level: its quantum must run. */
+static void slice_arm(void)
+{
+	struct thread *t = sched_cur;
+
+	if (!(t->sched_flags & THREAD_SLICED) || t->prio < 0 || level_empty(t->prio) ||
+	    timer_armed(&sched_slice_timer))
+		return;
+	timer_arm(&sched_slice_timer, t->run_since + t->slice_left);
 }
 
 static void runq_add(struct thread *t, bool head)
@@ -49,6 +91,8 @@ static void runq_add(struct thread *t, bool head)
 	else
 		list_add_tail(&sched_runq[t->prio], &t->run_node);
 	sched_bitmap[t->prio / 64] |= 1ull << (t->prio % 64);
+	if (t->prio == sched_cur->prio)
+		slice_arm();
 }
 
 static void runq_del(struct thread *t)
@@ -68,10 +112,19 @@ static int runq_top(void)
 	return PRIO_IDLE;
 }
 
+/* The running sliced thread used its quantum and another of its level waits. */
+static bool slice_rotation_due(void)
+{
+	return sched_slice_over && (sched_cur->sched_flags & THREAD_SLICED) &&
+	       sched_cur->prio >= 0 && runq_top() == sched_cur->prio;
+}
+
 bool sched_need_resched(void)
 {
-	return runq_top() > sched_cur->prio ||
-	       (sched_cur->state != THREAD_RUNNING && runq_top() != PRIO_IDLE);
+	int top = runq_top();
+
+	return top > sched_cur->prio || slice_rotation_due() ||
+	       (sched_cur->state != THREAD_RUNNING && top != PRIO_IDLE);
 }
 
 static void sched_check_stack(struct thread *t)
@@ -80,11 +133,25 @@ static void sched_check_stack(struct thread *t)
 		panic("thread %s overflowed its kernel stack", t->name);
 }
 
+/* prev stops running at now: charge its CPU time and quantum. */
+static void sched_account(struct thread *prev, uint64_t now)
+{
+	uint64_t ran = now - prev->run_since;
+
+	prev->run_cycles += ran;
+	if (prev->sched_flags & THREAD_SLICED)
+		prev->slice_left = sched_slice_over || ran >= prev->slice_left ?
+				   sched_quantum_cycles : prev->slice_left - ran;
+	timer_cancel(&sched_slice_timer);
+	sched_slice_over = false;
+}
+
 /* Switch to the best ready thread (or idle). Masked. */
 static void sched_switch(void)
 {
 	struct thread *prev = sched_cur, *next;
 	int top = runq_top();
+	uint64_t now;
 
 	if (top == PRIO_IDLE) {
 		next = &sched_idle;
@@ -94,16 +161,20 @@ static void sched_switch(void)
 	}
 	if (next == prev) {
 		prev->state = THREAD_RUNNING;
+		slice_arm();
 		return;
 	}
 	sched_check_stack(prev);
 	if (prev->state == THREAD_DEAD)
 		list_add_tail(&sched_dead, &prev->run_node);
+	now = arch_read_tsc();
+	sched_account(prev, now);
 	next->state = THREAD_RUNNING;
+	next->run_since = now;
+	next->nr_switches++;
 	sched_cur = next;
 	sched_nr_switches++;
-	next->run_since = arch_read_tsc();
-	prev->run_cycles += next->run_since - prev->run_since;
+	slice_arm();
 	if (next->as && next->as != sched_active_as) {
 		sched_active_as = next->as;
 		arch_aspace_activate(next->as->root);
@@ -111,23 +182,86 @@ static void sched_switch(void)
 	arch_thread_switch(&prev->arch, &next->arch);
 }
 
-void sched_wake(struct thread *t)
+/* Make a blocked thread ready. Masked. */
+static void sched_make_ready(struct thread *t)
+{
+	t->state = THREAD_READY;
+	runq_add(t, false);
+}
+
+void sched_wake_with(struct thread *t, int result)
 {
 	unsigned long flags = arch_irq_save();
 
 	ASSERT(t->magic == THREAD_MAGIC);
-	if (t->state == THREAD_BLOCKED) {
-		t->state = THREAD_READY;
-		runq_add(t, false);
+	if (t->state == THREAD_BLOCKED && t->waiting) {
+		t->waiting = false;
+		t->wait_result = result;
+		timer_cancel(&t->wait_timer);
+		list_del(&t->wait_node);
+		sched_make_ready(t);
+	} else if (t->state == THREAD_BLOCKED && t->nr_switches == 0) {
+		sched_make_ready(t);	/* a new thread */
 	}
 	arch_irq_restore(flags);
 }
 
+void sched_wake(struct thread *t)
+{
+	sched_wake_with(t, 0);
+}
+
+static void wait_deadline_passed(struct timer *tm)
+{
+	sched_wake_with(container_of(tm, struct thread, wait_timer), -ETIMEDOUT);
+}
+
+int sched_wait(uint64_t deadline, unsigned int flags)
+{
+	struct thread *t = sched_cur;
+
+	ASSERT(arch_irqs_masked() && t != &sched_idle);
+	if (((flags & WAIT_KILLABLE) && t->killed) ||
+	    ((flags & WAIT_INTERRUPTIBLE) == WAIT_INTERRUPTIBLE && t->interrupt_pending)) {
+		list_del(&t->wait_node);
+		return -EINTR;
+	}
+	if (deadline) {
+		if (deadline <= arch_read_tsc()) {
+			list_del(&t->wait_node);
+			return -ETIMEDOUT;
+		}
+		timer_arm(&t->wait_timer, deadline);
+	}
+	t->wait_flags = flags;
+	t->wait_result = 0;
+	t->waiting = true;
+	t->state = THREAD_BLOCKED;
+	sched_switch();
+	return t->wait_result;
+}
+
 void sched_block(void)
 {
-	ASSERT(arch_irqs_masked());
-	sched_cur->state = THREAD_BLOCKED;
-	sched_switch();
+	sched_wait(0, 0);
+}
+
+void thread_interrupt(struct thread *t, bool fatal)
+{
+	unsigned long flags = arch_irq_save();
+	unsigned int need = fatal ? WAIT_KILLABLE : WAIT_INTERRUPTIBLE;
+
+	t->interrupt_pending = true;
+	if (fatal)
+		t->killed = true;
+	if (t->state == THREAD_BLOCKED && t->waiting && (t->wait_flags & need) == need)
+		sched_wake_with(t, -EINTR);
+	arch_irq_restore(flags);
+}
+
+void thread_clear_interrupt(struct thread *t)
+{
+	t->interrupt_pending = false;
 }
 
 void sched_yield(void)
@@ -152,6 +286,10 @@ void sched_preempt(void)
 			runq_add(sched_cur, true);	/* preempted: first in its level */
 		}
 		sched_switch();
+	} else if (slice_rotation_due()) {
+		sched_cur->state = THREAD_READY;
+		runq_add(sched_cur, false);	/* quantum used: last in its level */
+		sched_switch();
 	}
 	arch_irq_restore(flags);
 }
@@ -159,16 +297,38 @@ void sched_preempt(void)
 void sched_set_prio(struct thread *t, int prio)
 {
 	unsigned long flags = arch_irq_save();
+	int old = t->prio;
 
+	if (prio == old) {
+		arch_irq_restore(flags);
+		return;
+	}
 	if (t->state == THREAD_READY) {
 		runq_del(t);
 		t->prio = prio;
-		runq_add(t, false);
+		runq_add(t, prio < old);
 	} else {
 		t->prio = prio;
+		if (t == sched_cur) {
+			timer_cancel(&sched_slice_timer);
+			slice_arm();
+		}
 	}
 	arch_irq_restore(flags);
-	sched_preempt();
+}
+
+void sched_set_sliced(struct thread *t, bool sliced)
+{
+	unsigned long flags = arch_irq_save();
+
+	if (sliced && !(t->sched_flags & THREAD_SLICED))
+		t->slice_left = sched_quantum_cycles;
+	t->sched_flags = sliced ? t->sched_flags | THREAD_SLICED : t->sched_flags & ~THREAD_SLICED;
+	if (t == sched_cur) {
+		timer_cancel(&sched_slice_timer);
+		slice_arm();
+	}
+	arch_irq_restore(flags);
 }
 
 void sched_forget_aspace(struct aspace *as)
@@ -211,7 +371,8 @@ struct thread *thread_create(const char *name, int prio, void (*fn)(void *), voi
 		goto err;
 	t->magic = THREAD_MAGIC;
 	t->state = THREAD_BLOCKED;
-	t->prio = prio;
+	t->prio = t->base_prio = prio;
+	t->slice_left = sched_quantum_cycles;
 	t->name = name;
 	t->fn = fn;
 	t->arg = arg;
@@ -219,6 +380,9 @@ struct thread *thread_create(const char *name, int prio, void (*fn)(void *), voi
 	*(uint64_t *)t->kstack = KSTACK_CANARY;
 	list_init(&t->run_node);
 	list_init(&t->wait_node);
+	list_init(&t->pi_node);
+	list_init(&t->pi_held);
+	timer_setup(&t->wait_timer, wait_deadline_passed);
 	if (arch_thread_init(&t->arch, t->kstack, KSTACK_SIZE, thread_start, user))
 		goto err;
 	return t;
@@ -232,6 +396,7 @@ err:
 _Noreturn void thread_exit(void)
 {
 	arch_irq_save();
+	pi_forget_thread(sched_cur);
 	sched_cur->state = THREAD_DEAD;
 	sched_switch();
 	panic("a dead thread ran again");
@@ -242,6 +407,10 @@ void thread_kill(struct thread *t)
 	ASSERT(arch_irqs_masked() && t != sched_cur && t->magic == THREAD_MAGIC);
 	if (t->state == THREAD_READY)
 		runq_del(t);
+	timer_cancel(&t->wait_timer);
+	list_del(&t->wait_node);
+	t->waiting = false;
+	pi_forget_thread(t);
 	if (t->state != THREAD_DEAD) {
 		t->state = THREAD_DEAD;
 		list_add_tail(&sched_dead, &t->run_node);

@@ -1,46 +1,90 @@
 // SPDX-License-Identifier: MIT
 /*
- * The sleeper list, earliest deadline first. Insertion is O(n) in the
- * number of sleepers (small: one per sleeping thread); waking the earliest
- * is O(1). The hardware timer always holds the earliest deadline, so a
- * sleeper is woken on time whether the idle loop polls, the CPU halts, or
- * another thread runs.
+ * The timer list, earliest deadline first. Arming is O(n) in the number of
+ * armed timers, scanning from the latest end (new deadlines are usually the
+ * latest); firing the earliest is O(1). The hardware timer always holds the
+ * earliest deadline, so a timer fires on time whether the idle loop polls,
+ * the CPU halts, or a thread runs.
  */
 #include <kernel/irq.h>
+#include <kernel/thread.h>
 #include <kernel/timer.h>
 
-static struct list_node timer_sleepers = LIST_INIT(timer_sleepers);
+static struct list_node timer_list = LIST_INIT(timer_list);
 
-static void timer_rearm(void)
+static void timer_rearm_hw(void)
 {
 	arch_timer_set_deadline(timer_next_deadline());
 }
 
+void timer_setup(struct timer *tm, timer_fn_t fn)
+{
+	tm->deadline = 0;
+	tm->fn = fn;
+	list_init(&tm->node);
+}
+
 uint64_t timer_next_deadline(void)
 {
-	if (list_empty(&timer_sleepers))
+	if (list_empty(&timer_list))
 		return 0;
-	return list_first_entry(&timer_sleepers, struct timer_wait, node)->deadline;
+	return list_first_entry(&timer_list, struct timer, node)->deadline;
+}
+
+static void timer_insert(struct timer *tm)
+{
+	struct list_node *pos = timer_list.prev;
+
+	while (pos != &timer_list && list_entry(pos, struct timer, node)->deadline > tm->deadline)
+		pos = pos->prev;
+	list_insert(&tm->node, pos, pos->next);
+}
+
+void timer_arm(struct timer *tm, uint64_t deadline)
+{
+	unsigned long flags = arch_irq_save();
+	bool was_first = timer_armed(tm) && timer_list.next == &tm->node;
+
+	list_del(&tm->node);
+	tm->deadline = deadline;
+	timer_insert(tm);
+	if (was_first || timer_list.next == &tm->node)
+		timer_rearm_hw();
+	arch_irq_restore(flags);
+}
+
+bool timer_cancel(struct timer *tm)
+{
+	unsigned long flags = arch_irq_save();
+	bool armed = timer_armed(tm), was_first = timer_list.next == &tm->node;
+
+	list_del(&tm->node);
+	if (was_first)
+		timer_rearm_hw();
+	arch_irq_restore(flags);
+	return armed;
 }
 
 bool timer_poll(void)
 {
+	unsigned long flags = arch_irq_save();
 	uint64_t now = arch_read_tsc();
-	bool woke = false;
+	bool fired = false;
 
-	while (!list_empty(&timer_sleepers)) {
-		struct timer_wait *w = list_first_entry(&timer_sleepers, struct timer_wait, node);
+	while (!list_empty(&timer_list)) {
+		struct timer *tm = list_first_entry(&timer_list, struct timer, node);
 
-		if (w->deadline > now)
+		if (tm->deadline > now)
 			break;
-		list_del(&w->node);
-		w->result = 0;
-		sched_wake(w->t);
-		woke = true;
+		list_del(&tm->node);
+		tm->fn(tm);
+		fired = true;
 	}
-	timer_rearm();
-	return woke;
+	timer_rearm_hw();
+	arch_irq_restore(flags);
+	return fired;
 }
+
 
 static void timer_irq(unsigned int vector __unused, void *arg __unused)
 {
@@ -54,34 +98,13 @@ void timer_init(void)
 
 int timer_sleep_until(uint64_t deadline)
 {
-	struct timer_wait w = { .deadline = deadline, .t = thread_current(), .result = 0 };
-	unsigned long flags = arch_irq_save();
-	struct timer_wait *pos;
+	unsigned long flags;
+	int ret;
 
-	if (deadline <= arch_read_tsc()) {
-		arch_irq_restore(flags);
+	if (deadline <= arch_read_tsc())
 		return 0;
-	}
-	list_for_each_entry(pos, &timer_sleepers, node)
-		if (pos->deadline > deadline)
-			break;
-	list_insert(&w.node, pos->node.prev, &pos->node);
-	timer_rearm();
-	w.t->sleep = &w;
-	sched_block();
-	w.t->sleep = NULL;
+	flags = arch_irq_save();
+	ret = sched_wait(deadline, WAIT_INTERRUPTIBLE);
 	arch_irq_restore(flags);
-	return w.result;
-}
-
-void timer_interrupt(struct thread *t)
-{
-	struct timer_wait *w = t->sleep;
-
-	if (!w || t->state != THREAD_BLOCKED)
-		return;
-	list_del(&w->node);
-	w->result = -EINTR;
-	sched_wake(t);
-	timer_rearm();
+	return ret == -ETIMEDOUT ? 0 : ret;
 }

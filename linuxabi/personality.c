@@ -64,17 +64,30 @@ void personality_before_halt(void)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-/* A fault in user code: the process ends with signal sig, as Linux's default action. */
-void user_exception(arch_regs_t *regs, int sig)
+/*
+ * A fault in user code: a synchronous signal for the thread. If it is
+ * blocked or ignored it cannot be, and it kills (Linux's force_sig_fault).
+ */
+void user_exception(arch_regs_t *regs, int sig, int code, uint64_t addr)
 {
 	struct lx_thread *lt = lx_current();
+	struct lx_sigaction *sa;
+	siginfo_t info;
 
 	if (!lt) {
 		pr_err("fault in user code without a process\n");
 		return;
 	}
-	pr_info("process %d: %s at ip %#lx (address %#lx), killed by signal %d\n",
-		lt->proc->pid, sig == 11 ? "segfault" : "fault", (unsigned long)regs->rip,
-		(unsigned long)regs->cr2, sig);
-	lx_process_exit(CRTOS_EXIT_SIGNAL, sig);
+	sa = &lt->proc->sigactions[sig];
+	if (lt->sigmask & LX_SIGBIT(sig) || sa->handler == (uint64_t)SIG_IGN) {
+		sa->handler = (uint64_t)SIG_DFL;
+		lt->sigmask &= ~LX_SIGBIT(sig);
+	}
+	if (sa->handler == (uint64_t)SIG_DFL)
+		pr_info("process %d: %s at ip %#lx (address %#lx), killed by signal %d\n",
+			lt->proc->pid, sig == SIGSEGV ? "segfault" : "fault", (unsigned long)regs->rip,
+			(unsigned long)addr, sig);
+	lx_signal_simple_info(&info, sig, code);
+	info.si_addr = (void *)(uintptr_t)addr;
+	lx_signal_send(lt->proc, lt, &info);
 }

@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * RT processes: created empty when the VMM asks (CRTOS_CTL_SPAWN), started
- * when the shadow has filled in its exec request, ended by exit_group() or
- * a fatal signal, and freed only when the VMM says the shadow is gone
- * (CRTOS_CTL_REAP): until then the shadow may still be finishing a remote
- * call that writes into the process's memory, so that memory must not be
- * reused.
- *
- * Signals (for now): the shadow forwards the signals Linux sends it; the
- * kernel applies ignored and default dispositions. Handlers in the program
- * are not run yet.
+ * when the shadow has filled in its exec request, ended by exit_group(), by
+ * the exit of its last thread or by a fatal signal, and freed only when the
+ * VMM says the shadow is gone (CRTOS_CTL_REAP): until then the shadow may
+ * still be finishing a remote call that writes into the process's memory,
+ * so that memory must not be reused.
  */
 #include <kernel/kernel.h>
 #include <kernel/kmem.h>
@@ -18,10 +14,8 @@
 #include <kernel/pmm.h>
 #include <kernel/printk.h>
 #include <kernel/string.h>
-#include <kernel/timer.h>
 #include <linuxabi/linux.h>
 #include <crtos/mmio.h>
-#include <asm-generic/signal.h>
 
 #define CHANNEL_ORDER	5		/* 128 KiB */
 
@@ -54,6 +48,29 @@ static struct lx_process *lx_find(unsigned int index)
 	return NULL;
 }
 
+/* The running RT process with this pid, or NULL. Masked. */
+struct lx_process *lx_find_pid(int pid)
+{
+	struct lx_process *p;
+
+	list_for_each_entry(p, &lx_processes, link)
+		if (p->pid == pid && p->state == LX_PROC_RUNNING)
+			return p;
+	return NULL;
+}
+
+/* A thread of any running RT process, by tid. Masked. */
+struct lx_thread *lx_find_thread(int tid)
+{
+	struct lx_process *p;
+	struct lx_thread *lt;
+
+	list_for_each_entry(p, &lx_processes, link)
+		if (p->state == LX_PROC_RUNNING && (lt = lx_find_tid(p, tid)))
+			return lt;
+	return NULL;
+}
+
 /* CRTOS_CTL_SPAWN: an empty process and its channel. Idle thread. */
 int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index)
 {
@@ -75,8 +92,15 @@ int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index)
 	p->chan->size = CRTOS_CHANNEL_SIZE;
 	p->chan->doorbell = (uint32_t)idx + 1;
 	p->chan->doorbell_index = (uint32_t)idx;
+	for (uint32_t i = 0; i < CRTOS_SIGRING; i++)
+		p->chan->sigring[i].seq = i;
+	p->stats = (struct crtos_stats *)((uint8_t *)p->chan + CRTOS_CHANNEL_STATS);
 	list_init(&p->vmas);
 	list_init(&p->threads);
+	list_init(&p->ptimers);
+	list_init(&p->rtfd_waiters);
+	list_init(&p->shared_pending.queue);
+	kmutex_init(&p->mm_lock);
 	list_add_tail(&lx_processes, &p->link);
 	*chan_gpa = chan;
 	*index = (unsigned int)idx;
@@ -90,33 +114,6 @@ err:
 		lx_index_free((unsigned int)idx);
 	kfree(p);
 	return -ENOMEM;
-}
-
-static struct lx_thread *lx_thread_new(struct lx_process *p, int tid, int prio,
-				       void (*fn)(void *))
-{
-	struct lx_thread *lt = kzalloc(sizeof(*lt));
-	int slot = __builtin_ffs((int)~p->slots_used) - 1;
-
-	if (!lt || slot < 0 || slot >= CRTOS_CHANNEL_SLOTS)
-		goto err;
-	lt->t = thread_create("user", prio, fn, lt, true);
-	if (!lt->t)
-		goto err;
-	lt->t->owner = lt;
-	lt->t->as = &p->as;
-	lt->t->tid = tid;
-	lt->proc = p;
-	lt->tid = tid;
-	lt->slot = slot;
-	list_init(&lt->rwait_node);
-	p->slots_used |= 1u << slot;
-	list_add_tail(&p->threads, &lt->proc_node);
-	p->nr_threads++;
-	return lt;
-err:
-	kfree(lt);
-	return NULL;
 }
 
 /* The main thread: load the program, then become it. */
@@ -139,6 +136,16 @@ static void lx_main_thread(void *arg)
 	arch_enter_user(entry, sp);
 }
 
+/* The exec request's signal state: inherited ignored signals stay ignored, as across execve. */
+static void lx_process_inherit_signals(struct lx_process *p)
+{
+	uint32_t ignored = READ_ONCE(p->chan->exec.ignored_signals);
+
+	for (int sig = 1; sig < 32; sig++)
+		if (ignored & (1u << sig) && sig != SIGKILL && sig != SIGSTOP)
+			p->sigactions[sig].handler = 1;	/* SIG_IGN */
+}
+
 /* The shadow asked for exec: start the main thread. Idle thread. */
 static void lx_process_start(struct lx_process *p)
 {
@@ -148,9 +155,12 @@ static void lx_process_start(struct lx_process *p)
 
 	p->pid = pid;
 	p->state = LX_PROC_RUNNING;
+	p->euid = READ_ONCE(p->chan->exec.euid);
+	p->rtprio_limit = READ_ONCE(p->chan->exec.rtprio_limit);
 	p->nr_private_fds = MIN(READ_ONCE(p->chan->exec.nr_private_fds), ARRAY_SIZE(p->private_fds));
 	for (unsigned int i = 0; i < p->nr_private_fds; i++)
 		p->private_fds[i] = READ_ONCE(p->chan->exec.private_fds[i]);
+	lx_process_inherit_signals(p);
 	if (prio < 0 || prio >= PRIO_LEVELS)
 		prio = 0;
 	lt = lx_thread_new(p, pid, prio, lx_main_thread);
@@ -162,46 +172,45 @@ static void lx_process_start(struct lx_process *p)
 		__atomic_store_n(&p->chan->state, CRTOS_CHAN_EXITED, __ATOMIC_RELEASE);
 		return;
 	}
+	lx_set_sched(lt, prio ? SCHED_FIFO : SCHED_NORMAL, prio);
 	sched_wake(lt->t);
 }
 
 /*
- * End the current thread's process with (kind, value) and tell the shadow.
- * The other threads stop at their next kernel entry. Never returns.
+ * End process p with (kind, value) and tell the shadow, from any context
+ * (masked or not). Its threads end as soon as they run: waits that can be
+ * cut short are; threads in remote calls stay until the reap.
  */
-_Noreturn void lx_process_exit(int kind, int value)
+void lx_process_kill(struct lx_process *p, int kind, int value)
 {
-	struct lx_thread *lt = lx_current();
-	struct lx_process *p = lt->proc;
 	const struct crtos_boot_params *bp = kernel_boot_params();
+	unsigned long flags = arch_irq_save();
+	struct lx_thread *lt;
 
-	if (p->state != LX_PROC_ZOMBIE) {
-		p->state = LX_PROC_ZOMBIE;
-		p->exit_kind = kind;
-		p->exit_value = value;
-		p->chan->exit_kind = (uint32_t)kind;
-		p->chan->exit_value = value;
-		__atomic_store_n(&p->chan->state, CRTOS_CHAN_EXITED, __ATOMIC_RELEASE);
-		*(volatile uint64_t *)arch_phys_to_virt(bp->mmio_gpa + CRTOS_MMIO_DOORBELL(p->index)) =
-			p->chan->doorbell;
+	if (p->state == LX_PROC_ZOMBIE) {
+		arch_irq_restore(flags);
+		return;
 	}
-	arch_irq_save();
-	list_del(&lt->proc_node);
-	p->nr_threads--;
-	p->slots_used &= ~(1u << lt->slot);
-	lt->t->owner = NULL;
-	kfree(lt);
-	thread_exit();
+	p->state = LX_PROC_ZOMBIE;
+	p->exit_kind = kind;
+	p->exit_value = value;
+	lx_timers_destroy(p);
+	list_for_each_entry(lt, &p->threads, proc_node)
+		if (lt->t != thread_current())
+			thread_interrupt(lt->t, true);
+	p->chan->exit_kind = (uint32_t)kind;
+	p->chan->exit_value = value;
+	__atomic_store_n(&p->chan->state, CRTOS_CHAN_EXITED, __ATOMIC_RELEASE);
+	*(volatile uint64_t *)arch_phys_to_virt(bp->mmio_gpa + CRTOS_MMIO_DOORBELL(p->index)) =
+		p->chan->doorbell;
+	arch_irq_restore(flags);
 }
 
-/* Stop a thread of a dead process that is not running. Masked. */
-static void lx_thread_kill(struct lx_thread *lt)
+/* End the current thread's process with (kind, value). Never returns. */
+_Noreturn void lx_process_exit(int kind, int value)
 {
-	rcall_forget(lt);
-	thread_kill(lt->t);
-	list_del(&lt->proc_node);
-	lt->proc->nr_threads--;
-	kfree(lt);
+	lx_process_kill(lx_current()->proc, kind, value);
+	lx_thread_exit(0);
 }
 
 /* CRTOS_CTL_REAP: the shadow is gone; free the process. Idle thread. */
@@ -214,8 +223,10 @@ int lx_process_reap(unsigned int index)
 	if (!p)
 		return -ESRCH;
 	flags = arch_irq_save();
+	lx_timers_destroy(p);
 	list_for_each_entry_safe(lt, tmp, &p->threads, proc_node)
 		lx_thread_kill(lt);
+	lx_signal_flush(&p->shared_pending);
 	arch_irq_restore(flags);
 	sched_forget_aspace(&p->as);
 	lx_mm_destroy(p);
@@ -228,80 +239,7 @@ int lx_process_reap(unsigned int index)
 	return 0;
 }
 
-/* The default action of sig is to terminate the process (with or without core). */
-static bool lx_sig_default_kills(int sig)
-{
-	switch (sig) {
-	case SIGCHLD:
-	case SIGCONT:
-	case SIGURG:
-	case SIGWINCH:
-	case SIGSTOP:
-	case SIGTSTP:
-	case SIGTTIN:
-	case SIGTTOU:
-		return false;
-	default:
-		return true;
-	}
-}
-
-/* A signal the current thread must act on now: the first fatal one, or 0. */
-static int lx_fatal_signal(struct lx_thread *lt)
-{
-	struct lx_process *p = lt->proc;
-	uint32_t pending = READ_ONCE(p->chan->signals);
-
-	for (int sig = 1; sig < 32; sig++) {
-		struct lx_sigaction *sa = &p->sigactions[sig];
-
-		if (!(pending & (1u << sig)))
-			continue;
-		if (sig == SIGKILL || (sa->handler == 0 /* SIG_DFL */ && lx_sig_default_kills(sig)))
-			return sig;
-		if (sa->handler == 1 /* SIG_IGN */ || sa->handler == 0)
-			__atomic_fetch_and(&p->chan->signals, ~(1u << sig), __ATOMIC_RELAXED);
-	}
-	return 0;
-}
-
-bool lx_signal_pending(struct lx_thread *lt)
-{
-	return lt && lx_fatal_signal(lt) != 0;
-}
-
-/* On the way back to user code: act on fatal signals. */
-void lx_signal_check(void)
-{
-	struct lx_thread *lt = lx_current();
-	int sig;
-
-	if (!lt || lt->proc->state == LX_PROC_ZOMBIE) {
-		if (lt)
-			lx_process_exit(lt->proc->exit_kind, lt->proc->exit_value);
-		return;
-	}
-	sig = lx_fatal_signal(lt);
-	if (sig)
-		lx_process_exit(CRTOS_EXIT_SIGNAL, sig);
-}
-
-/* A fatal signal is pending: wake the process's sleeping threads to act on it. Masked. */
-static bool lx_signal_interrupt(struct lx_process *p)
-{
-	struct lx_thread *lt;
-	bool woke = false;
-
-	list_for_each_entry(lt, &p->threads, proc_node) {
-		if (lt->t->sleep && lx_fatal_signal(lt)) {
-			timer_interrupt(lt->t);
-			woke = true;
-		}
-	}
-	return woke;
-}
-
-/* New exec requests and forwarded signals. Idle thread, masked. */
+/* New exec requests and signals from shadows. Idle thread, masked. */
 bool lx_process_poll(void)
 {
 	struct lx_process *p;
@@ -313,8 +251,8 @@ bool lx_process_poll(void)
 			lx_process_start(p);
 			busy = true;
 		}
-		if (p->state == LX_PROC_RUNNING && READ_ONCE(p->chan->signals))
-			busy |= lx_signal_interrupt(p);
+		if (p->state == LX_PROC_RUNNING)
+			busy |= lx_signal_poll_shadow(p);
 	}
 	return busy;
 }

@@ -2,7 +2,8 @@
 /*
  * Remote system calls: the calling RT thread writes its slot in the
  * channel, rings its process's doorbell (an ioeventfd: ~3 us, no VM exit)
- * and blocks; other RT threads run meanwhile. The idle loop polls the slots
+ * unless its twin is spinning on the slot, and blocks; other RT threads run
+ * meanwhile. The idle loop polls the slots
  * of blocked callers (a shared-memory load each); when the kernel may not be
  * polling (it is about to halt, or other threads keep it busy) the slot's
  * wake flag asks the shadow to kick it with an interrupt.
@@ -57,21 +58,30 @@ long rcall_regs(long nr, const uint64_t args[6])
 	unsigned long flags;
 	long ret;
 
+	/* The process is ending: its shadow may be gone, nobody would answer. */
+	if (lt->proc->state == LX_PROC_ZOMBIE || thread_current()->killed)
+		return -EINTR;
 	s->nr = nr;
 	for (int i = 0; i < 6; i++)
 		s->args[i] = args[i];
 	s->prio = thread_current()->prio;
 	s->tid = lt->tid;
 	s->wake = 0;
+	s->interrupt = 0;
 	__atomic_store_n(&s->state, CRTOS_RCALL_REQUEST, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&lt->proc->chan->shadow_polling, __ATOMIC_SEQ_CST))
+	if (!__atomic_load_n(&s->polling, __ATOMIC_SEQ_CST))
 		rcall_ring(lt->proc);
-	lt->remote_calls++;
+	lt->stats->remote_calls++;
+	if (nr >= 0 && nr < CRTOS_STATS_SYSCALLS)
+		lt->proc->stats->remote_by_nr[nr]++;
 	rcall_spin(s);
 
 	flags = arch_irq_save();
 	while (!rcall_done(s)) {
 		list_add_tail(&rcall_waiters, &lt->rwait_node);
+		/* A signal came while we spun: it needs the call cut short. */
+		if (thread_current()->interrupt_pending)
+			rcall_interrupt(lt);
 		/* Other ready threads keep the idle loop from polling: ask for a kick. */
 		if (sched_need_resched()) {
 			__atomic_store_n(&s->wake, 1, __ATOMIC_SEQ_CST);
@@ -123,6 +133,22 @@ void rcall_set_wake_all(void)
 
 	list_for_each_entry(lt, &rcall_waiters, rwait_node)
 		__atomic_store_n(&waiter_slot(lt)->wake, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A signal must run a handler in lt, which waits for a remote call: ask the
+ * shadow to cut the call short (it fails with EINTR if it blocks in Linux;
+ * a call that completes anyway completes). Masked.
+ */
+void rcall_interrupt(struct lx_thread *lt)
+{
+	struct crtos_rcall *s = waiter_slot(lt);
+
+	if (list_empty(&lt->rwait_node) || __atomic_load_n(&s->interrupt, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&s->interrupt, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->wake, 1, __ATOMIC_SEQ_CST);
+	rcall_ring(lt->proc);
 }
 
 /* Forget a waiter that will never be woken (its process is being torn down). Masked. */

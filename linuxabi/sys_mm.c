@@ -15,9 +15,22 @@
 #define LX_MAP_SHARED_VALIDATE	0x03
 #define LX_PROT_ALL		(PROT_READ | PROT_WRITE | PROT_EXEC)
 
+/* The threads of a process change its memory one at a time (calls block midway, in the shadow). */
+static void mm_lock(void)
+{
+	kmutex_lock(&lx_current()->proc->mm_lock);
+}
+
+static long mm_unlock(long ret)
+{
+	kmutex_unlock(&lx_current()->proc->mm_lock);
+	return ret;
+}
+
 long sys_brk(const uint64_t *a)
 {
-	return lx_brk(a[0]);
+	mm_lock();
+	return mm_unlock(lx_brk(a[0]));
 }
 
 /* Fill [addr, addr + len) from fd at off; the rest of the last page stays zero. */
@@ -37,7 +50,7 @@ static long mmap_read_file(uint64_t addr, size_t len, uint64_t fd, uint64_t off)
 	return 0;
 }
 
-long sys_mmap(const uint64_t *a)
+static long mmap_locked(const uint64_t *a)
 {
 	uint64_t addr = a[0], len = a[1], prot = a[2], flags = a[3], fd = a[4], off = a[5];
 	unsigned int map = lx_prot_to_map(prot);
@@ -63,23 +76,32 @@ long sys_mmap(const uint64_t *a)
 	return (long)got;
 }
 
+long sys_mmap(const uint64_t *a)
+{
+	mm_lock();
+	return mm_unlock(mmap_locked(a));
+}
+
 long sys_munmap(const uint64_t *a)
 {
-	return lx_munmap(a[0], a[1]);
+	mm_lock();
+	return mm_unlock(lx_munmap(a[0], a[1]));
 }
 
 long sys_mprotect(const uint64_t *a)
 {
 	if (a[2] & ~LX_PROT_ALL)
 		return -EINVAL;
-	return lx_mprotect(a[0], a[1], lx_prot_to_map(a[2]));
+	mm_lock();
+	return mm_unlock(lx_mprotect(a[0], a[1], lx_prot_to_map(a[2])));
 }
 
 long sys_madvise(const uint64_t *a)
 {
 	switch (a[2]) {
 	case MADV_DONTNEED:
-		return lx_madvise_dontneed(a[0], a[1]);
+		mm_lock();
+		return mm_unlock(lx_madvise_dontneed(a[0], a[1]));
 	case MADV_NORMAL:
 	case MADV_RANDOM:
 	case MADV_SEQUENTIAL:

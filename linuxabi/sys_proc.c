@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Process and thread identity, exit, TLS, and signals aimed at the process
- * itself. The pid and tids are the shadow's, so what a program prints or
- * passes to kill(1) means the same in Linux.
+ * Process and thread identity, TLS, prctl and /proc/self/exe. The pid and
+ * tids are the shadow's, so what a program prints or passes to kill(1) means
+ * the same in Linux. (Threads and exit: thread.c; signals: sys_signal.c.)
  */
 #include <kernel/string.h>
 #include <linuxabi/handlers.h>
@@ -19,31 +19,6 @@ long sys_getpid(const uint64_t *a __unused)
 long sys_gettid(const uint64_t *a __unused)
 {
 	return lx_current()->tid;
-}
-
-long sys_exit_group(const uint64_t *a)
-{
-	lx_process_exit(CRTOS_EXIT_CODE, (int)(a[0] & 0xff));
-}
-
-/* One thread per process for now: exit ends the process. */
-long sys_exit(const uint64_t *a)
-{
-	return sys_exit_group(a);
-}
-
-long sys_set_tid_address(const uint64_t *a)
-{
-	struct lx_thread *lt = lx_current();
-
-	lt->clear_child_tid = a[0];
-	return lt->tid;
-}
-
-/* Recorded for owner-died handling, which comes with threads. */
-long sys_set_robust_list(const uint64_t *a)
-{
-	return a[1] == 24 ? 0 : -EINVAL;	/* sizeof(struct robust_list_head) */
 }
 
 long sys_arch_prctl(const uint64_t *a)
@@ -66,49 +41,6 @@ long sys_arch_prctl(const uint64_t *a)
 	default:
 		return -EINVAL;
 	}
-}
-
-/* Send sig to this process: queue it for the next return to user code. */
-static long lx_signal_self(uint64_t sig)
-{
-	struct lx_process *p = lx_current()->proc;
-
-	if (sig >= 32)
-		return sig >= LX_NSIG + 1 ? -EINVAL : -ENOSYS;
-	if (sig)
-		__atomic_fetch_or(&p->chan->signals, 1u << sig, __ATOMIC_RELAXED);
-	return 0;
-}
-
-long sys_kill(const uint64_t *a)
-{
-	int pid = (int)a[0];
-
-	if (pid == lx_current()->proc->pid)
-		return lx_signal_self(a[1]);
-	return rcall(__NR_kill, a[0], a[1], 0, 0, 0, 0);
-}
-
-long sys_tgkill(const uint64_t *a)
-{
-	struct lx_thread *lt = lx_current();
-
-	if ((int)a[0] == lt->proc->pid && (int)a[1] == lt->tid)
-		return lx_signal_self(a[2]);
-	return rcall(__NR_tgkill, a[0], a[1], a[2], 0, 0, 0);
-}
-
-long sys_tkill(const uint64_t *a)
-{
-	if ((int)a[0] == lx_current()->tid)
-		return lx_signal_self(a[1]);
-	return rcall(__NR_tkill, a[0], a[1], 0, 0, 0, 0);
-}
-
-long sys_sched_yield(const uint64_t *a __unused)
-{
-	sched_yield();
-	return 0;
 }
 
 /*

@@ -31,8 +31,21 @@ static struct lx_timespec ns_ts(int64_t ns)
 	return (struct lx_timespec){ ns / (int64_t)NSEC_PER_SEC, ns % (int64_t)NSEC_PER_SEC };
 }
 
+/* CPU time of the whole process: its threads, living and gone. */
+static uint64_t lx_process_cpu_cycles(struct lx_process *p)
+{
+	unsigned long flags = arch_irq_save();
+	uint64_t cycles = p->exited_cpu_cycles;
+	struct lx_thread *lt;
+
+	list_for_each_entry(lt, &p->threads, proc_node)
+		cycles += thread_cpu_cycles(lt->t);
+	arch_irq_restore(flags);
+	return cycles;
+}
+
 /* Nanoseconds of clock clk now, or -EINVAL. */
-static int64_t lx_clock_now(uint64_t clk)
+int64_t lx_clock_now(uint64_t clk)
 {
 	struct lx_thread *lt = lx_current();
 
@@ -47,12 +60,22 @@ static int64_t lx_clock_now(uint64_t clk)
 		return (int64_t)clock_monotonic_ns();
 	case CLOCK_BOOTTIME:
 		return (int64_t)clock_boottime_ns();
-	case CLOCK_PROCESS_CPUTIME_ID:	/* one thread per process for now */
+	case CLOCK_PROCESS_CPUTIME_ID:
+		return (int64_t)clock_cycles_to_ns(lx_process_cpu_cycles(lt->proc));
 	case CLOCK_THREAD_CPUTIME_ID:
 		return (int64_t)clock_cycles_to_ns(thread_cpu_cycles(lt->t));
 	default:
 		return -EINVAL;
 	}
+}
+
+/* The TSC value at which clock clk (a wall or monotonic clock) reads abs_ns. */
+uint64_t lx_clock_deadline(uint64_t clk, int64_t abs_ns)
+{
+	int64_t now = lx_clock_now(clk);
+	uint64_t tsc = arch_read_tsc();
+
+	return abs_ns <= now ? tsc : tsc + clock_ns_to_cycles((uint64_t)(abs_ns - now));
 }
 
 long sys_clock_gettime(const uint64_t *a)

@@ -97,6 +97,69 @@ static long lx_enosys(long nr)
 	return -ENOSYS;
 }
 
+/*
+ * Calls on RT fds (timerfds): read and close are the realm's, dup and
+ * fcntl follow Linux; RT fds may not be watched by Linux (select, epoll).
+ * Returns 1 if the call is not about RT fds.
+ */
+static long lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a)
+{
+	struct lx_rtfd *f;
+
+	if (!lx_rtfd_count(p))
+		return 1;
+	f = lx_rtfd_get(p, a[0]);
+	switch (nr) {
+	case __NR_read:
+		return f ? lx_rtfd_read(f, a[1], a[2]) : 1;
+	case __NR_close:
+		return f ? lx_rtfd_close(p, (int)a[0]) : 1;
+	case __NR_dup:
+	case __NR_dup2:
+	case __NR_dup3:
+	case __NR_fcntl:
+		return lx_rtfd_fcntl_dup(p, nr, a);
+	case __NR_epoll_ctl:
+		return lx_rtfd_get(p, a[2]) ? -EPERM : 1;
+	case __NR_select:
+	case __NR_pselect6: {
+		const uint64_t sets[3] = { a[1], a[2], a[3] };
+
+		return lx_select_has_rtfd(p, a[0], sets) ? -EINVAL : 1;
+	}
+	default:
+		return 1;
+	}
+}
+
+/* Linux calls that a signal never restarts (signal(7)): interrupted, they fail with EINTR. */
+static bool lx_never_restarted(long nr)
+{
+	switch (nr) {
+	case __NR_poll: case __NR_ppoll: case __NR_select: case __NR_pselect6:
+	case __NR_epoll_wait: case __NR_epoll_pwait: case __NR_epoll_pwait2:
+	case __NR_nanosleep: case __NR_clock_nanosleep: case __NR_io_getevents:
+	case __NR_semop: case __NR_semtimedop: case __NR_msgrcv: case __NR_msgsnd:
+	case __NR_rt_sigtimedwait: case __NR_rt_sigsuspend: case __NR_pause:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A remote call; if a signal cut it short (rcall_interrupt), the result
+ * says restart or EINTR as Linux would decide after the signal.
+ */
+long lx_rcall_restartable(long nr, const uint64_t *a)
+{
+	long err = rcall_regs(nr, a);
+
+	if (err == -EINTR && thread_current()->interrupt_pending)
+		return lx_never_restarted(nr) ? -ERESTARTNOHAND : -ERESTARTSYS;
+	return err;
+}
+
 static long lx_remote(struct lx_thread *lt, long nr, const uint64_t *a, unsigned int cls)
 {
 	long err;
@@ -110,7 +173,10 @@ static long lx_remote(struct lx_thread *lt, long nr, const uint64_t *a, unsigned
 		if (err)
 			return err;
 	}
-	return rcall_regs(nr, a);
+	err = lx_rtfd_route(lt->proc, nr, a);
+	if (err != 1)
+		return err;
+	return lx_rcall_restartable(nr, a);
 }
 
 /* One system call: number in rax, arguments in rdi, rsi, rdx, r10, r8, r9. */
@@ -125,9 +191,13 @@ void syscall_entry(arch_regs_t *regs)
 		regs->rax = (uint64_t)-ENOSYS;
 		return;
 	}
+	lt->regs = regs;
+	lt->syscall_nr = nr;
 	cls = syscall_routes[nr].cls;
 	if (lx_handlers[nr]) {
-		lt->local_calls++;
+		lt->stats->local_calls++;
+		if (nr < CRTOS_STATS_SYSCALLS)
+			lt->proc->stats->local_by_nr[nr]++;
 		ret = lx_handlers[nr](a);
 	} else if (cls == SC_REMOTE || cls == SC_REMOTE_FD || cls == SC_REMOTE_PATH) {
 		ret = lx_remote(lt, nr, a, cls);
@@ -137,7 +207,8 @@ void syscall_entry(arch_regs_t *regs)
 	regs->rax = (uint64_t)ret;
 }
 
-void user_return(arch_regs_t *regs __unused)
+/* On every return to user code: signals, and the end of threads whose process ended. */
+void user_return(arch_regs_t *regs)
 {
-	lx_signal_check();
+	lx_signal_deliver(regs);
 }

@@ -47,3 +47,19 @@ long strncpy_from_user(char *dst, uint64_t src, size_t max)
 		return -EFAULT;
 	return len;
 }
+
+int user_word(uint64_t uaddr, bool write, uint32_t **word)
+{
+	struct lx_thread *lt = lx_current();
+	unsigned int flags;
+	paddr_t pa;
+
+	if (uaddr & 3)
+		return -EINVAL;
+	if (!user_range_ok(uaddr, sizeof(uint32_t)) ||
+	    aspace_query(&lt->proc->as, uaddr, &pa, &flags) || !(flags & MAP_USER) ||
+	    (write && !(flags & MAP_WRITE)))
+		return -EFAULT;
+	*word = arch_phys_to_virt(pa);
+	return 0;
+}

@@ -155,9 +155,11 @@ __kernel_old_time_t __vdso_time(__kernel_old_time_t *t)
 /* getcpu(): the RT realm has one CPU, number 0, on node 0. */
 long __vdso_getcpu(unsigned int *cpu, unsigned int *node, void *unused)
 {
+	const struct crtos_clock *c = &vvar_clock;
+
 	(void)unused;
 	if (cpu)
-		*cpu = 0;
+		*cpu = c->magic == CRTOS_CLOCK_MAGIC ? c->cpu : 0;
 	if (node)
 		*node = 0;
 	return 0;

@@ -245,6 +245,12 @@ x86_enter_user:
 	.endr
 	jmp	x86_event_return
 
+/* x86_enter_user_frame(frame): return to user code through a complete frame (arch_enter_user_regs). */
+	.globl x86_enter_user_frame
+x86_enter_user_frame:
+	movq	%rdi, %rsp
+	jmp	x86_event_return
+
 /*
  * Copies between kernel and user memory that fail instead of faulting:
  * arch_copy_user(dst, src, n) returns the number of bytes NOT copied (0 on

@@ -5,8 +5,10 @@
  * sees), service calls, the TSC-deadline timer, the soft interrupt mask and
  * halting. Timings are printed for information; they are not asserted.
  */
+#include <kernel/aspace.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
+#include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/selftest.h>
 #include <kernel/string.h>
@@ -122,6 +124,25 @@ SELFTEST(x86_timer_interrupt_preempts_ring3)
 	CHECK(timer_fired_tsc >= deadline);
 	pr_info("  deadline to handler: %lu ns\n",
 		(unsigned long)clock_cycles_to_ns(timer_fired_tsc - deadline));
+	return 0;
+}
+
+/* The same from a process's address space (its own tables, the kernel window shared). */
+SELFTEST(x86_timer_interrupt_reaches_a_process_address_space)
+{
+	struct aspace as;
+	uint64_t deadline;
+	bool fired;
+
+	CHECK_EQ(aspace_init(&as), 0);
+	aspace_share(&as, kernel_aspace(), CRTOS_KERNEL_BASE, CRTOS_KERNEL_WINDOW);
+	arch_aspace_activate(as.root);
+	deadline = timer_test_arm(500);
+	fired = timer_test_wait(100000);
+	arch_aspace_activate(kernel_aspace()->root);
+	aspace_destroy(&as);
+	CHECK(fired);
+	CHECK(timer_fired_tsc >= deadline);
 	return 0;
 }
 

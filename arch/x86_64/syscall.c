@@ -10,9 +10,16 @@
 
 void x86_syscall_entry(void);
 _Noreturn void x86_enter_user(uint64_t ip, uint64_t sp, uint64_t kstack_top);
+_Noreturn void x86_enter_user_frame(arch_regs_t *frame);
 
 #define STAR_SELECTORS	((uint64_t)(CRTOS_SEL_USER_DS - 8) << 48 | (uint64_t)CRTOS_SEL_KERNEL_CS << 32)
-#define FMASK_FLAGS	0x47700		/* TF, IF, DF, IOPL, NT, AC: as Linux */
+/*
+ * TF, DF, IOPL, NT, AC, as Linux, but never IF: the entry runs at ring 3,
+ * where nothing can set IF again (iretq and popfq at CPL 3 leave it alone),
+ * so a cleared IF would follow the thread back into user code and keep
+ * every interrupt out of it. The entry masks in software instead.
+ */
+#define FMASK_FLAGS	0x47500
 
 void x86_syscall_init(void)
 {
@@ -43,4 +50,29 @@ _Noreturn void arch_enter_user(uint64_t ip, uint64_t sp)
 {
 	arch_irq_save();
 	x86_enter_user(ip, sp, this_cpu()->kstack_top);
+}
+
+/* RFLAGS bits user code may set: CF PF AF ZF SF TF DF OF AC and RF, as Linux's FIX_EFLAGS. */
+#define X86_RFLAGS_USER		0x40dd5ull
+
+uint64_t x86_user_rflags(uint64_t rflags)
+{
+	return (rflags & X86_RFLAGS_USER) | X86_RFLAGS_IF | X86_RFLAGS_BASE;
+}
+
+_Noreturn void arch_enter_user_regs(const arch_regs_t *regs)
+{
+	static arch_regs_t copy;	/* regs may lie where the frame goes; masked, one CPU */
+	arch_regs_t *frame;
+
+	arch_irq_save();
+	copy = *regs;
+	/* The frame x86_event_return pops: the registers, then the soft-mask word. */
+	frame = (arch_regs_t *)(this_cpu()->kstack_top - sizeof(*frame) - sizeof(uint64_t));
+	*frame = copy;
+	frame->cs = CRTOS_SEL_USER_CS;
+	frame->ss = CRTOS_SEL_USER_DS;
+	frame->rflags = x86_user_rflags(copy.rflags);
+	*(uint64_t *)(frame + 1) = 0;		/* unmasked on the way out */
+	x86_enter_user_frame(frame);
 }

@@ -10,6 +10,8 @@
 #include <kernel/printk.h>
 #include <asm/internal.h>
 #include <asm/x86.h>
+#include <asm/signal.h>
+#include <asm/siginfo.h>
 
 struct x86_extable_entry {
 	uint64_t insn;
@@ -34,23 +36,40 @@ const char *x86_exception_name(unsigned int vector)
 	return vector < X86_NR_EXCEPTIONS ? x86_exception_names[vector] : "interrupt";
 }
 
-/* The Linux signal for an exception in user code. */
-static int x86_exception_signal(unsigned int vector)
+/* The Linux signal, si_code and si_addr for an exception in user code, as Linux sends them. */
+static int x86_exception_signal(const arch_regs_t *regs, int *code, uint64_t *addr)
 {
-	switch (vector) {
+	*addr = regs->rip;
+	switch (regs->vector) {
 	case X86_VEC_DE:
+		*code = FPE_INTDIV;
+		return SIGFPE;
 	case 16:		/* x87 */
 	case 19:		/* SIMD */
-		return 8;	/* SIGFPE */
+		*code = FPE_FLTINV;
+		return SIGFPE;
 	case X86_VEC_DB:
+		*code = TRAP_BRKPT;
+		return SIGTRAP;
 	case X86_VEC_BP:
-		return 5;	/* SIGTRAP */
+		*code = SI_KERNEL;
+		*addr = 0;
+		return SIGTRAP;
 	case X86_VEC_UD:
-		return 4;	/* SIGILL */
+		*code = ILL_ILLOPN;
+		return SIGILL;
 	case 17:		/* alignment check */
-		return 7;	/* SIGBUS */
-	default:
-		return 11;	/* SIGSEGV */
+		*code = BUS_ADRALN;
+		*addr = regs->cr2;
+		return SIGBUS;
+	case X86_VEC_PF:
+		*code = regs->error_code & X86_PF_PRESENT ? SEGV_ACCERR : SEGV_MAPERR;
+		*addr = regs->cr2;
+		return SIGSEGV;
+	default:		/* #GP and the rest */
+		*code = SI_KERNEL;
+		*addr = 0;
+		return SIGSEGV;
 	}
 }
 
@@ -145,7 +164,11 @@ static void x86_exception(arch_regs_t *regs)
 		}
 	}
 	if (!x86_is_kernel_address(regs->rip)) {
-		user_exception(regs, x86_exception_signal((unsigned int)regs->vector));
+		int sig, code;
+		uint64_t addr;
+
+		sig = x86_exception_signal(regs, &code, &addr);
+		user_exception(regs, sig, code, addr);
 		return;
 	}
 	x86_describe_fault(regs, what, sizeof(what));

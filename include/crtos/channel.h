@@ -8,17 +8,29 @@
  * the shadow through its own mapping. Layout: struct crtos_channel, then
  * the data area (exec strings written by the shadow, and a bounce buffer).
  *
- * Remote calls. Each RT thread owns a slot. The kernel writes the request
- * and sets state REQUEST, then, unless shadow_polling says the shadow is
- * watching the slots anyway, stores the process's doorbell value to the
- * hypercall window (an ioeventfd: the shadow's eventfd fires, no VM exit).
- * The shadow executes the call, writes ret, sets state DONE, and if wake is
- * set kicks the kernel (irqfd). The kernel sees DONE, takes ret, sets FREE.
+ * Remote calls. Each RT thread owns a slot, served by its twin: a thread of
+ * the shadow that makes the thread's remote calls (so each runs on its own
+ * Linux thread, with its own tid). The kernel writes the request and sets
+ * state REQUEST, then, unless the slot's polling flag says the twin is
+ * spinning on it, stores the process's doorbell value to the hypercall
+ * window (an ioeventfd: the shadow's eventfd fires, no VM exit); the
+ * shadow's dispatcher thread then wakes the twin (a futex on state). The
+ * twin executes the call, writes ret, sets state DONE, and if wake is set
+ * kicks the kernel (irqfd). The kernel sees DONE, takes ret, sets FREE.
  * -errno comes back unchanged. State changes are sequentially consistent:
  * the doorbell and wake decisions are Dekker-style handshakes.
  *
+ * If the kernel must interrupt a call in progress (a signal with a handler
+ * arrived for the caller), it sets interrupt and rings the doorbell; the
+ * dispatcher signals the twin, whose blocking system call then fails with
+ * EINTR, and the kernel decides (SA_RESTART) what the program sees.
+ *
  * Shadow operations are remote calls with nr >= CRTOS_SHADOW_OP_BASE: they
- * ask the shadow to change itself (mirror a mapping, finish exec, exit).
+ * ask the shadow to change itself (mirror a mapping, finish exec, start or
+ * end a twin).
+ *
+ * Signals Linux sends the shadow are forwarded through the signal ring
+ * (with their siginfo) or, when it is full, as bits in signals.
  */
 #ifndef CRTOS_CHANNEL_H
 #define CRTOS_CHANNEL_H
@@ -46,7 +58,10 @@ struct crtos_rcall {
 	int32_t prio;			/* kernel: the caller's priority (the shadow thread adopts it) */
 	int32_t tid;			/* kernel: the caller's thread id */
 	int64_t ret;			/* shadow: result, or -errno */
-	uint64_t reserved[6];
+	uint32_t polling;		/* shadow: 1 while the twin spins on this slot (no doorbell
+					 * needed); it re-checks state after clearing it */
+	uint32_t interrupt;		/* kernel: 1 = make the call in progress fail with EINTR */
+	uint64_t reserved[5];
 };
 
 /* Shadow operations (nr values), with their arguments. */
@@ -55,6 +70,9 @@ struct crtos_rcall {
 #define CRTOS_SHADOW_UNMAP	(CRTOS_SHADOW_OP_BASE + 2)	/* va, len */
 #define CRTOS_SHADOW_PROTECT	(CRTOS_SHADOW_OP_BASE + 3)	/* va, len, prot */
 #define CRTOS_SHADOW_EXEC_DONE	(CRTOS_SHADOW_OP_BASE + 4)	/* the program file is loaded: close it */
+#define CRTOS_SHADOW_CLONE	(CRTOS_SHADOW_OP_BASE + 5)	/* slot: start a twin serving slot;
+								 * returns its tid */
+#define CRTOS_SHADOW_THREAD_EXIT (CRTOS_SHADOW_OP_BASE + 6)	/* the caller's twin ends after answering */
 
 /* Channel life cycle (crtos_channel.state). */
 enum crtos_channel_state {
@@ -86,9 +104,58 @@ struct crtos_exec_request {
 	uint32_t nr_private_fds;
 	int32_t private_fds[8];		/* the shadow's own fds: the program may not use them */
 	uint32_t ignored_signals;	/* bit n: signal n was ignored (SIG_IGN) when exec'd */
-	uint32_t reserved2;
+	uint32_t flags;			/* CRTOS_EXEC_* */
+	uint64_t rtprio_limit;		/* RLIMIT_RTPRIO soft limit (for unprivileged users) */
 	uint8_t random[16];		/* AT_RANDOM */
 	char platform[16];		/* AT_PLATFORM */
+};
+
+/* crtos_exec_request.flags */
+#define CRTOS_EXEC_STATS	0x1	/* print the thread statistics when the program ends */
+
+/*
+ * A signal Linux sent the shadow, with its siginfo. Ring protocol: entry i
+ * (mod CRTOS_SIGRING) is free for claim number n when seq == n; the shadow
+ * claims n by advancing sig_head from n to n + 1 (compare-and-swap), fills
+ * the entry, then sets seq = n + 1 (published); the kernel consumes entries
+ * in order while seq == its count + 1, then sets seq = count + CRTOS_SIGRING.
+ */
+struct crtos_siginfo {
+	uint32_t seq;			/* see above */
+	int32_t signo;			/* shadow */
+	int32_t code;			/* shadow: si_code */
+	int32_t pid;			/* shadow: sender's pid (SI_USER, SI_QUEUE, ...) */
+	uint32_t uid;			/* shadow: sender's uid */
+	int32_t tid;			/* shadow: the twin it was aimed at (tgkill), 0: the process */
+	uint64_t value;			/* shadow: si_value (SI_QUEUE) */
+};
+
+#define CRTOS_SIGRING		16
+
+/* Per-thread counters, for `crtos run --stats` (written by the kernel only). */
+struct crtos_thread_stats {
+	int32_t tid;			/* 0: unused record */
+	uint32_t state;			/* CRTOS_THREAD_* */
+	int32_t policy;			/* SCHED_* now */
+	int32_t prio;			/* priority now (base) */
+	uint64_t local_calls;		/* system calls the RT kernel served */
+	uint64_t remote_calls;		/* system calls its twin made in Linux */
+	uint64_t cpu_ns;		/* CPU time, updated when it exits */
+	uint64_t switches;		/* times it was scheduled in, updated when it exits */
+};
+
+#define CRTOS_THREAD_RUNNING	1
+#define CRTOS_THREAD_EXITED	2
+#define CRTOS_STATS_THREADS	64
+#define CRTOS_STATS_SYSCALLS	512
+
+/* At CRTOS_CHANNEL_STATS: what the process did, by thread and by system call. */
+struct crtos_stats {
+	uint32_t nr_threads;		/* records used (oldest exited ones are reused) */
+	uint32_t reserved;
+	struct crtos_thread_stats threads[CRTOS_STATS_THREADS];
+	uint32_t local_by_nr[CRTOS_STATS_SYSCALLS];	/* per Linux syscall number */
+	uint32_t remote_by_nr[CRTOS_STATS_SYSCALLS];
 };
 
 struct crtos_channel {
@@ -100,24 +167,26 @@ struct crtos_channel {
 	uint32_t state;			/* enum crtos_channel_state; see there for who writes */
 	int32_t pid;			/* shadow, before EXEC_REQUESTED: its pid (the RT process's pid) */
 	uint64_t shadow_va;		/* shadow, before EXEC_REQUESTED: where it mapped this channel */
-	uint32_t signals;		/* shadow sets bits (1 << sig), kernel clears: signals to deliver */
-	uint32_t shadow_polling;	/* shadow: 1 while it polls the slots (no doorbell needed);
-					 * it re-checks the slots after clearing it */
+	uint64_t signals;		/* shadow sets bit sig - 1 when the ring is full; kernel clears */
+	uint32_t sig_head;		/* shadow: claims of the signal ring */
 	uint32_t reserved1;
 	uint32_t exit_kind;		/* kernel, before EXITED */
 	int32_t exit_value;		/* kernel, before EXITED */
 	uint32_t reserved;
 	char exit_msg[256];		/* kernel, before EXITED: why exec failed */
 	struct crtos_exec_request exec;
+	struct crtos_siginfo sigring[CRTOS_SIGRING];
 	struct crtos_rcall slots[CRTOS_CHANNEL_SLOTS];
 };
 
 /* Offsets in the channel of the data areas. */
 #define CRTOS_CHANNEL_STRINGS	8192
 #define CRTOS_CHANNEL_BOUNCE	(CRTOS_CHANNEL_STRINGS + CRTOS_EXEC_STRINGS)
+#define CRTOS_CHANNEL_STATS	(CRTOS_CHANNEL_BOUNCE + CRTOS_BOUNCE_SIZE)
 
 _Static_assert(sizeof(struct crtos_rcall) == 128, "a slot is two cache lines");
 _Static_assert(sizeof(struct crtos_channel) <= CRTOS_CHANNEL_STRINGS, "channel header too big");
-_Static_assert(CRTOS_CHANNEL_BOUNCE + CRTOS_BOUNCE_SIZE <= CRTOS_CHANNEL_SIZE, "channel too small");
+_Static_assert(CRTOS_CHANNEL_STATS + sizeof(struct crtos_stats) <= CRTOS_CHANNEL_SIZE,
+	       "channel too small");
 
 #endif

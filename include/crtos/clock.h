@@ -29,7 +29,7 @@ struct crtos_clock {
 	uint64_t tsc_khz;		/* TSC frequency, from KVM_GET_TSC_KHZ */
 	uint64_t mult;			/* ns = ((tsc - tsc_ref) * mult) >> shift */
 	uint32_t shift;
-	uint32_t reserved;
+	uint32_t cpu;			/* the Linux CPU the cell runs on (getcpu() in the realm) */
 	uint64_t tsc_ref;		/* guest TSC at the reference instant */
 	int64_t mono_ref_ns;		/* Linux CLOCK_MONOTONIC at tsc_ref */
 	int64_t real_ref_ns;		/* Linux CLOCK_REALTIME at tsc_ref */

@@ -10,6 +10,8 @@ CRTOS=${CRTOS:-$BUILD/asan/crtos}
 KERNEL=$BUILD/crtos-kernel.elf
 RT_RUNTIME=/proc/sys/kernel/sched_rt_runtime_us
 MEM=(--mem 32M)
+# The ABI version both sides speak, from the shared header (never retyped here).
+ABI=$(sed -n 's/^#define CRTOS_ABI_VERSION[[:space:]]*\([0-9]*\).*/\1/p' include/crtos/abi.h)
 
 fail() {
 	echo "$*"
@@ -64,7 +66,7 @@ test_help_texts_describe_every_command() {
 	expect_status 0
 	expect_text "$out" "--fix"
 	run "$out" version
-	expect_text "$out" "kernel ABI 2"
+	expect_text "$out" "kernel ABI $ABI"
 }
 
 test_bad_usage_exits_64() {
@@ -87,7 +89,7 @@ test_boot_shows_banner_boot_time_and_shuts_down() {
 	out=$(tmp)
 	run "$out" cell "${MEM[@]}"
 	expect_status 0
-	expect_text "$out" "crtos 0.1.0 (ABI 2): real-time kernel"
+	expect_text "$out" "crtos 0.1.0 (ABI $ABI): real-time kernel"
 	expect_text "$out" "memory: 32 MiB RAM"
 	grep -qE "crtos: booted in [0-9]+\.[0-9] ms" "$out" || fail "no boot time"
 	expect_text "$out" "idle: "
@@ -278,7 +280,7 @@ test_kernel_of_another_abi_is_refused() {
 	objcopy --update-section .crtos.header="$hdr" "$KERNEL" "$img"
 	run "$out" cell "${MEM[@]}" --kernel "$img"
 	expect_status 69
-	expect_text "$out" "was built for crtos ABI 99, this crtos speaks ABI 2: rebuild both"
+	expect_text "$out" "was built for crtos ABI 99, this crtos speaks ABI $ABI: rebuild both"
 }
 
 test_rt_throttling_is_explained_and_the_cell_halts() {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The reporting helpers behind check.h, linked into every test program. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
@@ -18,7 +19,8 @@ static const struct {
 	E(EISDIR), E(EINVAL), E(ENFILE), E(EMFILE), E(ENOTTY), E(EFBIG),
 	E(ENOSPC), E(ESPIPE), E(EROFS), E(EMLINK), E(EPIPE), E(EDOM),
 	E(ERANGE), E(EDEADLK), E(ENAMETOOLONG), E(ENOSYS), E(ENOTEMPTY),
-	E(ELOOP), E(EOVERFLOW), E(EOPNOTSUPP), E(ETIMEDOUT),
+	E(ELOOP), E(EOVERFLOW), E(EOPNOTSUPP), E(ETIMEDOUT), E(EOWNERDEAD),
+	E(ENOTRECOVERABLE),
 };
 
 const char *errno_name(int err)
@@ -51,6 +53,29 @@ void check_true(const char *what, int cond)
 {
 	printf("%s: %s\n", what, cond ? "ok" : "FAILED");
 	if (!cond)
+		failures++;
+}
+
+void check_explain(const char *what, int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cond) {
+		printf("%s: ok\n", what);
+		return;
+	}
+	printf("%s: FAILED (", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(")\n");
+	failures++;
+}
+
+void check_errnum(const char *what, int ret, int want)
+{
+	printf("%s: %s\n", what, ret ? errno_name(ret) : "ok");
+	if (ret != want)
 		failures++;
 }
 

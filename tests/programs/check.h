@@ -18,6 +18,13 @@ void check_long(const char *what, long got, long want);
 /* Print "what: ok" or "what: FAILED"; a failure when cond is false. */
 void check_true(const char *what, int cond);
 
+/* Like check_true, but a failure prints "what: FAILED (details)". */
+void check_explain(const char *what, int cond, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* For functions returning an error number (pthread_*): prints its name. */
+void check_errnum(const char *what, int ret, int want);
+
 /* A call that should succeed: prints "ok", or the errno name on -1. */
 void check_ok(const char *what, long ret);
 

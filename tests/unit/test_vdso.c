@@ -460,15 +460,17 @@ TEST(vdso_gettimeofday_and_time_are_realtime)
 	EXPECT(llabs(vd.time(NULL) - time(NULL)) <= 1);
 }
 
-TEST(vdso_getcpu_is_cpu_0_node_0)
+TEST(vdso_getcpu_is_the_cells_cpu_node_0)
 {
 	unsigned int cpu = 7, node = 7;
 
 	vdso_setup();
+	vd.clock->cpu = 3;
 	EXPECT_EQ(vd.getcpu(&cpu, &node, NULL), 0);
-	EXPECT_EQ(cpu, 0);
+	EXPECT_EQ(cpu, 3);
 	EXPECT_EQ(node, 0);
 	EXPECT_EQ(vd.getcpu(NULL, NULL, NULL), 0);
+	vd.clock->cpu = 0;
 }
 
 /* The real system call's answer, as the vDSO returns it: 0 or -errno. */

@@ -31,6 +31,7 @@
 #include "cellsock.h"
 #include "cli.h"
 #include "vmm/vmm.h"
+#include <crtos/channel.h>
 
 #define RUN_SHUTDOWN_MS	5000
 
@@ -43,6 +44,7 @@ struct run_opts {
 	const char *log_path;
 	bool verbose;
 	bool new_cell;			/* never reuse a serving cell */
+	bool stats;			/* print per-thread statistics at the end */
 	long boot_timeout_ms;
 	char path[PATH_MAX];		/* the program, found */
 	char **argv;			/* its arguments, argv[0] included */
@@ -74,6 +76,9 @@ void cmd_run_help(void)
 "  --fix-rt-throttling  turn Linux's RT throttling off while the cell runs\n"
 "  --no-rt              no SCHED_FIFO vCPU, no memory locking (debugging only)\n"
 "  --new-cell           boot a cell for this program even if one is running\n"
+"  --stats              when the program ends, print each thread's system calls:\n"
+"                       how many the realm served (local) and how many its\n"
+"                       twin made in Linux (remote), by thread and by call\n"
 "  -h, --help\n"
 "\n"
 "Exit status: the program's; 128 + N if signal N ended it; 126 if it could\n"
@@ -83,7 +88,7 @@ void cmd_run_help(void)
 }
 
 enum { R_PRIO = 256, R_CPU, R_MEM, R_IDLE, R_LOG, R_VERBOSE, R_KERNEL, R_KVM, R_FIX_RT, R_NO_RT,
-       R_NEW_CELL };
+       R_NEW_CELL, R_STATS };
 
 static const struct option run_options[] = {
 	{ "prio", required_argument, NULL, R_PRIO },
@@ -97,6 +102,7 @@ static const struct option run_options[] = {
 	{ "fix-rt-throttling", no_argument, NULL, R_FIX_RT },
 	{ "no-rt", no_argument, NULL, R_NO_RT },
 	{ "new-cell", no_argument, NULL, R_NEW_CELL },
+	{ "stats", no_argument, NULL, R_STATS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -158,6 +164,9 @@ static int run_parse_one(struct run_opts *o, int opt, const char *arg)
 		return 0;
 	case R_NEW_CELL:
 		o->new_cell = true;
+		return 0;
+	case R_STATS:
+		o->stats = true;
 		return 0;
 	case 'h':
 		cmd_run_help();
@@ -245,29 +254,31 @@ struct run_cell {
 /* The child: become the shadow. Never returns. */
 static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const char *shadow)
 {
-	char memfd[16], bell[16], kick[16], gpa[32], prio[8];
+	char memfd[16], bell[16], kick[16], gpa[32], prio[8], flags[16];
 	int n = 0;
 	char **args;
 	sigset_t none;
 
 	for (int i = 0; o->argv[i]; i++)
 		n++;
-	args = calloc((size_t)n + 9, sizeof(char *));
+	args = calloc((size_t)n + 10, sizeof(char *));
 	snprintf(memfd, sizeof(memfd), "%d", rc->memfd);
 	snprintf(bell, sizeof(bell), "%d", rc->doorbell);
 	snprintf(kick, sizeof(kick), "%d", rc->kick);
 	snprintf(gpa, sizeof(gpa), "%#llx", (unsigned long long)rc->channel_gpa);
 	snprintf(prio, sizeof(prio), "%d", o->prio);
+	snprintf(flags, sizeof(flags), "%#x", o->stats ? CRTOS_EXEC_STATS : 0);
 	args[0] = "crtos-shadow";
 	args[1] = memfd;
 	args[2] = bell;
 	args[3] = kick;
 	args[4] = gpa;
 	args[5] = prio;
-	args[6] = "--";
-	args[7] = o->path;
+	args[6] = flags;
+	args[7] = "--";
+	args[8] = o->path;
 	for (int i = 0; i <= n; i++)
-		args[8 + i] = o->argv[i];
+		args[9 + i] = o->argv[i];
 	/* The fds cross exec; the shadow hides them at the top of its fd range. */
 	fcntl(rc->memfd, F_SETFD, 0);
 	fcntl(rc->doorbell, F_SETFD, 0);

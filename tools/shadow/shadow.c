@@ -13,12 +13,29 @@
  * verbatim, mirrors its memory at the same addresses, forwards the signals
  * Linux sends it, and finally exits the way the RT process ended.
  *
+ * Threads. Each RT thread has a twin here, which makes its remote calls on
+ * its own Linux thread (so the tid, the thread's Linux-side state and
+ * signals aimed at it are right): the main thread is the RT main thread's
+ * twin (slot 0), and CRTOS_SHADOW_CLONE starts another. A twin spins on its
+ * slot for a while after each call, then sleeps on a futex on the slot's
+ * state; the dispatcher thread sleeps on the doorbell and wakes the twins
+ * whose slots have requests. Twins block the signals Linux may send the
+ * program while they serve calls (so a call is never cut short by a signal
+ * the program ignores); the dispatcher and idle twins take them, and
+ * forward them through the channel's signal ring. When the kernel wants a
+ * call cut short (a signal with a handler came for the caller), the
+ * dispatcher sends the twin SHADOW_SIG_INTERRUPT: a call in progress fails
+ * with EINTR, a call not yet started does not start.
+ *
  * Usage (by crtos run only):
- *   crtos-shadow MEMFD DOORBELLFD KICKFD CHANNEL_GPA PRIO -- PATH ARGV0 ARGS...
+ *   crtos-shadow MEMFD DOORBELLFD KICKFD CHANNEL_GPA PRIO FLAGS -- PATH ARGV0 ARGS...
+ * FLAGS: CRTOS_EXEC_* bits.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,7 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
+#include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -37,20 +56,66 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <crtos/channel.h>
+#include <linux_syscalls.h>
 
 #define SHADOW_STACK_DEFAULT	(8ull << 20)
+#define SHADOW_SIG_INTERRUPT	SIGRTMAX	/* dispatcher to twin: cut your call short */
+#define TWIN_STACK_SIZE		(128 * 1024)
 
 extern char **environ;
 
 struct shadow {
 	int memfd, doorbell, kick;
 	struct crtos_channel *chan;
-	int prio;			/* current SCHED_FIFO priority, 0 for SCHED_OTHER */
 	int prog_fd;
+	uint32_t flags;			/* CRTOS_EXEC_* */
 	uint32_t ignored;		/* signals ignored when we were started */
+	sigset_t forwarded;		/* the signals we forward to the program */
+	uint64_t spin_ns;		/* how long a twin spins on its slot after a call */
+	pid_t twin_tid[CRTOS_CHANNEL_SLOTS];	/* by slot, for the dispatcher */
 };
 
 static struct shadow sh = { .prog_fd = -1 };
+
+/* Per thread: the slot a twin serves (-1 elsewhere), its priority, whether a signal is its own. */
+static __thread int my_slot = -1;
+static __thread int my_prio;
+static __thread volatile int my_signal_window;
+
+/* The interruptible system call (shadow_syscall.S's contract, written in asm below). */
+long shadow_syscall_cp(const volatile uint32_t *cancel, long nr, const uint64_t *args);
+extern const char shadow_syscall_cp_begin[], shadow_syscall_cp_end[], shadow_syscall_cp_cancel[];
+
+/*
+ * The flag is read inside [begin, end): a signal that arrives there before
+ * the syscall instruction ran moves the thread to the cancel label, so a
+ * call is either cut short by the kernel (EINTR) or never starts.
+ */
+__asm__(".text\n"
+	".globl shadow_syscall_cp\n"
+	".type shadow_syscall_cp, @function\n"
+	"shadow_syscall_cp:\n"
+	"	movq %rdi, %r11\n"
+	"	movq %rsi, %rax\n"
+	"	movq 0(%rdx), %rdi\n"
+	"	movq 8(%rdx), %rsi\n"
+	"	movq 24(%rdx), %r10\n"
+	"	movq 32(%rdx), %r8\n"
+	"	movq 40(%rdx), %r9\n"
+	"	movq 16(%rdx), %rdx\n"
+	".globl shadow_syscall_cp_begin\n"
+	"shadow_syscall_cp_begin:\n"
+	"	cmpl $0, (%r11)\n"
+	"	jne shadow_syscall_cp_cancel\n"
+	"	syscall\n"
+	".globl shadow_syscall_cp_end\n"
+	"shadow_syscall_cp_end:\n"
+	"	ret\n"
+	".globl shadow_syscall_cp_cancel\n"
+	"shadow_syscall_cp_cancel:\n"
+	"	movq $-4, %rax\n"	/* -EINTR */
+	"	ret\n"
+	".size shadow_syscall_cp, . - shadow_syscall_cp\n");
 
 static void die(int status, const char *fmt, ...)
 {
@@ -62,21 +127,6 @@ static void die(int status, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	_exit(status);
-}
-
-/* A raw system call: returns the kernel's value, -errno included, untouched. */
-static long raw_syscall(long nr, const uint64_t a[6])
-{
-	long ret;
-	register uint64_t r10 __asm__("r10") = a[3];
-	register uint64_t r8 __asm__("r8") = a[4];
-	register uint64_t r9 __asm__("r9") = a[5];
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
 }
 
 /*
@@ -124,40 +174,92 @@ static void kick_kernel(void)
 	eventfd_write(sh.kick, 1);
 }
 
-/* Signals for the program: queue them in the channel and wake the kernel. */
-static void forward_signal(int sig)
+/* Queue a signal for the program in the channel's ring (or as a bit when it is full). */
+static void ring_push(int sig, const siginfo_t *si)
 {
-	if (sh.chan && sig < 32) {
-		__atomic_fetch_or(&sh.chan->signals, 1u << sig, __ATOMIC_SEQ_CST);
+	struct crtos_channel *c = sh.chan;
+	uint32_t head = __atomic_load_n(&c->sig_head, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		struct crtos_siginfo *e = &c->sigring[head % CRTOS_SIGRING];
+
+		if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) != head) {
+			__atomic_fetch_or(&c->signals, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
+			return;
+		}
+		if (!__atomic_compare_exchange_n(&c->sig_head, &head, head + 1, false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+			continue;
+		e->signo = sig;
+		e->code = si->si_code;
+		e->pid = si->si_pid;
+		e->uid = si->si_uid;
+		e->value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
+		/* Aimed at this twin's thread (tgkill), or raised by its own call (SIGPIPE). */
+		e->tid = my_slot >= 0 && (si->si_code == SI_TKILL || my_signal_window) ?
+			 (int32_t)syscall(SYS_gettid) : 0;
+		__atomic_store_n(&e->seq, head + 1, __ATOMIC_RELEASE);
+		return;
+	}
+}
+
+/* Signals for the program: into the channel, and wake the kernel. */
+static void forward_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (sh.chan && sig >= 1 && sig <= 64) {
+		ring_push(sig, si);
 		kick_kernel();
 	}
+}
+
+/* A twin's call is to be cut short (or this is a signal from outside that we forward). */
+static void interrupt_signal(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+
+	if (si->si_code != SI_TKILL || si->si_pid != getpid()) {
+		forward_signal(sig, si, ucv);
+		return;
+	}
+	if (my_slot >= 0 && __atomic_load_n(&sh.chan->slots[my_slot].interrupt, __ATOMIC_SEQ_CST) &&
+	    ip >= (uintptr_t)shadow_syscall_cp_begin && ip < (uintptr_t)shadow_syscall_cp_end)
+		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)shadow_syscall_cp_cancel;
+	/* A call in progress returns EINTR: this handler has no SA_RESTART. */
 }
 
 static void install_forwarding(void)
 {
 	static const int fatal_to_us[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGCHLD,
 					   SIGKILL, SIGSTOP, SIGTRAP, SIGSYS };
-	struct sigaction sa = { .sa_handler = forward_signal };	/* no SA_RESTART: calls see EINTR */
-	sigset_t none;
-
+	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+	struct sigaction intr = { .sa_sigaction = interrupt_signal, .sa_flags = SA_SIGINFO };
 	struct sigaction old;
 
-	sigemptyset(&sa.sa_mask);
-	for (int sig = 1; sig < 32; sig++) {
-		bool skip = false;
+	sigemptyset(&sh.forwarded);
+	for (int sig = 1; sig < SIGRTMAX; sig++) {
+		bool skip = sig >= 32 && sig < 35;	/* musl's own (timer, cancel, synccall) */
 
 		for (unsigned int i = 0; i < sizeof(fatal_to_us) / sizeof(fatal_to_us[0]); i++)
 			skip |= fatal_to_us[i] == sig;
 		/* Ignored when we were started: the program starts with it ignored too. */
 		if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN) {
-			sh.ignored |= 1u << sig;
+			if (sig < 32)
+				sh.ignored |= 1u << sig;
 			continue;
 		}
 		if (!skip)
-			sigaction(sig, &sa, NULL);
+			sigaddset(&sh.forwarded, sig);
 	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sa.sa_mask = sh.forwarded;	/* no nesting: the ring is filled one at a time per thread */
+	for (int sig = 1; sig < SIGRTMAX; sig++)
+		if (sigismember(&sh.forwarded, sig))
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&intr.sa_mask);
+	sigaction(SHADOW_SIG_INTERRUPT, &intr, NULL);
+	/* Until threads set their own: everything forwarded stays blocked here. */
+	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
 }
 
 static void map_channel(uint64_t gpa)
@@ -238,6 +340,13 @@ static void request_exec(char **argv, int argc, int prio)
 	req->private_fds[2] = sh.kick;
 	req->nr_private_fds = 3;
 	req->ignored_signals = sh.ignored;
+	req->flags = sh.flags;
+	{
+		struct rlimit rtprio;
+
+		getrlimit(RLIMIT_RTPRIO, &rtprio);
+		req->rtprio_limit = rtprio.rlim_cur;
+	}
 	sh.chan->pid = getpid();
 	sh.chan->shadow_va = (uint64_t)(uintptr_t)sh.chan;
 	__atomic_store_n(&sh.chan->state, CRTOS_CHAN_EXEC_REQUESTED, __ATOMIC_RELEASE);
@@ -249,11 +358,62 @@ static void adopt_priority(int prio)
 {
 	struct sched_param sp = { .sched_priority = prio > 0 ? prio : 0 };
 
-	if (prio == sh.prio)
+	if (prio == my_prio)
 		return;
-	/* The raw call: musl's sched_setscheduler() only says ENOSYS. */
+	/* The raw call, on this thread: musl's sched_setscheduler() only says ENOSYS. */
 	if (!syscall(SYS_sched_setscheduler, 0, prio > 0 ? SCHED_FIFO : SCHED_OTHER, &sp))
-		sh.prio = prio;
+		my_prio = prio;
+}
+
+static void twin_loop(int slot);
+
+struct twin_start {
+	int slot;
+	uint32_t ready;			/* futex: 1 once tid is set */
+	pid_t tid;
+};
+
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+static void *twin_main(void *arg)
+{
+	struct twin_start *st = arg;
+	int slot = st->slot;
+	char here;
+
+	if ((uint64_t)(uintptr_t)&here < CRTOS_KERNEL_BASE)
+		die(125, "a twin's stack is at %p, where programs live", (void *)&here);
+	sh.twin_tid[slot] = (pid_t)syscall(SYS_gettid);
+	st->tid = sh.twin_tid[slot];
+	__atomic_store_n(&st->ready, 1, __ATOMIC_RELEASE);
+	futex(&st->ready, FUTEX_WAKE_PRIVATE, 1, NULL);
+	twin_loop(slot);
+	return NULL;
+}
+
+/* CRTOS_SHADOW_CLONE: a new twin for slot; its tid, or -errno. */
+static long twin_start(int slot)
+{
+	struct twin_start st = { .slot = slot };
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	if (slot < 0 || slot >= CRTOS_CHANNEL_SLOTS)
+		return -EINVAL;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, TWIN_STACK_SIZE);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &attr, twin_main, &st);
+	pthread_attr_destroy(&attr);
+	if (err)
+		return -err;
+	while (!__atomic_load_n(&st.ready, __ATOMIC_ACQUIRE))
+		futex(&st.ready, FUTEX_WAIT_PRIVATE, 0, NULL);
+	return st.tid;
 }
 
 static long shadow_op(const struct crtos_rcall *s)
@@ -278,21 +438,98 @@ static long shadow_op(const struct crtos_rcall *s)
 		close(sh.prog_fd);
 		sh.prog_fd = -1;
 		return 0;
+	case CRTOS_SHADOW_CLONE:
+		return twin_start((int)s->args[0]);
+	case CRTOS_SHADOW_THREAD_EXIT:
+		return 0;	/* serve() ends the twin once the answer is out */
 	default:
 		return -ENOSYS;
 	}
 }
 
+/* Signals Linux raised for this thread's own call (SIGPIPE, SIGXFSZ): forward them now. */
+static void take_own_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	my_signal_window = 1;
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+	my_signal_window = 0;
+}
+
 static void serve(struct crtos_rcall *s)
 {
+	long ret;
+
 	adopt_priority(s->prio);
 	if (s->nr >= CRTOS_SHADOW_OP_BASE)
-		s->ret = shadow_op(s);
+		ret = shadow_op(s);
 	else
-		s->ret = raw_syscall((long)s->nr, s->args);
+		ret = shadow_syscall_cp(&s->interrupt, (long)s->nr, s->args);
+	if (ret == -EPIPE || ret == -EFBIG)
+		take_own_signals();
+	s->ret = ret;
 	__atomic_store_n(&s->state, CRTOS_RCALL_DONE, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&s->wake, __ATOMIC_SEQ_CST))
 		kick_kernel();
+	if (s->nr == CRTOS_SHADOW_THREAD_EXIT) {
+		sh.twin_tid[my_slot] = 0;
+		pthread_exit(NULL);
+	}
+}
+
+static const char *const syscall_names[LINUX_SYSCALL_MAX] = {
+#define LINUX_SYSCALL(name, nr) [nr] = #name,
+#include <linux_syscalls.h>
+#undef LINUX_SYSCALL
+};
+
+static const char *policy_name(int policy)
+{
+	switch (policy) {
+	case SCHED_FIFO: return "FIFO";
+	case SCHED_RR: return "RR";
+	case SCHED_BATCH: return "BATCH";
+	case SCHED_IDLE: return "IDLE";
+	default: return "OTHER";
+	}
+}
+
+static void stats_by_nr(const char *what, const uint32_t *counts)
+{
+	bool any = false;
+
+	fprintf(stderr, "crtos:   %s:", what);
+	for (int nr = 0; nr < CRTOS_STATS_SYSCALLS && nr < LINUX_SYSCALL_MAX; nr++) {
+		if (!counts[nr])
+			continue;
+		fprintf(stderr, " %s %u", syscall_names[nr] ? syscall_names[nr] : "?", counts[nr]);
+		any = true;
+	}
+	fprintf(stderr, "%s\n", any ? "" : " none");
+}
+
+/* crtos run --stats: what each thread did, and where its system calls were served. */
+static void print_stats(void)
+{
+	const struct crtos_stats *st = (const void *)((const char *)sh.chan + CRTOS_CHANNEL_STATS);
+
+	fprintf(stderr, "crtos: thread statistics (local: served in the RT realm; remote: made in Linux "
+		"by the thread's twin)\n");
+	fprintf(stderr, "crtos: %8s %-6s %4s %12s %12s %10s %9s\n", "tid", "policy", "prio",
+		"local calls", "remote calls", "cpu ms", "switches");
+	for (uint32_t i = 0; i < st->nr_threads && i < CRTOS_STATS_THREADS; i++) {
+		const struct crtos_thread_stats *t = &st->threads[i];
+
+		fprintf(stderr, "crtos: %8d %-6s %4d %12llu %12llu %10.3f %9llu\n", t->tid,
+			policy_name(t->policy), t->prio, (unsigned long long)t->local_calls,
+			(unsigned long long)t->remote_calls, (double)t->cpu_ns / 1e6,
+			(unsigned long long)t->switches);
+	}
+	stats_by_nr("local by call", st->local_by_nr);
+	stats_by_nr("remote by call", st->remote_by_nr);
 }
 
 /* End the way the RT process ended. */
@@ -303,6 +540,8 @@ static void finish(void)
 	char msg[sizeof(sh.chan->exit_msg)];
 	sigset_t set;
 
+	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
+		print_stats();
 	switch (sh.chan->exit_kind) {
 	case CRTOS_EXIT_CODE:
 		_exit(value & 0xff);
@@ -312,7 +551,7 @@ static void finish(void)
 		signal(value, SIG_DFL);
 		sigemptyset(&set);
 		sigaddset(&set, value);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 		raise(value);
 		_exit(128 + value);
 	default:
@@ -331,61 +570,104 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Serve every pending request once. Returns whether there was any. */
-static bool serve_pending(void)
+static bool slot_requested(struct crtos_rcall *s)
 {
-	bool any = false;
-
-	for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
-		struct crtos_rcall *s = &sh.chan->slots[i];
-
-		if (__atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == CRTOS_RCALL_REQUEST) {
-			serve(s);
-			any = true;
-		}
-	}
-	if (__atomic_load_n(&sh.chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXITED)
-		finish();
-	return any;
+	return __atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == CRTOS_RCALL_REQUEST;
 }
 
 /*
- * After a call, a program often makes the next one soon: poll the slots for
- * a bounded window (the kernel skips the doorbell meanwhile), then sleep on
- * the doorbell. Clearing shadow_polling and re-checking closes the race
- * with a request posted just then.
+ * A twin: serve slot's calls. After a call, a program often makes the next
+ * one soon: spin on the slot for a bounded window (the kernel skips the
+ * doorbell meanwhile), then sleep on the slot's state (the dispatcher wakes
+ * us). Clearing polling and re-checking closes the race with a request
+ * posted just then. Asleep, the twin takes the program's signals too.
  */
-static void serve_forever(void)
+static void twin_loop(int slot)
+{
+	struct crtos_rcall *s = &sh.chan->slots[slot];
+	struct timespec second = { 1, 0 };
+	sigset_t idle;
+
+	my_slot = slot;
+	sigemptyset(&idle);
+	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+	for (;;) {
+		uint64_t until = now_ns() + sh.spin_ns;
+		uint32_t state;
+
+		__atomic_store_n(&s->polling, 1, __ATOMIC_SEQ_CST);
+		while (now_ns() < until) {
+			if (slot_requested(s)) {
+				serve(s);
+				until = now_ns() + sh.spin_ns;
+			} else {
+				__builtin_ia32_pause();
+			}
+		}
+		__atomic_store_n(&s->polling, 0, __ATOMIC_SEQ_CST);
+		state = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+		if (state == CRTOS_RCALL_REQUEST) {
+			serve(s);
+			continue;
+		}
+		pthread_sigmask(SIG_SETMASK, &idle, NULL);
+		futex(&s->state, FUTEX_WAIT_PRIVATE, state, &second);
+		pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+	}
+}
+
+/*
+ * The dispatcher: sleeps on the doorbell, wakes the twins whose slots have
+ * requests, cuts calls short when the kernel asks, takes the program's
+ * signals, and ends the shadow when the program ends.
+ */
+static void *dispatcher(void *arg)
 {
 	struct pollfd pfd = { .fd = sh.doorbell, .events = POLLIN };
-	uint64_t spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
-			   strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
+	bool interrupted[CRTOS_CHANNEL_SLOTS] = { false };
+	sigset_t mine;
 	eventfd_t v;
+	int prio = (int)(intptr_t)arg;
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&mine);
+	sigaddset(&mine, SHADOW_SIG_INTERRUPT);
+	pthread_sigmask(SIG_SETMASK, &mine, NULL);	/* forwarded signals: unblocked here */
+	adopt_priority(prio);
 	for (;;) {
-		uint64_t until = now_ns() + spin_ns;
+		if (__atomic_load_n(&sh.chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXITED)
+			finish();
+		for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
+			struct crtos_rcall *s = &sh.chan->slots[i];
 
-		__atomic_store_n(&sh.chan->shadow_polling, 1, __ATOMIC_SEQ_CST);
-		while (now_ns() < until)
-			if (serve_pending())
-				until = now_ns() + spin_ns;
-			else
-				__builtin_ia32_pause();
-		__atomic_store_n(&sh.chan->shadow_polling, 0, __ATOMIC_SEQ_CST);
-		if (serve_pending())
-			continue;
+			if (!slot_requested(s)) {
+				interrupted[i] = false;
+				continue;
+			}
+			if (s->prio > my_prio)
+				adopt_priority(s->prio);	/* never slower than the callers it serves */
+			if (__atomic_load_n(&s->interrupt, __ATOMIC_SEQ_CST) && !interrupted[i] &&
+			    sh.twin_tid[i]) {
+				syscall(SYS_tgkill, getpid(), sh.twin_tid[i], SHADOW_SIG_INTERRUPT);
+				interrupted[i] = true;
+			}
+			futex(&s->state, FUTEX_WAKE_PRIVATE, 1, NULL);
+		}
 		if (poll(&pfd, 1, 1000) > 0)
 			eventfd_read(sh.doorbell, &v);
 		if (getppid() == 1)
 			die(125, "crtos run is gone; the program ends");
 	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
+	pthread_t disp;
 	uint64_t gpa;
+	int prio;
 
-	if (argc < 9 || strcmp(argv[6], "--"))
+	if (argc < 10 || strcmp(argv[7], "--"))
 		die(125, "crtos-shadow is started by crtos run");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	check_own_mappings();
@@ -393,8 +675,15 @@ int main(int argc, char **argv)
 	sh.doorbell = fd_hide(atoi(argv[2]));
 	sh.kick = fd_hide(atoi(argv[3]));
 	gpa = strtoull(argv[4], NULL, 0);
+	prio = atoi(argv[5]);
+	sh.flags = (uint32_t)strtoul(argv[6], NULL, 0);
+	sh.spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
+		     strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
 	map_channel(gpa);
 	install_forwarding();
-	request_exec(argv + 8, argc - 8, atoi(argv[5]));
-	serve_forever();
+	sh.twin_tid[0] = getpid();	/* the main thread is the RT main thread's twin */
+	if (pthread_create(&disp, NULL, dispatcher, (void *)(intptr_t)prio))
+		die(126, "cannot start the shadow's dispatcher thread");
+	request_exec(argv + 9, argc - 9, prio);
+	twin_loop(0);
 }

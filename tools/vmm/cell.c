@@ -108,6 +108,13 @@ static bool cell_handle_mmio(struct cell *c, struct vcpu_stop *stop)
 		cell_puts(c, value);
 		return false;
 	}
+	/*
+	 * A doorbell that exits is one whose shadow is gone (cell_reap() took
+	 * its ioeventfd away before telling the kernel): nobody to wake.
+	 */
+	if (run->mmio.phys_addr >= c->mmio_gpa + CRTOS_MMIO_DOORBELL(0) &&
+	    run->mmio.phys_addr < c->mmio_gpa + CRTOS_MMIO_DOORBELL(CRTOS_MAX_PROCESSES))
+		return false;
 	return true;
 }
 

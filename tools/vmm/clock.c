@@ -48,6 +48,7 @@ int clock_setup(struct cell *c, struct vmm_err *err)
 		return vmm_fail(err, -ENODEV, "KVM_GET_TSC_KHZ failed: the host has no usable TSC");
 	clk->magic = CRTOS_CLOCK_MAGIC;
 	clk->abi_version = CRTOS_ABI_VERSION;
+	clk->cpu = (uint32_t)c->cpu;
 	crtos_clock_set_rate(clk, (uint64_t)khz);
 	for (int i = 0; i < 20; i++) {
 		uint64_t t0 = __rdtsc();

@@ -126,6 +126,9 @@ long arch_strnlen_user(const char *s, size_t max);
  */
 _Noreturn void arch_enter_user(uint64_t ip, uint64_t sp);
 
+/* Leave the kernel for user code with all registers as in regs. Never returns. */
+_Noreturn void arch_enter_user_regs(const arch_regs_t *regs);
+
 /* Called by the arch layer for every system call from user code; regs in/out. */
 void syscall_entry(arch_regs_t *regs);
 
@@ -138,9 +141,11 @@ void user_return(arch_regs_t *regs);
 
 /*
  * Called by the arch layer, masked, when user code faults: sig is the Linux
- * signal the fault maps to (SIGSEGV for a page fault, ...). May not return.
+ * signal the fault maps to (SIGSEGV for a page fault, ...), code its
+ * si_code and addr its si_addr, as Linux reports them. The signal is
+ * delivered on the way back to user code (user_return), or kills.
  */
-void user_exception(arch_regs_t *regs, int sig);
+void user_exception(arch_regs_t *regs, int sig, int code, uint64_t addr);
 
 /* Frame pointer of the caller, for arch_backtrace(). */
 #define arch_current_frame()	((uintptr_t)__builtin_frame_address(0))
@@ -157,6 +162,23 @@ void user_exception(arch_regs_t *regs, int sig);
 int arch_thread_init(struct arch_thread *at, void *kstack, size_t size, void (*entry)(void),
 		     bool user);
 void arch_thread_free(struct arch_thread *at);
+
+/* Give at (a new user thread) a copy of the running thread's FPU/vector state. */
+void arch_thread_copy_fpu(struct arch_thread *at);
+
+/*
+ * Signal frames: the running thread's FPU/vector state in the format the
+ * platform's Linux signal frame uses. arch_fpu_frame_size(): bytes needed
+ * (arch_fpu_frame_align() aligned). arch_fpu_save_frame(): store it at the
+ * user address uaddr, then give the thread its initial FPU state (as a
+ * signal handler starts); 0 or -EFAULT. arch_fpu_restore_frame(): load it
+ * back from uaddr, checked so that bad contents cannot fault the kernel;
+ * 0, -EFAULT or -EINVAL (then the state is the initial one).
+ */
+size_t arch_fpu_frame_size(void);
+size_t arch_fpu_frame_align(void);
+int arch_fpu_save_frame(uint64_t uaddr);
+int arch_fpu_restore_frame(uint64_t uaddr);
 
 /* The running (boot) context becomes a thread: at describes its current stack. */
 void arch_thread_adopt(struct arch_thread *at);

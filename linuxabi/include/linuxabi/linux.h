@@ -16,19 +16,45 @@
 
 #include <kernel/aspace.h>
 #include <kernel/list.h>
+#include <kernel/pi.h>
 #include <kernel/thread.h>
 #include <crtos/channel.h>
+#include <asm/siginfo.h>
+#include <asm/signal.h>
+#include <linux/sched.h>
 
 #define LX_PROCESS_MAGIC	0x434f5250u	/* "PROC" */
 #define LX_USER_TOP		CRTOS_KERNEL_BASE	/* user addresses are below the kernel window */
 #define LX_MMAP_TOP		0x00007e0000000000ull	/* mmap() searches down from here */
 #define LX_NSIG			64
+#define LX_SIGBIT(sig)		(1ull << ((sig) - 1))
+#define LX_MAX_THREADS		CRTOS_CHANNEL_SLOTS	/* one remote-call slot each */
+#define LX_MAX_RTFDS		32		/* RT file descriptors per process */
+
+/* Internal restart codes (never seen by programs), as Linux's. */
+#define ERESTARTSYS		512	/* restart if SA_RESTART, else EINTR */
+#define ERESTARTNOINTR		513	/* always restart */
+#define ERESTARTNOHAND		514	/* restart if no handler ran, else EINTR */
 
 struct lx_sigaction {
 	uint64_t handler;		/* SIG_DFL (0), SIG_IGN (1) or a user address */
 	uint64_t flags;
 	uint64_t restorer;
 	uint64_t mask;
+};
+
+/* A queued signal: its siginfo, as the program will see it. */
+struct lx_sigqueue {
+	struct list_node node;
+	siginfo_t info;
+	struct lx_ptimer *timer;	/* a POSIX timer's own entry (never freed here), or NULL */
+	struct lx_sigpending *pending;	/* where it is queued */
+};
+
+/* Signals waiting for a thread or for the process. */
+struct lx_sigpending {
+	uint64_t set;			/* LX_SIGBIT(sig): pending */
+	struct list_node queue;		/* struct lx_sigqueue, in arrival order */
 };
 
 struct vma {
@@ -43,25 +69,43 @@ enum lx_proc_state {
 	LX_PROC_ZOMBIE,			/* exited; memory kept until the VMM says the shadow is gone */
 };
 
+struct lx_rtfd;
+struct lx_ptimer;
+
 struct lx_process {
 	uint32_t magic;
 	enum lx_proc_state state;
 	int pid;			/* the shadow's pid */
 	unsigned int index;		/* doorbell index, unique while the process exists */
 	struct aspace as;
+	struct kmutex mm_lock;		/* serializes changes to vmas, brk and the page tables */
 	struct list_node vmas;		/* struct vma, sorted */
 	vaddr_t brk_start, brk;		/* program break */
 	struct crtos_channel *chan;	/* kernel view, through the direct map */
+	struct crtos_stats *stats;	/* in the channel */
 	paddr_t chan_pa;
 	struct list_node threads;	/* struct lx_thread */
 	int nr_threads;
 	uint32_t slots_used;		/* bitmap of channel slots */
+	uint32_t sig_tail;		/* signal-ring entries consumed */
 	struct lx_sigaction sigactions[LX_NSIG + 1];	/* by signal number */
+	struct lx_sigpending shared_pending;	/* process-directed signals */
+	int nr_queued;			/* signals queued (RLIMIT_SIGPENDING-like limit) */
+	struct list_node ptimers;	/* struct lx_ptimer: POSIX timers and the itimer */
+	struct lx_rtfd *rtfds[LX_MAX_RTFDS];	/* RT file descriptors (timerfds) */
+	struct list_node rtfd_waiters;	/* threads in read() or poll() of RT fds */
+	uint64_t exited_cpu_cycles;	/* CPU time of its threads that are gone */
 	int exit_kind, exit_value;	/* set when the process ends */
+	uint64_t euid, rtprio_limit;	/* for sched_setscheduler's permission check */
 	char exe[256];			/* the program's path, for /proc/self/exe */
 	int private_fds[8];		/* the shadow's own fds (EBADF for the program) */
 	unsigned int nr_private_fds;
 	struct list_node link;		/* all processes */
+};
+
+struct lx_altstack {
+	uint64_t sp, size;
+	int flags;			/* SS_DISABLE, SS_AUTODISARM */
 };
 
 struct lx_thread {
@@ -69,9 +113,21 @@ struct lx_thread {
 	struct lx_process *proc;
 	int tid;
 	int slot;			/* index of its remote-call slot */
+	int policy;			/* SCHED_OTHER, SCHED_FIFO, SCHED_RR (| SCHED_RESET_ON_FORK) */
+	int nice;			/* SCHED_OTHER's nice value: kept, has no effect */
 	uint64_t clear_child_tid;	/* set_tid_address */
+	uint64_t robust_list;		/* set_robust_list */
 	uint64_t sigmask;
-	uint64_t local_calls, remote_calls;	/* counters, for crtos stats */
+	uint64_t saved_sigmask;		/* restored after the handler (sigsuspend) */
+	bool restore_sigmask;
+	uint64_t sigwait_set;		/* rt_sigtimedwait: signals that wake it though blocked */
+	struct lx_sigpending pending;	/* thread-directed signals */
+	struct lx_altstack altstack;
+	arch_regs_t *regs;		/* its user registers, during a system call */
+	arch_regs_t *clone_regs;	/* a new thread's first user registers */
+	bool exiting;			/* in exit: no longer counted in nr_threads */
+	long syscall_nr;		/* the call in progress, for restarts; -1 none */
+	struct crtos_thread_stats *stats;	/* its record in the channel */
 	struct list_node proc_node;	/* in proc->threads */
 	struct list_node rwait_node;	/* waiting for a remote call to complete */
 };
@@ -86,9 +142,52 @@ static inline struct lx_thread *lx_current(void)
 int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index);
 int lx_process_reap(unsigned int index);
 _Noreturn void lx_process_exit(int kind, int value);
+void lx_process_kill(struct lx_process *p, int kind, int value);
 bool lx_process_poll(void);
-bool lx_signal_pending(struct lx_thread *lt);
-void lx_signal_check(void);
+struct lx_process *lx_find_pid(int pid);
+
+/* thread.c */
+struct lx_thread *lx_thread_new(struct lx_process *p, int tid, int prio, void (*fn)(void *));
+_Noreturn void lx_thread_exit(int code);
+void lx_thread_kill(struct lx_thread *lt);
+struct lx_thread *lx_find_tid(struct lx_process *p, int tid);
+struct lx_thread *lx_find_thread(int tid);
+void lx_set_sched(struct lx_thread *lt, int policy, int prio);
+
+/* signal.c */
+int lx_signal_send(struct lx_process *p, struct lx_thread *target, const siginfo_t *info);
+int lx_signal_send_queued(struct lx_process *p, struct lx_thread *target, struct lx_sigqueue *q);
+void lx_signal_simple_info(siginfo_t *info, int sig, int code);
+bool lx_signal_deliverable(struct lx_thread *lt);
+int lx_signal_dequeue(struct lx_thread *lt, uint64_t set, siginfo_t *info);
+void lx_signal_deliver(arch_regs_t *regs);
+bool lx_signal_poll_shadow(struct lx_process *p);
+void lx_signal_recalc(struct lx_thread *lt);
+void lx_signal_flush(struct lx_sigpending *sp);
+void lx_signal_discard(struct lx_process *p, int sig);
+long lx_sigreturn(arch_regs_t *regs);
+int lx_sig_default_kills(int sig);
+
+/* futex.c */
+long lx_futex(uint64_t uaddr, int op, uint32_t val, uint64_t timeout, uint64_t uaddr2,
+	      uint32_t val3);
+int lx_futex_wake(uint64_t uaddr, int nr);
+void lx_robust_exit(struct lx_thread *lt);
+
+/* timers.c */
+void lx_timers_destroy(struct lx_process *p);
+void lx_ptimer_dequeued(struct lx_sigqueue *q);
+void lx_signal_unqueue(struct lx_sigqueue *q);
+long lx_rtfd_read(struct lx_rtfd *f, uint64_t buf, size_t len);
+long lx_rtfd_close(struct lx_process *p, int fd);
+struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd);
+int lx_rtfd_count(struct lx_process *p);
+long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
+long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
+
+/* sys_time.c */
+int64_t lx_clock_now(uint64_t clk);
+uint64_t lx_clock_deadline(uint64_t clk, int64_t abs_ns);
 
 /* rcall.c */
 long rcall(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
@@ -96,6 +195,7 @@ long rcall_regs(long nr, const uint64_t args[6]);
 bool rcall_poll(void);
 void rcall_set_wake_all(void);
 void rcall_forget(struct lx_thread *lt);
+void rcall_interrupt(struct lx_thread *lt);
 
 /* mm.c: user memory. All changes are mirrored in the shadow first. */
 long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr_t *out);
@@ -115,8 +215,12 @@ int copy_from_user(void *dst, uint64_t src, size_t n);
 int copy_to_user(uint64_t dst, const void *src, size_t n);
 long strncpy_from_user(char *dst, uint64_t src, size_t max);
 bool user_range_ok(uint64_t addr, size_t len);
+/* The kernel's pointer to the aligned user word at uaddr (it stays mapped while the process lives). */
+int user_word(uint64_t uaddr, bool write, uint32_t **word);
 
 /* syscall.c */
 void lx_syscall_init(void);
+long lx_rcall_restartable(long nr, const uint64_t *a);
+bool lx_select_has_rtfd(struct lx_process *p, uint64_t nfds, const uint64_t *sets);
 
 #endif

@@ -20,6 +20,7 @@ void x86_syscall_init(void);
 
 /* thread.c */
 uint32_t x86_fpu_state_size(void);
+uint64_t x86_user_rflags(uint64_t rflags);
 
 /* apic.c */
 int x86_apic_init(void);
