@@ -37,7 +37,7 @@ include vdso/rules.mk
 KERNEL_SRCS := \
 	kernel/main.c kernel/header.c kernel/printk.c kernel/panic.c kernel/clock.c \
 	kernel/cmdline.c kernel/irq.c kernel/idle.c kernel/selftest.c kernel/sched.c kernel/timer.c \
-	kernel/pi.c \
+	kernel/pi.c kernel/trace.c \
 	kernel/mm/pmm.c kernel/mm/kmem.c kernel/mm/aspace.c kernel/mm/mm.c \
 	kernel/lib/string.c kernel/lib/strlcpy.c kernel/lib/fmt.c \
 	kernel/selftest/mm_selftest.c kernel/selftest/core_selftest.c kernel/selftest/sched_selftest.c \

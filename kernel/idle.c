@@ -17,9 +17,11 @@
 #include <kernel/personality.h>
 #include <kernel/thread.h>
 #include <kernel/timer.h>
+#include <kernel/trace.h>
 
 struct idle_state {
 	struct crtos_comm *comm;
+	struct timer beat_timer;	/* wakes a halted CPU for the heartbeat; polled otherwise */
 	bool halt;			/* CRTOS_IDLE_HALT */
 	uint64_t spin;			/* cycles to spin before halting */
 	uint64_t beat_period;		/* cycles between heartbeats */
@@ -27,9 +29,15 @@ struct idle_state {
 	uint64_t busy_until;		/* TSC until which to keep spinning */
 };
 
-/* The wake-up is the point of these interrupts; nothing else to do. */
-static void idle_wakeup(unsigned int vector __unused, void *arg __unused)
+/*
+ * A kick from Linux: wakes a halted idle loop, and takes what completed
+ * (remote calls, signals) so that a thread waiting for it can preempt
+ * whatever runs.
+ */
+static void idle_kicked(unsigned int vector __unused, void *arg __unused)
 {
+	trace(TRACE_KICK, 0, 0);
+	personality_interrupt();
 }
 
 /* One pass over everything the idle loop watches. Returns true if it did something. */
@@ -55,21 +63,32 @@ static bool idle_poll(struct idle_state *st, uint64_t now)
 		WRITE_ONCE(st->comm->heartbeat_tsc, now);
 		WRITE_ONCE(st->comm->heartbeat, st->comm->heartbeat + 1);
 		st->next_beat = now + st->beat_period;
+		if (st->halt)
+			timer_arm(&st->beat_timer, st->next_beat);
 	}
 	return busy;
 }
 
-/* Halt until the next heartbeat or a kick; returns with interrupts handled. */
+/*
+ * Halt until the next timer, heartbeat or kick; returns with interrupts
+ * handled. Every timer must interrupt a halted CPU (the floor), and only
+ * a halted one: polling needs none.
+ */
 static void idle_halt(struct idle_state *st)
 {
 	unsigned long flags = arch_irq_save();
-	uint64_t sleeper = timer_next_deadline();
 
-	arch_timer_set_deadline(sleeper && sleeper < st->next_beat ? sleeper : st->next_beat);
-	personality_before_halt();
+	timer_set_floor(TIMER_FLOOR_NONE);
+	personality_stop_polling();
 	if (!READ_ONCE(st->comm->shutdown) && !personality_poll() && !sched_need_resched())
 		arch_idle_wait();
+	timer_set_floor(TIMER_FLOOR_POLLING);
 	arch_irq_restore(flags);
+}
+
+static void idle_beat_timer_fired(struct timer *tm __unused)
+{
+	/* The heartbeat itself is the idle loop's: this only ended a halt. */
 }
 
 _Noreturn void idle_loop(void)
@@ -83,7 +102,11 @@ _Noreturn void idle_loop(void)
 	st.beat_period = clock_ns_to_cycles(cmdline_u64("heartbeat_ms", 100) * NSEC_PER_MSEC);
 	st.next_beat = now;
 	st.busy_until = now + st.spin;
-	irq_register(CRTOS_VEC_KICK, idle_wakeup, NULL);
+	timer_setup(&st.beat_timer, idle_beat_timer_fired);
+	timer_set_urgency(&st.beat_timer, PRIO_IDLE);	/* never interrupts a thread */
+	timer_set_floor(TIMER_FLOOR_POLLING);
+	irq_register(CRTOS_VEC_KICK, idle_kicked, NULL);
+	sched_set_idle_exit_hook(personality_stop_polling);
 
 	pr_info("idle: %s, heartbeat every %lu ms\n",
 		st.halt ? "spin then halt" : "polling", (unsigned long)cmdline_u64("heartbeat_ms", 100));

@@ -17,6 +17,7 @@
 #include <kernel/personality.h>
 #include <kernel/thread.h>
 #include <kernel/timer.h>
+#include <kernel/trace.h>
 #include <crtos/mmio.h>
 
 /* Exit status when the boot parameters are unusable (the VMM explains it). */
@@ -113,6 +114,7 @@ _Noreturn void kmain(const struct crtos_boot_params *bp)
 	if (cmdline_parse(bp->cmdline, sizeof(bp->cmdline)) < 0)
 		pr_warn("command line: more than %d words, the rest is ignored\n", CMDLINE_MAX_WORDS);
 	printk_set_level((int)cmdline_u64("loglevel", LOG_INFO));
+	trace_init();
 	if (clock_init(arch_phys_to_virt(CRTOS_GPA_CLOCK)))
 		panic("the clock page is not valid");
 	boot_banner(bp);

@@ -13,6 +13,7 @@
 #include <kernel/pmm.h>
 #include <kernel/string.h>
 #include <kernel/thread.h>
+#include <kernel/trace.h>
 
 #define KSTACK_CANARY	0x6b63617473206f6full	/* at the bottom of every kernel stack */
 
@@ -26,6 +27,12 @@ static struct aspace *sched_active_as;		/* the loaded address space, if a user o
 static uint64_t sched_quantum_cycles;
 static struct timer sched_slice_timer;		/* the running sliced thread's quantum */
 static bool sched_slice_over;			/* it expired: rotate at the next preemption point */
+static void (*sched_idle_exit_hook)(void);
+
+void sched_set_idle_exit_hook(void (*fn)(void))
+{
+	sched_idle_exit_hook = fn;
+}
 
 static void sched_slice_expired(struct timer *tm __unused)
 {
@@ -127,6 +134,11 @@ bool sched_need_resched(void)
 	       (sched_cur->state != THREAD_RUNNING && top != PRIO_IDLE);
 }
 
+bool sched_others_ready(void)
+{
+	return runq_top() != PRIO_IDLE;
+}
+
 static void sched_check_stack(struct thread *t)
 {
 	if (t->kstack && *(uint64_t *)t->kstack != KSTACK_CANARY)
@@ -150,9 +162,12 @@ static void sched_account(struct thread *prev, uint64_t now)
 static void sched_switch(void)
 {
 	struct thread *prev = sched_cur, *next;
-	int top = runq_top();
+	int top;
 	uint64_t now;
 
+	if (prev == &sched_idle && sched_idle_exit_hook)
+		sched_idle_exit_hook();	/* may make more threads ready */
+	top = runq_top();
 	if (top == PRIO_IDLE) {
 		next = &sched_idle;
 	} else {
@@ -169,11 +184,14 @@ static void sched_switch(void)
 		list_add_tail(&sched_dead, &prev->run_node);
 	now = arch_read_tsc();
 	sched_account(prev, now);
+	trace(TRACE_SWITCH, next->tid, next->prio);
 	next->state = THREAD_RUNNING;
 	next->run_since = now;
 	next->nr_switches++;
 	sched_cur = next;
 	sched_nr_switches++;
+	/* Only timers of threads that would preempt next may interrupt it. */
+	timer_set_floor(next == &sched_idle ? TIMER_FLOOR_POLLING : next->prio);
 	slice_arm();
 	if (next->as && next->as != sched_active_as) {
 		sched_active_as = next->as;
@@ -195,6 +213,7 @@ void sched_wake_with(struct thread *t, int result)
 
 	ASSERT(t->magic == THREAD_MAGIC);
 	if (t->state == THREAD_BLOCKED && t->waiting) {
+		trace(TRACE_WAKE, t->tid, result);
 		t->waiting = false;
 		t->wait_result = result;
 		timer_cancel(&t->wait_timer);
@@ -231,6 +250,7 @@ int sched_wait(uint64_t deadline, unsigned int flags)
 			list_del(&t->wait_node);
 			return -ETIMEDOUT;
 		}
+		t->wait_timer.urgency = t->prio;	/* it preempts only lower threads */
 		timer_arm(&t->wait_timer, deadline);
 	}
 	t->wait_flags = flags;
@@ -310,6 +330,7 @@ void sched_set_prio(struct thread *t, int prio)
 	} else {
 		t->prio = prio;
 		if (t == sched_cur) {
+			timer_set_floor(prio);
 			timer_cancel(&sched_slice_timer);
 			slice_arm();
 		}

@@ -190,10 +190,7 @@ static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot)
 
 		while (order < LX_BLOCK_ORDER && (2ul << order) <= n - done)
 			order++;
-		pa = pmm_alloc_pages(order, &got);
-		/* Early after boot, RAM may still be on its way from the VMM. */
-		if (pa == PADDR_INVALID && mm_ram_pending() && mm_wait_all_ram(10 * NSEC_PER_SEC))
-			pa = pmm_alloc_pages(order, &got);
+		pa = pmm_alloc_pages(order, &got);	/* waits for late RAM if it must */
 		if (pa == PADDR_INVALID)
 			goto err;
 		memset(arch_phys_to_virt(pa), 0, got * PAGE_SIZE);

@@ -58,10 +58,22 @@ bool personality_poll(void)
 	return busy;
 }
 
-void personality_before_halt(void)
+void personality_interrupt(void)
+{
+	rcall_poll();
+	lx_process_poll_signals();
+}
+
+/*
+ * Callers of remote calls were left to the idle loop's polling: now their
+ * twins must kick the CPU when done (a thread that runs meanwhile may be of
+ * lower priority: it must not delay them). Calls done already are taken.
+ */
+void personality_stop_polling(void)
 {
 	rcall_set_wake_all();
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	rcall_poll();
 }
 
 /*

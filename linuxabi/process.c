@@ -14,6 +14,7 @@
 #include <kernel/pmm.h>
 #include <kernel/printk.h>
 #include <kernel/string.h>
+#include <kernel/trace.h>
 #include <linuxabi/linux.h>
 #include <crtos/mmio.h>
 
@@ -222,6 +223,7 @@ int lx_process_reap(unsigned int index)
 
 	if (!p)
 		return -ESRCH;
+	trace_dump();
 	flags = arch_irq_save();
 	lx_timers_destroy(p);
 	list_for_each_entry_safe(lt, tmp, &p->threads, proc_node)
@@ -237,6 +239,18 @@ int lx_process_reap(unsigned int index)
 	p->magic = 0;
 	kfree(p);
 	return 0;
+}
+
+/* Signals from every running process's shadow. Masked, any context. */
+bool lx_process_poll_signals(void)
+{
+	struct lx_process *p;
+	bool any = false;
+
+	list_for_each_entry(p, &lx_processes, link)
+		if (p->state == LX_PROC_RUNNING)
+			any |= lx_signal_poll_shadow(p);
+	return any;
 }
 
 /* New exec requests and signals from shadows. Idle thread, masked. */

@@ -13,6 +13,7 @@
  */
 #include <kernel/clock.h>
 #include <kernel/kernel.h>
+#include <kernel/trace.h>
 #include <linuxabi/linux.h>
 #include <crtos/mmio.h>
 
@@ -72,6 +73,7 @@ long rcall_regs(long nr, const uint64_t args[6])
 	if (!__atomic_load_n(&s->polling, __ATOMIC_SEQ_CST))
 		rcall_ring(lt->proc);
 	lt->stats->remote_calls++;
+	trace(TRACE_RCALL, nr, 0);
 	if (nr >= 0 && nr < CRTOS_STATS_SYSCALLS)
 		lt->proc->stats->remote_by_nr[nr]++;
 	rcall_spin(s);
@@ -82,8 +84,8 @@ long rcall_regs(long nr, const uint64_t args[6])
 		/* A signal came while we spun: it needs the call cut short. */
 		if (thread_current()->interrupt_pending)
 			rcall_interrupt(lt);
-		/* Other ready threads keep the idle loop from polling: ask for a kick. */
-		if (sched_need_resched()) {
+		/* Other ready threads (of any priority) keep the idle loop from polling: ask for a kick. */
+		if (sched_others_ready()) {
 			__atomic_store_n(&s->wake, 1, __ATOMIC_SEQ_CST);
 			if (rcall_done(s)) {
 				list_del(&lt->rwait_node);
@@ -94,6 +96,7 @@ long rcall_regs(long nr, const uint64_t args[6])
 	}
 	arch_irq_restore(flags);
 	ret = s->ret;
+	trace(TRACE_RCALL, nr, 1);
 	__atomic_store_n(&s->state, CRTOS_RCALL_FREE, __ATOMIC_RELAXED);
 	return ret;
 }

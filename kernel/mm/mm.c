@@ -107,6 +107,12 @@ static int mm_build_kernel_aspace(const struct crtos_boot_params *bp)
 	return 0;
 }
 
+/* Out of memory early after boot: the rest of RAM may still be on its way from the VMM. */
+static bool mm_refill_from_late_ram(void)
+{
+	return mm_ram_pending() && mm_wait_all_ram(10 * NSEC_PER_SEC);
+}
+
 int mm_init(const struct crtos_boot_params *bp)
 {
 	size_t nr_pages = bp->mem_size >> PAGE_SHIFT;
@@ -121,6 +127,7 @@ int mm_init(const struct crtos_boot_params *bp)
 	if (meta == PADDR_INVALID)
 		return -ENOMEM;
 	pmm_init(arch_phys_to_virt(meta), nr_pages);
+	pmm_set_refill(mm_refill_from_late_ram);
 	mm_add_free(bp, meta, meta_size);
 	kmem_init();
 	err = mm_build_kernel_aspace(bp);

@@ -96,7 +96,15 @@ void pmm_add(paddr_t start, size_t size)
 	arch_irq_restore(flags);
 }
 
-paddr_t pmm_alloc(unsigned int order)
+static bool (*pmm_refill)(void);
+
+void pmm_set_refill(bool (*fn)(void))
+{
+	pmm_refill = fn;
+}
+
+/* A free block of exactly order, or PADDR_INVALID. */
+static paddr_t pmm_take(unsigned int order)
 {
 	unsigned long flags;
 	unsigned int o;
@@ -124,10 +132,20 @@ paddr_t pmm_alloc(unsigned int order)
 	return (paddr_t)idx << PAGE_SHIFT;
 }
 
-paddr_t pmm_alloc_pages(unsigned int order, size_t *npages)
+paddr_t pmm_alloc(unsigned int order)
+{
+	paddr_t pa = pmm_take(order);
+
+	if (pa == PADDR_INVALID && pmm_refill && pmm_refill())
+		pa = pmm_take(order);
+	return pa;
+}
+
+/* The largest block up to order that is free, split into single pages. */
+static paddr_t pmm_take_pages(unsigned int order, size_t *npages)
 {
 	for (int o = (int)MIN(order, PMM_MAX_ORDER); o >= 0; o--) {
-		paddr_t pa = pmm_alloc((unsigned int)o);
+		paddr_t pa = pmm_take((unsigned int)o);
 		unsigned long flags;
 
 		if (pa == PADDR_INVALID)
@@ -143,6 +161,15 @@ paddr_t pmm_alloc_pages(unsigned int order, size_t *npages)
 	}
 	*npages = 0;
 	return PADDR_INVALID;
+}
+
+paddr_t pmm_alloc_pages(unsigned int order, size_t *npages)
+{
+	paddr_t pa = pmm_take_pages(order, npages);
+
+	if (pa == PADDR_INVALID && pmm_refill && pmm_refill())
+		pa = pmm_take_pages(order, npages);
+	return pa;
 }
 
 void pmm_free(paddr_t pa, unsigned int order)

@@ -4,8 +4,10 @@
  * sigwaitinfo and sigtimedwait (sent with tgkill through pthread_kill, and
  * with sigqueue, whose value must arrive; real-time signals queue, standard
  * ones do not), sigpending, a SA_SIGINFO handler's siginfo, the signal mask
- * inside and after a handler (sa_mask, SA_NODEFER, SA_RESETHAND), and a
- * handler on an alternate stack (sigaltstack, SA_ONSTACK).
+ * inside and after a handler (sa_mask, SA_NODEFER, SA_RESETHAND), a
+ * handler on an alternate stack (sigaltstack, SA_ONSTACK), and a read from
+ * an empty pipe that a handled signal interrupts (EINTR) or, with
+ * SA_RESTART, does not.
  *
  * Every signal here is sent by the program to itself; a signal sent to the
  * calling thread is handled before the sending call returns, so the checks
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/time.h>
 #include "check.h"
 
 #define ALTSTACK_SIZE	65536
@@ -167,11 +170,57 @@ static void test_altstack(void)
 		   handler_sp && (handler_sp < base || handler_sp >= base + sizeof(altstack)));
 }
 
+static volatile int alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static void *write_later(void *arg)
+{
+	struct timespec t = { 0, 100000000 };	/* after the 20 ms alarm */
+
+	nanosleep(&t, NULL);
+	write(*(int *)arg, "x", 1);
+	return NULL;
+}
+
+/* A blocking read, and a signal that arrives while it waits: flags says whether it restarts. */
+static void test_interrupted_read(const char *what, int flags, long want_ret, int want_errno)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = flags };
+	struct itimerval it = { { 0, 0 }, { 0, 20000 } };
+	char buf[8], name[96];
+	pthread_t writer;
+	int fds[2];
+	long ret;
+
+	check_quiet("pipe", pipe(fds));
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarms = 0;
+	pthread_create(&writer, NULL, write_later, &fds[1]);
+	setitimer(ITIMER_REAL, &it, NULL);
+	errno = 0;
+	ret = read(fds[0], buf, sizeof(buf));
+	snprintf(name, sizeof(name), "%s: read returns", what);
+	check_long(name, ret == -1 ? -errno : ret, want_ret == -1 ? -want_errno : want_ret);
+	snprintf(name, sizeof(name), "%s: the handler ran", what);
+	check_long(name, alarms, 1);
+	pthread_join(writer, NULL);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	test_sigwait();
 	test_siginfo();
 	test_mask();
 	test_altstack();
+	test_interrupted_read("read, handler without SA_RESTART", 0, -1, EINTR);
+	test_interrupted_read("read, handler with SA_RESTART", SA_RESTART, 1, 0);
 	return check_done();
 }

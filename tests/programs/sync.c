@@ -16,6 +16,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include "check.h"
 #include "rt.h"
 
@@ -271,11 +273,21 @@ static void *exit_with(void *arg)
 	return (void *)42;
 }
 
+/* Whether this thread's id is one of the process's tasks, as Linux lists them. */
+static int tid_is_a_task(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld", (long)syscall(SYS_gettid));
+	return access(path, F_OK) == 0;
+}
+
 static void *tls_thread(void *arg)
 {
 	int id = (intptr_t)arg, ok = tls_value == 7;
 
 	tls_value = 100 + id;
+	ok &= tid_is_a_task();
 	pthread_barrier_wait(&barrier);	/* everyone has written theirs */
 	ok &= tls_value == 100 + id;
 	return (void *)(intptr_t)ok;
@@ -298,7 +310,8 @@ static void test_threads(void)
 		ok &= ret == (void *)1;
 	}
 	pthread_barrier_destroy(&barrier);
-	check_true("__thread: each thread has its own, initialised", ok && tls_value == 1);
+	check_true("__thread: each thread has its own, initialised; tids are the process's tasks",
+		   ok && tls_value == 1 && tid_is_a_task());
 }
 
 int main(void)

@@ -21,9 +21,17 @@ int personality_init(void);
 bool personality_poll(void);
 
 /*
- * The idle loop is about to halt: ask everything that will complete later
- * to interrupt the CPU. Masked.
+ * The CPU was kicked (a remote call completed, a signal arrived): take
+ * what is cheap to take, so that a thread it wakes can preempt the running
+ * one now. Interrupt context, masked; never blocks or allocates much.
  */
-void personality_before_halt(void);
+void personality_interrupt(void);
+
+/*
+ * The idle loop stops polling, because it halts or because a thread will
+ * run: ask everything that will complete later to interrupt the CPU.
+ * Masked; may wake threads.
+ */
+void personality_stop_polling(void);
 
 #endif

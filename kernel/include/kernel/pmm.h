@@ -43,6 +43,12 @@ void pmm_add(paddr_t start, size_t size);
 paddr_t pmm_alloc(unsigned int order);
 
 /*
+ * fn is called when an allocation finds nothing free; it returns true if
+ * it added memory (then the allocation is tried once more). Any context.
+ */
+void pmm_set_refill(bool (*fn)(void));
+
+/*
  * Free a block pmm_alloc() returned, with the same order. Panics when pa
  * does not head an allocated block (a double free, or a wrong address).
  */

@@ -156,8 +156,17 @@ void sched_set_prio(struct thread *t, int prio);
 /* Make t time-sliced (or not). */
 void sched_set_sliced(struct thread *t, bool sliced);
 
+/*
+ * fn runs (masked) whenever the CPU leaves the idle loop for a thread: what
+ * the idle loop noticed by polling must from then on interrupt the CPU.
+ */
+void sched_set_idle_exit_hook(void (*fn)(void));
+
 /* Whether a ready thread would preempt the current one. */
 bool sched_need_resched(void);
+
+/* Whether any thread is ready (if the current one blocks, the idle loop will not run). */
+bool sched_others_ready(void);
 
 /*
  * as is about to be destroyed: if it is the loaded address space, load the

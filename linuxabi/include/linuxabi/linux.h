@@ -144,6 +144,7 @@ int lx_process_reap(unsigned int index);
 _Noreturn void lx_process_exit(int kind, int value);
 void lx_process_kill(struct lx_process *p, int kind, int value);
 bool lx_process_poll(void);
+bool lx_process_poll_signals(void);
 struct lx_process *lx_find_pid(int pid);
 
 /* thread.c */

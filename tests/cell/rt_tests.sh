@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: MIT
+#
+# The real-time core through unmodified programs (tests/programs/, musl and
+# glibc): threads, scheduling, priority inheritance, futexes, signals and
+# timers give the same answers in the realm as natively, and a cyclic loop
+# stays in the realm. Sourced by tests/run after cli_tests.sh (which has
+# run, tmp and fail).
+
+RT_PROGRAMS="prio_inherit sched_order sync timers signals"
+
+# The program's output without its "# " measurement lines.
+checks_only() {
+	grep -v '^# ' "$1"
+}
+
+test_rt_programs_match_native() {
+	local prog libc native rt
+	for prog in $RT_PROGRAMS; do
+		for libc in musl glibc; do
+			native=$(tmp)
+			rt=$(tmp)
+			{ "$BUILD/programs/$prog-$libc"; echo "exit $?"; } >"$native" 2>&1
+			{ "$CRTOS" run -- "$BUILD/programs/$prog-$libc"; echo "exit $?"; } >"$rt" 2>&1
+			grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog-$libc fails natively"; }
+			cmp -s <(checks_only "$native") <(checks_only "$rt") ||
+				{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "$prog-$libc differs"; }
+		done
+	done
+}
+
+# The stats line of the main thread (the first record) and the "by call" lists.
+stats_remote_calls() {	# FILE: remote calls of the main thread
+	awk '/^crtos: +tid policy/ { getline; print $6; exit }' "$1"
+}
+
+by_call() {	# FILE local|remote SYSCALL: its count, 0 if absent
+	sed -n "s/^crtos:   $2 by call:.* $3 \([0-9]*\).*/\1/p" "$1" | head -n 1 | grep . || echo 0
+}
+
+# A 1 ms clock_nanosleep(TIMER_ABSTIME) loop, as cyclictest's, served in the
+# realm: 10 000 periods make no more remote calls than 10 do, so none is in
+# the loop; the loop's clock_gettime never enters the kernel (the vDSO).
+test_cyclic_loop_never_leaves_the_realm() {
+	local short long r1 r2
+	short=$(tmp)
+	long=$(tmp)
+	run "$short" run --stats -- "$BUILD/programs/cyclic-glibc" 1000 10
+	expect_status 0
+	run "$long" run --stats -- "$BUILD/programs/cyclic-glibc" 1000 10000
+	expect_status 0
+	expect_text "$long" "all loops done: ok"
+	expect_text "$long" "never early: ok"
+	r1=$(stats_remote_calls "$short")
+	r2=$(stats_remote_calls "$long")
+	[[ -n $r1 && $r1 == "$r2" ]] || fail "remote calls: $r1 for 10 loops, $r2 for 10000"
+	(($(by_call "$long" local clock_nanosleep) >= 10000)) ||
+		fail "clock_nanosleep was not served in the realm 10000 times"
+	[[ $(by_call "$long" local clock_gettime) == 0 && $(by_call "$long" remote clock_gettime) == 0 ]] ||
+		fail "clock_gettime entered the kernel: the vDSO was not used"
+}
+
+# The same with musl, shorter: its clock_nanosleep and vDSO lookup differ.
+test_cyclic_loop_musl_stays_local() {
+	local short long
+	short=$(tmp)
+	long=$(tmp)
+	run "$short" run --stats -- "$BUILD/programs/cyclic-musl" 1000 10
+	run "$long" run --stats -- "$BUILD/programs/cyclic-musl" 1000 1000
+	expect_status 0
+	[[ $(stats_remote_calls "$short") == "$(stats_remote_calls "$long")" ]] ||
+		fail "remote calls grow with the loop"
+	[[ $(by_call "$long" local clock_gettime) == 0 ]] || fail "clock_gettime entered the kernel"
+}
+
+# Threads have twins in the shadow: a thread's remote calls run on a Linux
+# thread of the shadow process, and the realm's tids are those threads'.
+test_threads_have_linux_twins() {
+	local out tasks
+	out=$(tmp)
+	run "$out" run --stats -- "$BUILD/programs/sync-musl"
+	expect_status 0
+	expect_text "$out" "tids are the process's tasks: ok"
+	# One stats record per thread the program ran, each with its own tid.
+	tasks=$(awk '/^crtos: +tid policy/ { on = 1; next } on && /^crtos: +[0-9]/ { print $2 } /by call/ { on = 0 }' "$out" | sort -u | wc -l)
+	((tasks >= 5)) || fail "only $tasks thread records"
+}
