@@ -3,9 +3,11 @@
  * The idle loop. The RT CPU is ours alone, so idling means polling: the
  * VMM's requests (shutdown, newly populated RAM) and the heartbeat, all in
  * shared memory, at native speed. In CRTOS_IDLE_HALT mode (chosen when
- * Linux would throttle a spinning SCHED_FIFO vCPU) the loop spins for
- * idle_spin_us after the last activity, then halts until the next
- * heartbeat or a kick from Linux.
+ * Linux would throttle a spinning SCHED_FIFO vCPU, or give its own tasks
+ * the CPU over it) the loop spins for idle_spin_us after the last
+ * activity, then halts: until the next heartbeat, a kick from Linux, or
+ * wake_margin_us before the next timer, so that a halted CPU is awake and
+ * polling again when a deadline comes (leaving a halt takes ~150 us here).
  */
 #include <kernel/arch.h>
 #include <kernel/clock.h>
@@ -21,9 +23,10 @@
 
 struct idle_state {
 	struct crtos_comm *comm;
-	struct timer beat_timer;	/* wakes a halted CPU for the heartbeat; polled otherwise */
+	struct timer wake_timer;	/* ends a halt; never armed while polling */
 	bool halt;			/* CRTOS_IDLE_HALT */
 	uint64_t spin;			/* cycles to spin before halting */
+	uint64_t margin;		/* cycles to be awake before a timer's deadline */
 	uint64_t beat_period;		/* cycles between heartbeats */
 	uint64_t next_beat;		/* TSC of the next heartbeat */
 	uint64_t busy_until;		/* TSC until which to keep spinning */
@@ -63,32 +66,45 @@ static bool idle_poll(struct idle_state *st, uint64_t now)
 		WRITE_ONCE(st->comm->heartbeat_tsc, now);
 		WRITE_ONCE(st->comm->heartbeat, st->comm->heartbeat + 1);
 		st->next_beat = now + st->beat_period;
-		if (st->halt)
-			timer_arm(&st->beat_timer, st->next_beat);
 	}
 	return busy;
 }
 
+/* When a halted CPU must be awake again: the heartbeat, or margin before the next timer. */
+static uint64_t idle_wake_at(const struct idle_state *st)
+{
+	uint64_t next = timer_next_deadline();
+
+	if (next && next < st->next_beat + st->margin)
+		return next > st->margin ? next - st->margin : 0;
+	return st->next_beat;
+}
+
 /*
- * Halt until the next timer, heartbeat or kick; returns with interrupts
- * handled. Every timer must interrupt a halted CPU (the floor), and only
- * a halted one: polling needs none.
+ * Halt until idle_wake_at() or a kick; returns with interrupts handled.
+ * Does nothing if that is too close (the loop goes on polling). Only the
+ * wake timer interrupts a halt: it is the earliest by construction.
  */
 static void idle_halt(struct idle_state *st)
 {
 	unsigned long flags = arch_irq_save();
+	uint64_t wake = idle_wake_at(st);
 
-	timer_set_floor(TIMER_FLOOR_NONE);
-	personality_stop_polling();
-	if (!READ_ONCE(st->comm->shutdown) && !personality_poll() && !sched_need_resched())
-		arch_idle_wait();
-	timer_set_floor(TIMER_FLOOR_POLLING);
+	if (wake > arch_read_tsc()) {
+		timer_arm(&st->wake_timer, wake);
+		timer_set_floor(TIMER_FLOOR_NONE);
+		personality_stop_polling();
+		if (!READ_ONCE(st->comm->shutdown) && !personality_poll() && !sched_need_resched())
+			arch_idle_wait();
+		timer_cancel(&st->wake_timer);
+		timer_set_floor(TIMER_FLOOR_POLLING);
+	}
 	arch_irq_restore(flags);
 }
 
-static void idle_beat_timer_fired(struct timer *tm __unused)
+static void idle_wake_timer_fired(struct timer *tm __unused)
 {
-	/* The heartbeat itself is the idle loop's: this only ended a halt. */
+	/* Its point was to end the halt: the loop polls what is due. */
 }
 
 _Noreturn void idle_loop(void)
@@ -100,16 +116,17 @@ _Noreturn void idle_loop(void)
 	st.halt = bp->idle_mode == CRTOS_IDLE_HALT;
 	st.spin = clock_ns_to_cycles(bp->idle_spin_us * NSEC_PER_USEC);
 	st.beat_period = clock_ns_to_cycles(cmdline_u64("heartbeat_ms", 100) * NSEC_PER_MSEC);
+	st.margin = clock_ns_to_cycles(cmdline_u64("wake_margin_us", 300) * NSEC_PER_USEC);
 	st.next_beat = now;
 	st.busy_until = now + st.spin;
-	timer_setup(&st.beat_timer, idle_beat_timer_fired);
-	timer_set_urgency(&st.beat_timer, PRIO_IDLE);	/* never interrupts a thread */
+	timer_setup(&st.wake_timer, idle_wake_timer_fired);
 	timer_set_floor(TIMER_FLOOR_POLLING);
 	irq_register(CRTOS_VEC_KICK, idle_kicked, NULL);
 	sched_set_idle_exit_hook(personality_stop_polling);
 
 	pr_info("idle: %s, heartbeat every %lu ms\n",
-		st.halt ? "spin then halt" : "polling", (unsigned long)cmdline_u64("heartbeat_ms", 100));
+		st.halt ? "spin then halt, awake again before each timer" : "polling",
+		(unsigned long)cmdline_u64("heartbeat_ms", 100));
 	for (;;) {
 		now = arch_read_tsc();
 		if (idle_poll(&st, now))

@@ -83,11 +83,21 @@ static bool level_empty(int prio)
 static void slice_arm(void)
 {
 	struct thread *t = sched_cur;
+	uint64_t end, now;
 
 	if (!(t->sched_flags & THREAD_SLICED) || t->prio < 0 || level_empty(t->prio) ||
 	    timer_armed(&sched_slice_timer))
 		return;
-	timer_arm(&sched_slice_timer, t->run_since + t->slice_left);
+	/*
+	 * Alone at its level the thread has been running on fresh quanta (as
+	 * Linux refills them at each expiry): its current one ends where the
+	 * sequence of quanta since its last switch-in says.
+	 */
+	end = t->run_since + t->slice_left;
+	now = arch_read_tsc();
+	if (end <= now)
+		end = now + sched_quantum_cycles - (now - end) % sched_quantum_cycles;
+	timer_arm(&sched_slice_timer, end);
 }
 
 static void runq_add(struct thread *t, bool head)
@@ -176,6 +186,7 @@ static void sched_switch(void)
 	}
 	if (next == prev) {
 		prev->state = THREAD_RUNNING;
+		timer_cancel(&sched_slice_timer);	/* it may be alone at its level now */
 		slice_arm();
 		return;
 	}
@@ -329,6 +340,8 @@ void sched_set_prio(struct thread *t, int prio)
 		runq_add(t, prio < old);
 	} else {
 		t->prio = prio;
+		if (timer_armed(&t->wait_timer))	/* asleep: its deadline preempts as it now would */
+			timer_set_urgency(&t->wait_timer, prio);
 		if (t == sched_cur) {
 			timer_set_floor(prio);
 			timer_cancel(&sched_slice_timer);

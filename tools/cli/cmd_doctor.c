@@ -148,7 +148,7 @@ static void check_throttling(struct doctor *d)
 		return;
 	}
 	say(d, WARN, "RT throttling is on: a polling SCHED_FIFO vCPU would stall 50 ms each second",
-	    "cells halt when idle instead (slower wake-ups); fix: crtos doctor --fix, or "
+	    "cells halt when idle instead, waking before each deadline; fix: crtos doctor --fix, or "
 	    "sysctl kernel.sched_rt_runtime_us=-1");
 }
 
@@ -188,6 +188,24 @@ static void check_isolation(struct doctor *d)
 		 iso && nohz ? "isolated (isolcpus, nohz_full)" :
 		 iso ? "isolated (isolcpus) but not tickless (nohz_full)" : "not isolated");
 	say(d, iso && nohz ? OK : WARN, what, advice);
+}
+
+/* Linux 6.12+: starving SCHED_OTHER tasks get 50 ms a second over SCHED_FIFO (the fair server). */
+static void check_fair_server(struct doctor *d)
+{
+	char what[160], advice[256];
+	bool iso = vmm_host_cpu_isolated(d->cpu);
+
+	if (!vmm_host_has_fair_server()) {
+		say(d, OK, "fair server: this Linux has none (before 6.12)", NULL);
+		return;
+	}
+	snprintf(what, sizeof(what), "fair server: Linux tasks on CPU %d may take up to 50 ms a second "
+		 "from the cell%s", d->cpu, iso ? ", but none is put there (isolcpus)" : "");
+	snprintf(advice, sizeof(advice), "the cell halts when idle (waking before each deadline) so that "
+		 "they seldom starve; to poll without stalls add isolcpus=%d to the kernel command "
+		 "line and reboot", d->cpu);
+	say(d, iso ? OK : WARN, what, advice);
 }
 
 /* IRQs whose affinity includes the cell's CPU; with fix, move them to the others. */
@@ -358,6 +376,7 @@ int cmd_doctor(int argc, char **argv)
 	if (d.cpu >= 0) {
 		check_throttling(&d);
 		check_isolation(&d);
+		check_fair_server(&d);
 		check_irqs(&d);
 		check_governor(&d);
 		check_smt(&d);

@@ -384,6 +384,8 @@ static int run_in_serving_cell(struct run_opts *o, int sock, const sigset_t *set
 	rc.doorbell = fds[1];
 	rc.kick = fds[2];
 	rc.channel_gpa = msg.channel_gpa;
+	/* The shadow (our child) stays off the cell's CPU, as our own threads do. */
+	vmm_host_keep_thread_off_cpu(o->cfg.cpu);
 	status = run_shadow(o, &rc, set);
 	msg = (struct cellsock_msg){ .op = CELLSOCK_REAP };
 	cellsock_send(sock, &msg, NULL, 0);
@@ -461,7 +463,15 @@ int cmd_run(int argc, char **argv)
 	}
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	sock = o.new_cell ? -1 : cellsock_connect(o.cfg.cpu >= 0 ? o.cfg.cpu : vmm_host_pick_cpu(-1, NULL));
+	if (!o.new_cell) {
+		int cpu = o.cfg.cpu >= 0 ? o.cfg.cpu : vmm_host_pick_cpu(-1, NULL);
+
+		sock = cellsock_connect(cpu);
+		if (sock >= 0)
+			o.cfg.cpu = cpu;
+	} else {
+		sock = -1;
+	}
 	if (sock >= 0) {
 		status = run_in_serving_cell(&o, sock, &set);
 		close(sock);

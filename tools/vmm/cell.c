@@ -406,6 +406,7 @@ static int cell_check_config(struct cell *c, struct vmm_err *err)
 static int cell_choose_idle(struct cell *c, struct vmm_err *err)
 {
 	long runtime = -1;
+	bool fair;
 
 	vmm_host_rt_runtime_us(&runtime);
 	if (runtime != -1 && c->cfg.fix_rt_throttling) {
@@ -420,15 +421,24 @@ static int cell_choose_idle(struct cell *c, struct vmm_err *err)
 			"was %ld)\n", runtime);
 		runtime = -1;
 	}
+	fair = vmm_host_has_fair_server() && !vmm_host_cpu_isolated(c->cpu);
 	c->idle = c->cfg.idle;
 	if (c->idle == VMM_IDLE_AUTO)
-		c->idle = runtime == -1 || c->cfg.no_rt ? VMM_IDLE_POLL : VMM_IDLE_HALT;
+		c->idle = (runtime == -1 && !fair) || c->cfg.no_rt ? VMM_IDLE_POLL : VMM_IDLE_HALT;
+	if (fair && runtime == -1 && !c->cfg.no_rt && !c->cfg.quiet)
+		fprintf(c->msg, "crtos: note: this Linux (6.12 or later) gives its own tasks up to 50 ms "
+			"per second on CPU %d even over SCHED_FIFO (its fair server), which would stall a "
+			"polling vCPU whenever a Linux task wants that CPU; %s. To poll without stalls, "
+			"isolate the CPU (isolcpus=%d on the kernel command line; see crtos doctor)\n",
+			c->cpu, c->idle == VMM_IDLE_POLL ? "polling anyway, as asked" :
+			"the kernel halts when idle, and wakes before each deadline", c->cpu);
 	if (runtime != -1 && !c->cfg.no_rt && !c->cfg.quiet)
 		fprintf(c->msg, "crtos: note: Linux throttles real-time threads (sched_rt_runtime_us = "
 			"%ld), which would stall a polling vCPU for 50 ms every second; %s. To poll "
-			"without stalls: crtos doctor --fix, or crtos cell --fix-rt-throttling\n",
+			"without stalls: crtos doctor --fix, or crtos cell --fix-rt-throttling%s\n",
 			runtime, c->idle == VMM_IDLE_POLL ? "polling anyway, as asked" :
-			"the kernel spins briefly and then halts when idle");
+			"the kernel spins briefly and then halts when idle, waking before each deadline",
+			fair ? ", and isolate the CPU (see crtos doctor)" : "");
 	return 0;
 }
 

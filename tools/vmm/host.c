@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include "internal.h"
 
 #define RT_RUNTIME_PATH	"/proc/sys/kernel/sched_rt_runtime_us"
 #define MAX_CPUS	1024
+
+static int cpuset_parse(const char *text, struct vmm_cpuset *out);
 
 bool vmm_cpuset_has(const struct vmm_cpuset *s, int cpu)
 {
@@ -256,6 +259,32 @@ int host_lock_cpu(struct cell *c, struct vmm_err *err)
 	if (ftruncate(c->cpu_lock_fd, 0) || pwrite(c->cpu_lock_fd, pid, (size_t)n, 0) != n)
 		return vmm_fail(err, -errno, "cannot write %s", path);
 	return 0;
+}
+
+/* Whether cpu is in /sys/devices/system/cpu/isolated (isolcpus=): no Linux task is put there. */
+bool vmm_host_cpu_isolated(int cpu)
+{
+	char buf[256];
+	struct vmm_cpuset set;
+
+	if (host_read_file("/sys/devices/system/cpu/isolated", buf, sizeof(buf)))
+		return false;
+	return !cpuset_parse(buf, &set) && vmm_cpuset_has(&set, cpu);
+}
+
+/*
+ * Whether Linux runs a fair server (since 6.12): a deadline entity that
+ * gives starving SCHED_OTHER tasks up to 50 ms per second on a CPU, even
+ * over SCHED_FIFO, and whatever sched_rt_runtime_us says.
+ */
+bool vmm_host_has_fair_server(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 12);
 }
 
 int vmm_host_rt_runtime_us(long *value)

@@ -60,6 +60,8 @@ int vmm_host_keep_thread_off_cpu(int cpu);
 
 /* Read /proc/sys/kernel/sched_rt_runtime_us; -1 means no RT throttling. */
 int vmm_host_rt_runtime_us(long *value);
+bool vmm_host_cpu_isolated(int cpu);
+bool vmm_host_has_fair_server(void);
 int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err);
 
 /* Open the KVM device: a clear message when it is missing or not accessible. */

@@ -10,6 +10,7 @@
 
 #include <kernel/types.h>
 #include <asm/pte.h>
+#include <asm/thread.h>
 
 extern uint8_t *stub_ram;		/* guest-physical 0 */
 extern uint64_t stub_tsc;
