@@ -2,8 +2,11 @@
 /*
  * Error numbers on bad input, printed by name: paths (missing, wrong type,
  * too long, loops), bad file descriptors, bad user pointers (EFAULT), bad
- * arguments (lseek, fcntl, dup2, dup3, readlink, getcwd, mmap, munmap) and
- * an unknown system call. Files go in the scratch directory argv[1].
+ * arguments (lseek, fcntl, dup2, dup3, readlink, getcwd, mmap, munmap), an
+ * unknown system call, and the real-time calls' bad input (futex, clocks,
+ * sleeps, scheduling, signals, timers, timerfd, clone), made as raw system
+ * calls so that both C libraries pass the same arguments. Files go in the
+ * scratch directory argv[1].
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +14,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -105,6 +112,96 @@ static void test_misc(void)
 	check_err("munmap misaligned", munmap((void *)0x10001, 4096), EINVAL);
 }
 
+static void test_futex(void)
+{
+	uint32_t word = 5, other = 0;
+	struct timespec bad_ts = { 0, 1000000000 };
+
+	check_err("futex on a bad pointer", syscall(SYS_futex, bad_addr, FUTEX_WAIT, 0, NULL), EFAULT);
+	check_err("futex misaligned", syscall(SYS_futex, (char *)&word + 1, FUTEX_WAIT, 5, NULL),
+		  EINVAL);
+	check_err("futex unknown op", syscall(SYS_futex, &word, 99, 0, NULL), ENOSYS);
+	check_err("FUTEX_WAIT on a changed value", syscall(SYS_futex, &word, FUTEX_WAIT, 6, NULL),
+		  EAGAIN);
+	check_err("FUTEX_WAIT with a bad timeout", syscall(SYS_futex, &word, FUTEX_WAIT, 5, &bad_ts),
+		  EINVAL);
+	check_err("FUTEX_WAIT_BITSET with bitset 0",
+		  syscall(SYS_futex, &word, FUTEX_WAIT_BITSET, 5, NULL, NULL, 0), EINVAL);
+	check_long("FUTEX_WAKE with nobody waiting", syscall(SYS_futex, &word, FUTEX_WAKE, 1), 0);
+	check_err("FUTEX_UNLOCK_PI of a lock not ours", syscall(SYS_futex, &word, FUTEX_UNLOCK_PI),
+		  EPERM);
+	check_err("FUTEX_CMP_REQUEUE on a changed value",
+		  syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE, 1, 1, &other, 7), EAGAIN);
+	word = 0;
+	check_ok("FUTEX_TRYLOCK_PI of a free lock", syscall(SYS_futex, &word, FUTEX_TRYLOCK_PI));
+	check_long("the word names the owner", word == (uint32_t)syscall(SYS_gettid), 1);
+	check_err("FUTEX_LOCK_PI of our own lock", syscall(SYS_futex, &word, FUTEX_LOCK_PI, 0, NULL),
+		  EDEADLK);
+	check_ok("FUTEX_UNLOCK_PI", syscall(SYS_futex, &word, FUTEX_UNLOCK_PI));
+	check_long("the word is free again", word, 0);
+}
+
+static void test_rt_calls(void)
+{
+	struct timespec ts, bad_ts = { 0, -1 };
+	struct sched_param sp = { .sched_priority = 100 };
+	char mask[1];
+	stack_t ss = { .ss_sp = NULL, .ss_size = 100 };
+
+	check_err("clock_gettime bad clock", syscall(SYS_clock_gettime, 99, &ts), EINVAL);
+	check_err("clock_gettime bad pointer", syscall(SYS_clock_gettime, CLOCK_MONOTONIC, bad_addr),
+		  EFAULT);
+	check_err("clock_getres bad clock", syscall(SYS_clock_getres, 99, &ts), EINVAL);
+	check_err("nanosleep bad time", syscall(SYS_nanosleep, &bad_ts, NULL), EINVAL);
+	check_err("clock_nanosleep bad clock", syscall(SYS_clock_nanosleep, 99, 0, &ts, NULL),
+		  EINVAL);
+	check_err("sched_setscheduler bad policy", syscall(SYS_sched_setscheduler, 0, 42, &sp), EINVAL);
+	check_err("sched_setscheduler priority 100", syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp),
+		  EINVAL);
+	check_err("sched_setscheduler pid -1", syscall(SYS_sched_setscheduler, -1, SCHED_FIFO, &sp),
+		  EINVAL);
+	check_err("sched_getparam bad pointer", syscall(SYS_sched_getparam, 0, bad_addr), EFAULT);
+	check_err("sched_get_priority_max bad policy", syscall(SYS_sched_get_priority_max, 42),
+		  EINVAL);
+	check_err("sched_getaffinity 1-byte mask", syscall(SYS_sched_getaffinity, 0, 1, mask), EINVAL);
+	check_err("rt_sigaction SIGKILL", syscall(SYS_rt_sigaction, SIGKILL, &ss, NULL, 8), EINVAL);
+	check_err("rt_sigaction signal 0", syscall(SYS_rt_sigaction, 0, NULL, NULL, 8), EINVAL);
+	check_err("rt_sigaction signal 65", syscall(SYS_rt_sigaction, 65, NULL, NULL, 8), EINVAL);
+	check_err("rt_sigaction bad sigset size", syscall(SYS_rt_sigaction, SIGUSR1, NULL, NULL, 4),
+		  EINVAL);
+	check_err("rt_sigaction bad pointer", syscall(SYS_rt_sigaction, SIGUSR1, bad_addr, NULL, 8),
+		  EFAULT);
+	check_err("rt_sigprocmask bad how", syscall(SYS_rt_sigprocmask, 42, &ts, NULL, 8), EINVAL);
+	check_err("sigaltstack too small", syscall(SYS_sigaltstack, &ss, NULL), ENOMEM);
+	ss.ss_flags = 42;
+	check_err("sigaltstack bad flags", syscall(SYS_sigaltstack, &ss, NULL), EINVAL);
+	check_err("kill signal 100", syscall(SYS_kill, getpid(), 100), EINVAL);
+	check_err("tgkill a tid that does not exist", syscall(SYS_tgkill, getpid(), 999999, 0), ESRCH);
+	check_err("timer_create bad clock", syscall(SYS_timer_create, 99, NULL, mask), EINVAL);
+	check_err("timer_delete bad id", syscall(SYS_timer_delete, 4242), EINVAL);
+	check_err("timer_getoverrun bad id", syscall(SYS_timer_getoverrun, 4242), EINVAL);
+	check_err("timerfd_create bad clock", syscall(SYS_timerfd_create, 99, 0), EINVAL);
+	check_err("timerfd_create bad flags", syscall(SYS_timerfd_create, CLOCK_MONOTONIC, 42),
+		  EINVAL);
+	check_err("clone with CLONE_THREAD but not CLONE_SIGHAND",
+		  syscall(SYS_clone, CLONE_VM | CLONE_THREAD, NULL, NULL, NULL, 0), EINVAL);
+}
+
+static void test_timerfd(void)
+{
+	int fd = (int)syscall(SYS_timerfd_create, CLOCK_MONOTONIC, 0);
+	uint32_t small;
+	struct itimerspec its = { .it_value = { 0, -1 } };
+
+	check_err("read a timerfd into 4 bytes", read(fd, &small, sizeof(small)), EINVAL);
+	check_err("timerfd_settime bad time", syscall(SYS_timerfd_settime, fd, 0, &its, NULL),
+		  EINVAL);
+	check_err("timerfd_settime on a non-timerfd", syscall(SYS_timerfd_settime, 0, 0, &its, NULL),
+		  EINVAL);
+	check_ok("close a timerfd", close(fd));
+	check_err("read a closed timerfd", read(fd, &small, sizeof(small)), EBADF);
+}
+
 int main(int argc, char **argv)
 {
 	int orig_cwd = open(".", O_RDONLY | O_DIRECTORY), fd;
@@ -127,6 +224,9 @@ int main(int argc, char **argv)
 	test_fds();
 	test_pointers();
 	test_misc();
+	test_futex();
+	test_rt_calls();
+	test_timerfd();
 
 	unlink("file");
 	unlink("loop");

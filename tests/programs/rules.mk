@@ -11,7 +11,7 @@
 PROGRAMS_NAMES := fileops fdops memops errnos
 PROGRAMS_RT_NAMES := prio_inherit sched_order sync timers signals cyclic
 PROGRAMS_CFLAGS := -static -O1 -Wall -Wextra -Werror
-PROGRAMS_DEPS := tests/programs/check.c tests/programs/check.h tests/programs/rules.mk \
+PROGRAMS_DEPS := $(UAPI)/.stamp tests/programs/check.c tests/programs/check.h tests/programs/rules.mk \
 	tests/programs/rt.c tests/programs/rt.h
 
 TEST_PROGRAMS := $(foreach p,$(PROGRAMS_NAMES) $(PROGRAMS_RT_NAMES), \
@@ -24,7 +24,7 @@ $(foreach p,$(PROGRAMS_RT_NAMES),$(BUILD)/programs/$(p)-musl $(BUILD)/programs/$
 $(BUILD)/programs/%-musl: tests/programs/%.c $(PROGRAMS_DEPS)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(dir $@)
-	$(Q)musl-gcc $(PROGRAMS_CFLAGS) -o $@ $< tests/programs/check.c $(PROGRAMS_EXTRA)
+	$(Q)musl-gcc $(PROGRAMS_CFLAGS) -idirafter $(UAPI) -o $@ $< tests/programs/check.c $(PROGRAMS_EXTRA)
 
 $(BUILD)/programs/%-glibc: tests/programs/%.c $(PROGRAMS_DEPS)
 	@echo "  CC      $@"
