@@ -128,7 +128,7 @@ $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^
 
-$(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h) $(SYSCALL_LIST)
+$(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp
 	@echo "  LD      $@"
 	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD)/include -idirafter $(UAPI) -fpie \
 		-c -o $@.o $<
