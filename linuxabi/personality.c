@@ -4,6 +4,13 @@
  * VMM's control requests (process creation and reaping), exec requests and
  * forwarded signals from shadows, completed remote calls, and faults in
  * user code.
+ *
+ * Control requests and exec requests are served by the "lx-ctl" kernel
+ * thread in the SCHED_OTHER band (time-sliced): a program spinning there
+ * cannot keep new programs from starting, and the work (allocating a
+ * channel, freeing a whole process) runs unmasked and preemptible, never
+ * in the way of an RT thread. A reap of a process that still runs kills it
+ * at once, from the kick's interrupt, whatever its threads are doing.
  */
 #include <kernel/kernel.h>
 #include <kernel/printk.h>
@@ -12,15 +19,18 @@
 #include <linuxabi/linux.h>
 #include <crtos/mmio.h>
 
-int personality_init(void)
+static struct thread *lx_ctl_thread;
+
+/* Whether the VMM has a control request waiting. Any context. */
+static bool lx_ctl_pending(void)
 {
-	pr_info("linux personality: %d-slot channels, up to %d processes\n", CRTOS_CHANNEL_SLOTS,
-		CRTOS_MAX_PROCESSES);
-	return 0;
+	struct crtos_ctl *ctl = &kernel_comm()->ctl;
+
+	return __atomic_load_n(&ctl->req_seq, __ATOMIC_ACQUIRE) != READ_ONCE(ctl->ack_seq);
 }
 
-/* One request from the VMM (comm.ctl), if there is one. Idle thread. */
-static bool lx_ctl_poll(void)
+/* One request from the VMM (comm.ctl), if there is one. The lx-ctl thread. */
+static bool lx_ctl_serve(void)
 {
 	struct crtos_ctl *ctl = &kernel_comm()->ctl;
 	uint32_t req = __atomic_load_n(&ctl->req_seq, __ATOMIC_ACQUIRE);
@@ -46,13 +56,65 @@ static bool lx_ctl_poll(void)
 	return true;
 }
 
+static bool lx_ctl_work(void)
+{
+	return lx_ctl_pending() || lx_process_start_pending();
+}
+
+static void lx_ctl_main(void *arg __unused)
+{
+	for (;;) {
+		unsigned long flags = arch_irq_save();
+
+		if (!lx_ctl_work())
+			sched_block();	/* lx_ctl_kick() */
+		arch_irq_restore(flags);
+		lx_ctl_serve();
+		lx_process_start_requested();
+	}
+}
+
+/* Wake the lx-ctl thread if it has something to do. Masked. */
+static bool lx_ctl_kick(void)
+{
+	if (!lx_ctl_work())
+		return false;
+	sched_wake(lx_ctl_thread);
+	return true;
+}
+
+int personality_init(void)
+{
+	lx_ctl_thread = thread_create("lx-ctl", 0, lx_ctl_main, NULL, false);
+	if (!lx_ctl_thread)
+		return -ENOMEM;
+	sched_set_sliced(lx_ctl_thread, true);
+	sched_wake(lx_ctl_thread);
+	pr_info("linux personality: %d-slot channels, up to %d processes\n", CRTOS_CHANNEL_SLOTS,
+		CRTOS_MAX_PROCESSES);
+	return 0;
+}
+
+/* A reap of a process that still runs: end it now (its shadow is gone). Masked. */
+static void lx_ctl_reap_kills(void)
+{
+	struct crtos_ctl *ctl = &kernel_comm()->ctl;
+	struct lx_process *p;
+
+	if (!lx_ctl_pending() || READ_ONCE(ctl->op) != CRTOS_CTL_REAP)
+		return;
+	p = lx_find_index((unsigned int)READ_ONCE(ctl->args[0]));
+	if (p && p->state == LX_PROC_RUNNING)
+		lx_process_kill(p, CRTOS_EXIT_SIGNAL, SIGKILL);
+}
+
 bool personality_poll(void)
 {
 	unsigned long flags = arch_irq_save();
 	bool busy = false;
 
-	busy |= lx_ctl_poll();
-	busy |= lx_process_poll();
+	busy |= lx_ctl_kick();
+	busy |= lx_process_poll_signals();
 	busy |= rcall_poll();
 	arch_irq_restore(flags);
 	return busy;
@@ -62,6 +124,8 @@ void personality_interrupt(void)
 {
 	rcall_poll();
 	lx_process_poll_signals();
+	lx_ctl_reap_kills();
+	lx_ctl_kick();
 }
 
 /*

@@ -7,6 +7,7 @@
  * still be finishing a remote call that writes into the process's memory,
  * so that memory must not be reused.
  */
+#include <kernel/clock.h>
 #include <kernel/kernel.h>
 #include <kernel/kmem.h>
 #include <kernel/mm.h>
@@ -14,6 +15,7 @@
 #include <kernel/pmm.h>
 #include <kernel/printk.h>
 #include <kernel/string.h>
+#include <kernel/timer.h>
 #include <kernel/trace.h>
 #include <linuxabi/linux.h>
 #include <crtos/mmio.h>
@@ -39,7 +41,7 @@ static void lx_index_free(unsigned int i)
 	lx_index_used[i / 64] &= ~(1ull << (i % 64));
 }
 
-static struct lx_process *lx_find(unsigned int index)
+struct lx_process *lx_find_index(unsigned int index)
 {
 	struct lx_process *p;
 
@@ -72,13 +74,14 @@ struct lx_thread *lx_find_thread(int tid)
 	return NULL;
 }
 
-/* CRTOS_CTL_SPAWN: an empty process and its channel. Idle thread. */
+/* CRTOS_CTL_SPAWN: an empty process and its channel. The lx-ctl thread. */
 int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index)
 {
 	_Static_assert(CRTOS_CHANNEL_SIZE == PAGE_SIZE << CHANNEL_ORDER, "channel order");
 	struct lx_process *p = kzalloc(sizeof(*p));
 	int idx = lx_index_alloc();
 	paddr_t chan = pmm_alloc(CHANNEL_ORDER);
+	unsigned long flags;
 
 	if (!p || idx < 0 || chan == PADDR_INVALID || aspace_init(&p->as))
 		goto err;
@@ -102,7 +105,9 @@ int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index)
 	list_init(&p->rtfd_waiters);
 	list_init(&p->shared_pending.queue);
 	kmutex_init(&p->mm_lock);
+	flags = arch_irq_save();	/* interrupts look processes up */
 	list_add_tail(&lx_processes, &p->link);
+	arch_irq_restore(flags);
 	*chan_gpa = chan;
 	*index = (unsigned int)idx;
 	return 0;
@@ -147,7 +152,7 @@ static void lx_process_inherit_signals(struct lx_process *p)
 			p->sigactions[sig].handler = 1;	/* SIG_IGN */
 }
 
-/* The shadow asked for exec: start the main thread. Idle thread. */
+/* The shadow asked for exec: start the main thread. The lx-ctl thread, masked. */
 static void lx_process_start(struct lx_process *p)
 {
 	int32_t pid = READ_ONCE(p->chan->pid);
@@ -214,30 +219,57 @@ _Noreturn void lx_process_exit(int kind, int value)
 	lx_thread_exit(0);
 }
 
-/* CRTOS_CTL_REAP: the shadow is gone; free the process. Idle thread. */
+/*
+ * Give p's killed threads a moment to end by themselves (each unwinds what
+ * it was doing and frees what it allocated); the rest are killed where
+ * they stand. Masked; waits unmasked.
+ */
+static void lx_process_wait_threads(struct lx_process *p, unsigned long *flags)
+{
+	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(100 * NSEC_PER_MSEC);
+
+	while (!list_empty(&p->threads) && arch_read_tsc() - start < limit) {
+		arch_irq_restore(*flags);
+		timer_sleep_until(arch_read_tsc() + clock_ns_to_cycles(NSEC_PER_MSEC));
+		*flags = arch_irq_save();
+	}
+}
+
+/*
+ * CRTOS_CTL_REAP: the shadow is gone; free the process. The lx-ctl thread.
+ * The process leaves every list masked (interrupts look processes up);
+ * its memory is freed after that, preemptible.
+ */
 int lx_process_reap(unsigned int index)
 {
-	struct lx_process *p = lx_find(index);
+	struct lx_process *p;
 	struct lx_thread *lt, *tmp;
 	unsigned long flags;
 
-	if (!p)
-		return -ESRCH;
 	trace_dump();
 	flags = arch_irq_save();
+	p = lx_find_index(index);
+	if (!p) {
+		arch_irq_restore(flags);
+		return -ESRCH;
+	}
+	lx_process_kill(p, CRTOS_EXIT_SIGNAL, SIGKILL);
+	lx_process_wait_threads(p, &flags);
 	lx_timers_destroy(p);
 	list_for_each_entry_safe(lt, tmp, &p->threads, proc_node)
 		lx_thread_kill(lt);
 	lx_signal_flush(&p->shared_pending);
+	list_del(&p->link);
+	lx_index_free(p->index);
 	arch_irq_restore(flags);
 	sched_forget_aspace(&p->as);
 	lx_mm_destroy(p);
 	aspace_destroy(&p->as);
 	pmm_free(p->chan_pa, CHANNEL_ORDER);
-	list_del(&p->link);
-	lx_index_free(p->index);
 	p->magic = 0;
 	kfree(p);
+	pr_debug("process %u reaped: %lu KiB free, %lu heap objects\n", index,
+		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects());
 	return 0;
 }
 
@@ -253,20 +285,31 @@ bool lx_process_poll_signals(void)
 	return any;
 }
 
-/* New exec requests and signals from shadows. Idle thread, masked. */
-bool lx_process_poll(void)
+static bool lx_exec_requested(const struct lx_process *p)
+{
+	return p->state == LX_PROC_NEW &&
+	       __atomic_load_n(&p->chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXEC_REQUESTED;
+}
+
+/* Whether a shadow asked for exec. Any context, masked. */
+bool lx_process_start_pending(void)
 {
 	struct lx_process *p;
-	bool busy = false;
 
-	list_for_each_entry(p, &lx_processes, link) {
-		if (p->state == LX_PROC_NEW &&
-		    __atomic_load_n(&p->chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXEC_REQUESTED) {
+	list_for_each_entry(p, &lx_processes, link)
+		if (lx_exec_requested(p))
+			return true;
+	return false;
+}
+
+/* Start the processes whose shadows asked for exec. The lx-ctl thread. */
+void lx_process_start_requested(void)
+{
+	unsigned long flags = arch_irq_save();
+	struct lx_process *p;
+
+	list_for_each_entry(p, &lx_processes, link)
+		if (lx_exec_requested(p))
 			lx_process_start(p);
-			busy = true;
-		}
-		if (p->state == LX_PROC_RUNNING)
-			busy |= lx_signal_poll_shadow(p);
-	}
-	return busy;
+	arch_irq_restore(flags);
 }

@@ -80,6 +80,11 @@ long rcall_regs(long nr, const uint64_t args[6])
 
 	flags = arch_irq_save();
 	while (!rcall_done(s)) {
+		if (thread_current()->killed) {
+			/* The process ends: do not wait for a shadow that may be gone. */
+			arch_irq_restore(flags);
+			return -EINTR;
+		}
 		list_add_tail(&rcall_waiters, &lt->rwait_node);
 		/* A signal came while we spun: it needs the call cut short. */
 		if (thread_current()->interrupt_pending)
@@ -92,7 +97,8 @@ long rcall_regs(long nr, const uint64_t args[6])
 				break;
 			}
 		}
-		sched_block();
+		sched_wait(0, WAIT_KILLABLE);
+		rcall_forget(lt);	/* still queued if a kill woke us */
 	}
 	arch_irq_restore(flags);
 	ret = s->ret;

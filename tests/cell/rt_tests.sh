@@ -84,3 +84,38 @@ test_threads_have_linux_twins() {
 	tasks=$(awk '/^crtos: +tid policy/ { on = 1; next } on && /^crtos: +[0-9]/ { print $2 } /by call/ { on = 0 }' "$out" | sort -u | wc -l)
 	((tasks >= 5)) || fail "only $tasks thread records"
 }
+
+# A program of many threads (waiting on a condition, sleeping, reading,
+# spinning) whose shadow is killed, then one that is sent SIGTERM: each ends
+# (the spinning thread too), a serving cell reaps it and runs the next
+# program, and the kernel never complains.
+test_killed_threaded_programs_leave_a_working_cell() {
+	local cell out libc
+	cell=$(tmp)
+	out=$(tmp)
+	"$CRTOS" cell --hold >"$cell" 2>&1 &
+	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	for libc in musl glibc; do
+		sleep 100 | "$CRTOS" run -- "$BUILD/programs/busy-$libc" >"$out" 2>&1 &
+		for _ in $(seq 100); do grep -q running "$out" && break; sleep 0.05; done
+		grep -q running "$out" || fail "busy-$libc did not start"
+		pkill -KILL -f crtos-shadow
+		for _ in $(seq 100); do pgrep -f "run -- $BUILD/programs/busy" >/dev/null || break; sleep 0.05; done
+		pgrep -f "run -- $BUILD/programs/busy" >/dev/null && fail "crtos run did not end"
+		[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the cell did not carry on"
+
+		sleep 100 | "$CRTOS" run -- "$BUILD/programs/busy-$libc" >"$out" 2>&1 &
+		for _ in $(seq 100); do grep -q running "$out" && break; sleep 0.05; done
+		pkill -TERM -f crtos-shadow
+		for _ in $(seq 100); do pgrep -f "run -- $BUILD/programs/busy" >/dev/null || break; sleep 0.05; done
+		pgrep -f "run -- $BUILD/programs/busy" >/dev/null && fail "SIGTERM did not end busy-$libc"
+		run "$out" run -- "$BUILD/programs/sync-$libc"
+		expect_status 0
+	done
+	pkill -f "^sleep 100$" || true
+	kill -TERM %1
+	wait %1 || true
+	cat "$cell"
+	expect_no_text "$cell" "panic"
+	expect_text "$cell" "crtos: the cell shut down, exit status 0"
+}

@@ -9,7 +9,7 @@
 # (taskset -c 1), since their priorities order threads on one CPU only.
 
 PROGRAMS_NAMES := fileops fdops memops errnos
-PROGRAMS_RT_NAMES := prio_inherit sched_order sync timers signals cyclic
+PROGRAMS_RT_NAMES := prio_inherit sched_order sync timers signals cyclic busy
 PROGRAMS_CFLAGS := -static -O1 -Wall -Wextra -Werror
 PROGRAMS_DEPS := $(UAPI)/.stamp tests/programs/check.c tests/programs/check.h tests/programs/rules.mk \
 	tests/programs/rt.c tests/programs/rt.h

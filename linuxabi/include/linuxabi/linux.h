@@ -143,8 +143,10 @@ int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index);
 int lx_process_reap(unsigned int index);
 _Noreturn void lx_process_exit(int kind, int value);
 void lx_process_kill(struct lx_process *p, int kind, int value);
-bool lx_process_poll(void);
+bool lx_process_start_pending(void);
+void lx_process_start_requested(void);
 bool lx_process_poll_signals(void);
+struct lx_process *lx_find_index(unsigned int index);
 struct lx_process *lx_find_pid(int pid);
 
 /* thread.c */
