@@ -116,26 +116,6 @@ static int wake_key(uint64_t key, int nr, uint32_t bitset)
 	return woken;
 }
 
-/* The TSC deadline of a futex timeout (0: none); relative for FUTEX_WAIT. */
-static int futex_deadline(uint64_t utime, bool relative, uint64_t clk, uint64_t *deadline)
-{
-	struct __kernel_timespec ts;
-
-	*deadline = 0;
-	if (!utime)
-		return 0;
-	if (copy_from_user(&ts, utime, sizeof(ts)))
-		return -EFAULT;
-	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
-		return -EINVAL;
-	if (relative)
-		*deadline = arch_read_tsc() + clock_ns_to_cycles((uint64_t)ts.tv_sec * NSEC_PER_SEC +
-								 (uint64_t)ts.tv_nsec);
-	else
-		*deadline = lx_clock_deadline((uint64_t)clk, ts.tv_sec * (int64_t)NSEC_PER_SEC + ts.tv_nsec);
-	return 0;
-}
-
 /* FUTEX_WAIT(_BITSET): sleep on uaddr while it holds val. */
 static long futex_wait(uint64_t uaddr, uint32_t val, uint64_t deadline, uint32_t bitset,
 		       bool relative)
@@ -303,19 +283,24 @@ static void pi_put_if_unused(struct lx_pi_state *ps)
 	kfree(ps);
 }
 
+/* The word says who owns ps: the kernel follows (its owner left, or took it in user space). */
+static void pi_follow_word(struct lx_pi_state *ps, struct thread *owner)
+{
+	if (ps->rt.owner == owner)
+		return;
+	if (ps->rt.owner)
+		list_del(&ps->rt.held_node);
+	ps->rt.owner = NULL;
+	rt_mutex_set_owner(&ps->rt, owner);
+}
+
 /* The pi_state of a contended word owned by owner, made if needed. NULL: no memory. */
 static struct lx_pi_state *pi_get(uint64_t key, struct thread *owner)
 {
 	struct lx_pi_state *ps = pi_find(key);
 
 	if (ps) {
-		if (ps->rt.owner != owner) {
-			/* The word says who owns it; the kernel follows (an owner that left). */
-			if (ps->rt.owner)
-				list_del(&ps->rt.held_node);
-			ps->rt.owner = NULL;
-			rt_mutex_set_owner(&ps->rt, owner);
-		}
+		pi_follow_word(ps, owner);
 		return ps;
 	}
 	ps = kmalloc(sizeof(*ps));
@@ -452,14 +437,10 @@ static long futex_unlock_pi(uint64_t uaddr)
 		err = -EPERM;
 	if (!err) {
 		ps = pi_find(key);
-		if (ps && ps->rt.owner != self->t) {
-			if (ps->rt.owner)
-				list_del(&ps->rt.held_node);
-			ps->rt.owner = NULL;
-			rt_mutex_set_owner(&ps->rt, self->t);
-		}
-		if (ps)
+		if (ps) {
+			pi_follow_word(ps, self->t);
 			pi_hand_over(ps, word, 0);
+		}
 		else
 			__atomic_store_n(word, 0, __ATOMIC_SEQ_CST);
 	}
@@ -636,7 +617,7 @@ long lx_futex(uint64_t uaddr, int op, uint32_t val, uint64_t utime, uint64_t uad
 	case FUTEX_WAIT:
 	case FUTEX_WAIT_BITSET:
 	case FUTEX_WAIT_REQUEUE_PI:
-		err = futex_deadline(utime, cmd == FUTEX_WAIT, clk, &deadline);
+		err = lx_timeout_deadline(utime, cmd == FUTEX_WAIT, clk, &deadline);
 		if (err)
 			return err;
 		if (cmd == FUTEX_WAIT_REQUEUE_PI)
@@ -667,7 +648,8 @@ long lx_futex(uint64_t uaddr, int op, uint32_t val, uint64_t utime, uint64_t uad
 		return futex_wake_op(uaddr, uaddr2, (int)val, (int)utime, val3);
 	case FUTEX_LOCK_PI:
 	case FUTEX_LOCK_PI2:
-		err = futex_deadline(utime, false, cmd == FUTEX_LOCK_PI ? CLOCK_REALTIME : clk, &deadline);
+		err = lx_timeout_deadline(utime, false, cmd == FUTEX_LOCK_PI ? CLOCK_REALTIME : clk,
+					  &deadline);
 		return err ?: futex_lock_pi(uaddr, deadline, false);
 	case FUTEX_TRYLOCK_PI:
 		return futex_lock_pi(uaddr, 0, true);

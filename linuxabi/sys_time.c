@@ -78,6 +78,24 @@ uint64_t lx_clock_deadline(uint64_t clk, int64_t abs_ns)
 	return abs_ns <= now ? tsc : tsc + clock_ns_to_cycles((uint64_t)(abs_ns - now));
 }
 
+int lx_timeout_deadline(uint64_t uts, bool relative, uint64_t clk, uint64_t *deadline)
+{
+	struct lx_timespec ts;
+
+	*deadline = 0;
+	if (!uts)
+		return 0;
+	if (copy_from_user(&ts, uts, sizeof(ts)))
+		return -EFAULT;
+	if (!ts_valid(&ts))
+		return -EINVAL;
+	if (relative)
+		*deadline = arch_read_tsc() + clock_ns_to_cycles(ts_ns(&ts));
+	else
+		*deadline = lx_clock_deadline(clk, (int64_t)ts_ns(&ts));
+	return 0;
+}
+
 long sys_clock_gettime(const uint64_t *a)
 {
 	int64_t ns = lx_clock_now(a[0]);

@@ -10,6 +10,7 @@
 #include <kernel/clock.h>
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
+#include <linux/time.h>
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>
 
@@ -67,23 +68,6 @@ static uint64_t ms_deadline(int64_t ms)
 	return arch_read_tsc() + clock_ns_to_cycles((uint64_t)ms * NSEC_PER_MSEC) + !ms;
 }
 
-/* TSC deadline of a relative timespec at uts (NULL: none). */
-static int ts_deadline(uint64_t uts, uint64_t *deadline)
-{
-	struct __kernel_timespec ts;
-
-	*deadline = 0;
-	if (!uts)
-		return 0;
-	if (copy_from_user(&ts, uts, sizeof(ts)))
-		return -EFAULT;
-	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
-		return -EINVAL;
-	*deadline = arch_read_tsc() + 1 +
-		    clock_ns_to_cycles((uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec);
-	return 0;
-}
-
 long sys_poll(const uint64_t *a)
 {
 	bool ours;
@@ -101,7 +85,7 @@ long sys_ppoll(const uint64_t *a)
 	long ret;
 	int swapped;
 
-	ret = ts_deadline(a[2], &deadline);
+	ret = lx_timeout_deadline(a[2], true, CLOCK_MONOTONIC, &deadline);
 	if (ret)
 		return ret;
 	swapped = sigmask_enter(a[3], a[4]);

@@ -208,23 +208,27 @@ static struct lx_ptimer *ptimer_new(struct lx_process *p, int id, uint64_t clk)
 	return pt;
 }
 
+/* Drop p's RT fd number i; its timerfd goes with its last fd. Masked. */
+static void rtfd_drop(struct lx_process *p, int i)
+{
+	struct lx_rtfd *f = p->rtfds[i];
+
+	if (--f->tfd->refs == 0) {
+		timer_cancel(&f->tfd->tm);
+		kfree(f->tfd);
+	}
+	kfree(f);
+	p->rtfds[i] = NULL;
+}
+
 /* Free every timer of p (it is ending). Masked. */
 void lx_timers_destroy(struct lx_process *p)
 {
 	while (!list_empty(&p->ptimers))
 		ptimer_free(list_first_entry(&p->ptimers, struct lx_ptimer, node));
-	for (int i = 0; i < LX_MAX_RTFDS; i++) {
-		struct lx_rtfd *f = p->rtfds[i];
-
-		if (!f)
-			continue;
-		if (--f->tfd->refs == 0) {
-			timer_cancel(&f->tfd->tm);
-			kfree(f->tfd);
-		}
-		kfree(f);
-		p->rtfds[i] = NULL;
-	}
+	for (int i = 0; i < LX_MAX_RTFDS; i++)
+		if (p->rtfds[i])
+			rtfd_drop(p, i);
 }
 
 static int ptimer_free_id(struct lx_process *p)
@@ -487,18 +491,9 @@ static int rtfd_add(struct lx_process *p, int fd, struct lx_timerfd *tfd, unsign
 /* Forget the RT fd fd (closed in the shadow). Masked. */
 static void rtfd_forget(struct lx_process *p, uint64_t fd)
 {
-	for (int i = 0; i < LX_MAX_RTFDS; i++) {
-		struct lx_rtfd *f = p->rtfds[i];
-
-		if (!f || (uint64_t)f->fd != fd)
-			continue;
-		if (--f->tfd->refs == 0) {
-			timer_cancel(&f->tfd->tm);
-			kfree(f->tfd);
-		}
-		kfree(f);
-		p->rtfds[i] = NULL;
-	}
+	for (int i = 0; i < LX_MAX_RTFDS; i++)
+		if (p->rtfds[i] && (uint64_t)p->rtfds[i]->fd == fd)
+			rtfd_drop(p, i);
 	rtfd_wake_all(p);
 }
 

@@ -191,6 +191,12 @@ long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
 /* sys_time.c */
 int64_t lx_clock_now(uint64_t clk);
 uint64_t lx_clock_deadline(uint64_t clk, int64_t abs_ns);
+/*
+ * The TSC deadline of the timeout (a struct timespec) at user address uts:
+ * relative, or absolute on clock clk. A NULL uts is no timeout (*deadline
+ * 0). 0, -EFAULT, or -EINVAL for a bad timespec.
+ */
+int lx_timeout_deadline(uint64_t uts, bool relative, uint64_t clk, uint64_t *deadline);
 
 /* rcall.c */
 long rcall(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
