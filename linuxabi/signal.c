@@ -469,6 +469,19 @@ static void sig_handle(struct lx_thread *lt, arch_regs_t *regs, int sig, const s
 	}
 }
 
+/* Nothing to do on the way out: no signal anywhere, nothing to restore (the common case). */
+static bool nothing_to_deliver(const struct lx_thread *lt)
+{
+	const struct lx_process *p = lt->proc;
+	const struct crtos_channel *c = p->chan;
+
+	return !lt->t->interrupt_pending && !lt->restore_sigmask && p->state == LX_PROC_RUNNING &&
+	       !((lt->pending.set | p->shared_pending.set) & ~lt->sigmask) &&
+	       __atomic_load_n(&c->sigring[p->sig_tail % CRTOS_SIGRING].seq, __ATOMIC_ACQUIRE) !=
+		       p->sig_tail + 1 &&
+	       !READ_ONCE(c->signals);
+}
+
 void lx_signal_deliver(arch_regs_t *regs)
 {
 	struct lx_thread *lt = lx_current();
@@ -477,6 +490,10 @@ void lx_signal_deliver(arch_regs_t *regs)
 
 	if (!lt)
 		return;
+	if (nothing_to_deliver(lt)) {
+		lt->syscall_nr = -1;
+		return;
+	}
 	nr = lt->syscall_nr;
 	lt->syscall_nr = -1;
 	lx_signal_poll_shadow(lt->proc);
