@@ -157,8 +157,13 @@ static int exec_load_segments(struct exec_ctx *x)
 		if (err)
 			return exec_fail(x, (int)err, "cannot read the program file");
 	}
-	for (vaddr_t va = ALIGN_DOWN(x->img.lo + x->bias, PAGE_SIZE); va < mapped_to; va += PAGE_SIZE) {
-		err = lx_mprotect(va, PAGE_SIZE, exec_page_prot(x, va));
+	/* Final protections, one call (and one shadow operation) per run of equal pages. */
+	for (vaddr_t va = ALIGN_DOWN(x->img.lo + x->bias, PAGE_SIZE), end; va < mapped_to; va = end) {
+		unsigned int prot = exec_page_prot(x, va);
+
+		for (end = va + PAGE_SIZE; end < mapped_to && exec_page_prot(x, end) == prot; end += PAGE_SIZE)
+			;
+		err = lx_mprotect(va, end - va, prot);
 		if (err)
 			return exec_fail(x, (int)err, "cannot protect the program's pages");
 	}

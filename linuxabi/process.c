@@ -201,9 +201,13 @@ void lx_process_kill(struct lx_process *p, int kind, int value)
 	p->exit_kind = kind;
 	p->exit_value = value;
 	lx_timers_destroy(p);
-	list_for_each_entry(lt, &p->threads, proc_node)
+	list_for_each_entry(lt, &p->threads, proc_node) {
+		/* The shadow reads the statistics as soon as it sees EXITED: final values now. */
+		lt->stats->cpu_ns = clock_cycles_to_ns(thread_cpu_cycles(lt->t));
+		lt->stats->switches = lt->t->nr_switches;
 		if (lt->t != thread_current())
 			thread_interrupt(lt->t, true);
+	}
 	p->chan->exit_kind = (uint32_t)kind;
 	p->chan->exit_value = value;
 	__atomic_store_n(&p->chan->state, CRTOS_CHAN_EXITED, __ATOMIC_RELEASE);
