@@ -7,13 +7,22 @@
  * pages (it maps them at the same addresses), with their final protection
  * applied afterwards; argv, envp and auxv are checked and copied before the
  * initial stack is built.
+ *
+ * A dynamically linked program names its interpreter (PT_INTERP, ld.so):
+ * the shadow opens it, the kernel loads it the same way at the top of the
+ * mmap area, and the program starts in it, with AT_BASE telling it where it
+ * is and AT_ENTRY, AT_PHDR where the program is, as Linux does. ld.so then
+ * maps the libraries itself, through ordinary system calls.
  */
 #include <kernel/kmem.h>
+#include <kernel/printk.h>
 #include <kernel/string.h>
 #include <linuxabi/elf.h>
 #include <linuxabi/linux.h>
 #include <linuxabi/stack.h>
 #include <asm/unistd_64.h>
+#include <linux/fcntl.h>
+#include <linux/fs.h>
 
 #define LX_ET_DYN_BASE		0x0000555555554000ull	/* Linux's ELF_ET_DYN_BASE, without ASLR */
 #define LX_STACK_TOP		0x00007effff000000ull
@@ -23,13 +32,21 @@
 #define LX_ARGS_MAX		4096		/* argv + envp entries */
 #define LX_STACK_BUILD		(CRTOS_EXEC_STRINGS + 64 * 1024)
 
+/* An ELF file to load: the program, or its interpreter. */
+struct exec_file {
+	int fd;				/* open in the shadow */
+	uint64_t size;
+	struct elf_image img;
+	uint64_t bias;			/* load address - link address */
+};
+
 struct exec_ctx {
 	struct lx_process *p;
 	struct crtos_exec_request req;	/* a copy: the shadow could change the original */
 	char *strings;			/* a copy of the strings area */
 	const char **argv, **envp;
-	struct elf_image img;
-	uint64_t bias;
+	struct exec_file prog;
+	struct exec_file interp;	/* fd -1: none (a static program) */
 	char *why;
 	size_t whylen;
 };
@@ -74,13 +91,13 @@ static int exec_parse_strings(struct exec_ctx *x)
 	return 0;
 }
 
-/* pread the program file into user memory (uaddr) or the bounce buffer, all of len. */
-static long exec_pread(struct exec_ctx *x, uint64_t uaddr, size_t len, uint64_t off)
+/* pread the file f into user memory (uaddr) or the bounce buffer, all of len. */
+static long exec_pread(const struct exec_file *f, uint64_t uaddr, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		long n = rcall(__NR_pread64, (uint64_t)x->req.fd, uaddr + done, len - done, off + done,
+		long n = rcall(__NR_pread64, (uint64_t)f->fd, uaddr + done, len - done, off + done,
 			       0, 0);
 
 		if (n <= 0)
@@ -90,45 +107,104 @@ static long exec_pread(struct exec_ctx *x, uint64_t uaddr, size_t len, uint64_t 
 	return 0;
 }
 
-static int exec_read_headers(struct exec_ctx *x)
+/* The channel's bounce buffer: the kernel's view, and where the shadow sees it. */
+static uint8_t *bounce(const struct exec_ctx *x)
 {
-	size_t len = MIN(CRTOS_BOUNCE_SIZE, x->req.file_size);
-	uint8_t *bounce = (uint8_t *)x->p->chan + CRTOS_CHANNEL_BOUNCE;
+	return (uint8_t *)x->p->chan + CRTOS_CHANNEL_BOUNCE;
+}
+
+static uint64_t bounce_in_shadow(const struct exec_ctx *x)
+{
+	return x->p->chan->shadow_va + CRTOS_CHANNEL_BOUNCE;
+}
+
+/* Read and check f's ELF headers into f->img. what names it in messages. */
+static int exec_read_elf(struct exec_ctx *x, struct exec_file *f, const char *what)
+{
+	size_t len = MIN(CRTOS_BOUNCE_SIZE, f->size);
 	uint8_t *buf = kmalloc(CRTOS_BOUNCE_SIZE);
-	char msg[160];
+	char msg[160], why[200];
 	long err;
 
 	if (!buf)
 		return exec_fail(x, -ENOMEM, "out of memory");
-	err = exec_pread(x, x->p->chan->shadow_va + CRTOS_CHANNEL_BOUNCE, len, 0);
+	err = exec_pread(f, bounce_in_shadow(x), len, 0);
 	if (err) {
 		kfree(buf);
-		return exec_fail(x, (int)err, "cannot read the program file");
+		snprintf(why, sizeof(why), "cannot read %s", what);
+		return exec_fail(x, (int)err, why);
 	}
-	memcpy(buf, bounce, len);
-	err = elf_parse(buf, len, x->req.file_size, &x->img, msg, sizeof(msg));
+	memcpy(buf, bounce(x), len);
+	err = elf_parse(buf, len, f->size, &f->img, msg, sizeof(msg));
 	kfree(buf);
+	if (err) {
+		snprintf(why, sizeof(why), "%s%s", f == &x->interp ? "its interpreter: " : "", msg);
+		return exec_fail(x, (int)err, why);
+	}
+	return 0;
+}
+
+static int exec_read_headers(struct exec_ctx *x)
+{
+	int err = exec_read_elf(x, &x->prog, "the program file");
+
 	if (err)
-		return exec_fail(x, (int)err, msg);
-	if (x->img.has_interp)
-		return exec_fail(x, -ENOEXEC, "dynamically linked (it needs ld.so), which crtos "
-				 "cannot run yet: link it with -static");
-	if (elf_load_bias(&x->img, LX_ET_DYN_BASE, &x->bias) ||
-	    !user_range_ok(x->img.lo + x->bias, x->img.hi - x->img.lo) ||
-	    x->img.hi + x->bias > LX_MMAP_TOP)
+		return err;
+	if (elf_load_bias(&x->prog.img, LX_ET_DYN_BASE, &x->prog.bias) ||
+	    !user_range_ok(x->prog.img.lo + x->prog.bias, x->prog.img.hi - x->prog.img.lo) ||
+	    x->prog.img.hi + x->prog.bias > LX_MMAP_TOP)
 		return exec_fail(x, -ENOEXEC, "the program's address range is not available");
 	return 0;
 }
 
-/* Protection of the page at va: every segment that covers part of it. */
-static unsigned int exec_page_prot(const struct exec_ctx *x, vaddr_t va)
+/*
+ * The program names an interpreter: have the shadow open it (the path goes
+ * through the bounce buffer), and read its headers. It must be an ET_DYN
+ * file without an interpreter of its own, as Linux requires.
+ */
+static int exec_open_interp(struct exec_ctx *x)
+{
+	const struct elf_image *img = &x->prog.img;
+	char path[ELF_MAX_INTERP + 1];
+	long err, fd, size;
+
+	if (!img->has_interp)
+		return 0;
+	err = exec_pread(&x->prog, bounce_in_shadow(x), img->interp_size, img->interp_offset);
+	if (err)
+		return exec_fail(x, (int)err, "cannot read the program file");
+	memcpy(path, bounce(x), img->interp_size);
+	if (path[img->interp_size - 1] != '\0' || strlen(path) != img->interp_size - 1)
+		return exec_fail(x, -ENOEXEC, "its PT_INTERP is not a path");
+	fd = rcall(__NR_openat, (uint64_t)AT_FDCWD, bounce_in_shadow(x), O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0) {
+		char why[ELF_MAX_INTERP + 64];
+
+		snprintf(why, sizeof(why), "cannot open its interpreter %s", path);
+		return exec_fail(x, (int)fd, why);
+	}
+	x->interp.fd = (int)fd;
+	size = rcall(__NR_lseek, (uint64_t)fd, 0, SEEK_END, 0, 0, 0);
+	if (size < 0)
+		return exec_fail(x, (int)size, "cannot read its interpreter");
+	x->interp.size = (uint64_t)size;
+	err = exec_read_elf(x, &x->interp, "its interpreter");
+	if (err)
+		return err;
+	if (x->interp.img.type != ET_DYN || x->interp.img.has_interp)
+		return exec_fail(x, -ELIBBAD, "its interpreter is not a shared object");
+	return 0;
+}
+
+/* Protection of the page at va of f: every segment that covers part of it. */
+static unsigned int exec_page_prot(const struct exec_file *f, vaddr_t va)
 {
 	unsigned int prot = 0;
 
-	for (unsigned int i = 0; i < x->img.nsegs; i++) {
-		const struct elf_segment *s = &x->img.segs[i];
-		vaddr_t lo = ALIGN_DOWN(s->vaddr + x->bias, PAGE_SIZE);
-		vaddr_t hi = ALIGN_UP(s->vaddr + x->bias + s->memsz, PAGE_SIZE);
+	for (unsigned int i = 0; i < f->img.nsegs; i++) {
+		const struct elf_segment *s = &f->img.segs[i];
+		vaddr_t lo = ALIGN_DOWN(s->vaddr + f->bias, PAGE_SIZE);
+		vaddr_t hi = ALIGN_UP(s->vaddr + f->bias + s->memsz, PAGE_SIZE);
 
 		if (va >= lo && va < hi)
 			prot |= s->prot;
@@ -136,16 +212,64 @@ static unsigned int exec_page_prot(const struct exec_ctx *x, vaddr_t va)
 	return prot;
 }
 
-/* Map each segment's pages writable, load the file data, then set the final protections. */
-static int exec_load_segments(struct exec_ctx *x)
+/* Whether a segment of f covers part of the page at va. */
+static bool exec_page_covered(const struct exec_file *f, vaddr_t va)
 {
+	for (unsigned int i = 0; i < f->img.nsegs; i++) {
+		const struct elf_segment *s = &f->img.segs[i];
+
+		if (va >= ALIGN_DOWN(s->vaddr + f->bias, PAGE_SIZE) &&
+		    va < ALIGN_UP(s->vaddr + f->bias + s->memsz, PAGE_SIZE))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read f's segments into their pages, mapped writable, then set the final
+ * protections: pages between segments become PROT_NONE if span_mapped
+ * (the interpreter's whole span is one mapping), else they are not mapped.
+ */
+static int exec_fill_segments(struct exec_ctx *x, const struct exec_file *f, bool span_mapped)
+{
+	vaddr_t start = ALIGN_DOWN(f->img.lo + f->bias, PAGE_SIZE), end_all = f->img.hi + f->bias;
+	long err;
+
+	for (unsigned int i = 0; i < f->img.nsegs; i++) {
+		const struct elf_segment *s = &f->img.segs[i];
+
+		err = exec_pread(f, s->vaddr + f->bias, s->filesz, s->offset);
+		if (err)
+			return exec_fail(x, (int)err, "cannot read the program file");
+	}
+	/* One call (and one shadow operation) per run of pages with the same protection. */
+	for (vaddr_t va = start, end; va < end_all; va = end) {
+		unsigned int prot = exec_page_prot(f, va);
+		bool covered = exec_page_covered(f, va);
+
+		for (end = va + PAGE_SIZE; end < end_all && exec_page_prot(f, end) == prot &&
+		     exec_page_covered(f, end) == covered; end += PAGE_SIZE)
+			;
+		if (!covered && !span_mapped)
+			continue;
+		err = lx_mprotect(va, end - va, prot);
+		if (err)
+			return exec_fail(x, (int)err, "cannot protect the program's pages");
+	}
+	return 0;
+}
+
+/* The program: each segment's pages at its address (gaps between segments stay unmapped). */
+static int exec_load_program(struct exec_ctx *x)
+{
+	const struct exec_file *f = &x->prog;
 	vaddr_t mapped_to = 0, got;
 	long err;
 
-	for (unsigned int i = 0; i < x->img.nsegs; i++) {
-		const struct elf_segment *s = &x->img.segs[i];
-		vaddr_t lo = MAX(ALIGN_DOWN(s->vaddr + x->bias, PAGE_SIZE), mapped_to);
-		vaddr_t hi = ALIGN_UP(s->vaddr + x->bias + s->memsz, PAGE_SIZE);
+	for (unsigned int i = 0; i < f->img.nsegs; i++) {
+		const struct elf_segment *s = &f->img.segs[i];
+		vaddr_t lo = MAX(ALIGN_DOWN(s->vaddr + f->bias, PAGE_SIZE), mapped_to);
+		vaddr_t hi = ALIGN_UP(s->vaddr + f->bias + s->memsz, PAGE_SIZE);
 
 		if (hi > lo) {
 			err = lx_mmap_anon(lo, hi - lo, MAP_READ | MAP_WRITE, true, &got);
@@ -153,22 +277,25 @@ static int exec_load_segments(struct exec_ctx *x)
 				return exec_fail(x, (int)err, "not enough memory for the program");
 			mapped_to = hi;
 		}
-		err = exec_pread(x, s->vaddr + x->bias, s->filesz, s->offset);
-		if (err)
-			return exec_fail(x, (int)err, "cannot read the program file");
-	}
-	/* Final protections, one call (and one shadow operation) per run of equal pages. */
-	for (vaddr_t va = ALIGN_DOWN(x->img.lo + x->bias, PAGE_SIZE), end; va < mapped_to; va = end) {
-		unsigned int prot = exec_page_prot(x, va);
-
-		for (end = va + PAGE_SIZE; end < mapped_to && exec_page_prot(x, end) == prot; end += PAGE_SIZE)
-			;
-		err = lx_mprotect(va, end - va, prot);
-		if (err)
-			return exec_fail(x, (int)err, "cannot protect the program's pages");
 	}
 	x->p->brk_start = x->p->brk = mapped_to;
-	return 0;
+	return exec_fill_segments(x, f, false);
+}
+
+/* The interpreter: its whole span at the top of the free mmap area, like Linux's mmap base. */
+static int exec_load_interp(struct exec_ctx *x)
+{
+	struct exec_file *f = &x->interp;
+	vaddr_t got;
+	long err;
+
+	if (f->fd < 0)
+		return 0;
+	err = lx_mmap_anon(0, f->img.hi - f->img.lo, MAP_READ | MAP_WRITE, false, &got);
+	if (err)
+		return exec_fail(x, (int)err, "not enough memory for its interpreter");
+	f->bias = got - f->img.lo;
+	return exec_fill_segments(x, f, true);
 }
 
 extern const char vdso_image_start[], vdso_image_end[];
@@ -198,6 +325,7 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 		.secure = x->req.secure, .hwcap = x->req.hwcap, .hwcap2 = x->req.hwcap2,
 		.clktck = x->req.clktck, .minsigstksz = x->req.minsigstksz, .pagesz = PAGE_SIZE,
 		.sysinfo_ehdr = LX_VDSO_BASE,
+		.base = x->interp.fd >= 0 ? x->interp.bias + x->interp.img.lo : 0,
 	};
 	uint8_t *buf;
 	vaddr_t got;
@@ -208,14 +336,15 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 	size = ALIGN_UP(MIN(MAX(size, (uint64_t)LX_STACK_BUILD), LX_STACK_MAX), PAGE_SIZE);
 	/* PT_GNU_STACK decides whether the stack is executable, as in Linux. */
 	err = lx_mmap_anon(LX_STACK_TOP - size, size,
-			   MAP_READ | MAP_WRITE | (x->img.exec_stack ? MAP_EXEC : 0), true, &got);
+			   MAP_READ | MAP_WRITE | (x->prog.img.exec_stack ? MAP_EXEC : 0), true, &got);
 	if (err)
 		return exec_fail(x, (int)err, "not enough memory for the stack");
 	buf = kmalloc(LX_STACK_BUILD);
 	if (!buf)
 		return exec_fail(x, -ENOMEM, "out of memory");
-	err = stack_build(buf, LX_STACK_TOP, LX_STACK_BUILD, &info, x->img.entry + x->bias,
-			  x->img.phdr_vaddr ? x->img.phdr_vaddr + x->bias : 0, x->img.phnum, sp);
+	err = stack_build(buf, LX_STACK_TOP, LX_STACK_BUILD, &info, x->prog.img.entry + x->prog.bias,
+			  x->prog.img.phdr_vaddr ? x->prog.img.phdr_vaddr + x->prog.bias : 0,
+			  x->prog.img.phnum, sp);
 	/* Only [sp, top): the buffer below sp holds whatever the heap had. */
 	if (!err)
 		err = copy_to_user(*sp, buf + (*sp - (LX_STACK_TOP - LX_STACK_BUILD)),
@@ -235,12 +364,22 @@ int lx_exec(struct lx_process *p, uint64_t *entry, uint64_t *sp, char *why, size
 	int err;
 
 	memcpy(&x.req, &p->chan->exec, sizeof(x.req));
+	x.prog.fd = x.req.fd;
+	x.prog.size = x.req.file_size;
+	x.interp.fd = -1;
 	err = exec_parse_strings(&x);
 	err = err ?: exec_read_headers(&x);
-	err = err ?: exec_load_segments(&x);
+	err = err ?: exec_open_interp(&x);
+	err = err ?: exec_load_program(&x);
+	err = err ?: exec_load_interp(&x);
 	err = err ?: exec_map_vdso(&x);
 	err = err ?: exec_build_stack(&x, sp);
-	*entry = x.img.entry + x.bias;
+	if (x.interp.fd >= 0) {
+		rcall(__NR_close, (uint64_t)x.interp.fd, 0, 0, 0, 0, 0);
+		*entry = x.interp.img.entry + x.interp.bias;
+	} else {
+		*entry = x.prog.img.entry + x.prog.bias;
+	}
 	kfree(x.strings);
 	kfree(x.argv);
 	kfree(x.envp);

@@ -78,7 +78,7 @@ static void stack_fill_auxv(struct stack_auxv *v, const struct exec_info *info,
 	stack_auxv_add(v, AT_PHDR, phdr);
 	stack_auxv_add(v, AT_PHENT, sizeof(Elf64_Phdr));
 	stack_auxv_add(v, AT_PHNUM, phnum);
-	stack_auxv_add(v, AT_BASE, 0);
+	stack_auxv_add(v, AT_BASE, info->base);
 	stack_auxv_add(v, AT_FLAGS, 0);
 	stack_auxv_add(v, AT_ENTRY, entry);
 	stack_auxv_add(v, AT_UID, info->uid);

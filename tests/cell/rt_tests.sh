@@ -8,6 +8,39 @@
 
 RT_PROGRAMS="prio_inherit sched_order sync timers signals"
 
+# Dynamically linked programs of Debian: the same output as natively.
+test_debian_dynamic_programs_match_native() {
+	local native rt cmd
+	native=$(tmp)
+	rt=$(tmp)
+	for cmd in "/bin/ls -la /usr/lib" "/usr/bin/md5sum /etc/services" "/usr/bin/sort /etc/services" \
+		"/usr/bin/env -i A=1 /usr/bin/printenv" "/bin/sh -c 'for i in 1 2 3; do echo \$i; done'"; do
+		eval "$cmd" >"$native" 2>&1
+		eval "\"\$CRTOS\" run -- $cmd" >"$rt" 2>&1
+		cmp -s "$native" "$rt" || { diff "$native" "$rt" | head; fail "$cmd differs"; }
+	done
+}
+
+# Debian's own cyclictest, the same binary, in the realm: it runs its loop
+# to the end, and its measurement thread's remote calls do not grow with
+# the number of loops (none is in the loop).
+test_debian_cyclictest_runs_in_the_realm() {
+	local short long
+	command -v cyclictest >/dev/null || fail "cyclictest is not installed (rt-tests)"
+	short=$(tmp)
+	long=$(tmp)
+	run "$short" run --stats -- cyclictest -m -p 80 -i 1000 -l 100 -q
+	expect_status 0
+	run "$long" run --stats -- cyclictest -m -p 80 -i 1000 -l 2000 -q
+	expect_status 0
+	expect_text "$long" "C:   2000"
+	# The second record is the measurement thread: local calls grow, remote ones do not.
+	[[ $(awk '/^crtos: +tid policy/ { getline; getline; print $6; exit }' "$short") == \
+	   $(awk '/^crtos: +tid policy/ { getline; getline; print $6; exit }' "$long") ]] ||
+		fail "the measurement thread's remote calls grow with the loop"
+	(($(by_call "$long" local clock_nanosleep) >= 2000)) || fail "clock_nanosleep was not local"
+}
+
 # The program's output without its "# " measurement lines.
 checks_only() {
 	grep -v '^# ' "$1"
@@ -16,7 +49,7 @@ checks_only() {
 test_rt_programs_match_native() {
 	local prog libc native rt
 	for prog in $RT_PROGRAMS; do
-		for libc in musl glibc; do
+		for libc in musl glibc dyn; do
 			native=$(tmp)
 			rt=$(tmp)
 			{ "$BUILD/programs/$prog-$libc"; echo "exit $?"; } >"$native" 2>&1

@@ -56,7 +56,7 @@ test_run_ls_la_root_matches_native() {
 test_run_test_programs_match_native_musl_and_glibc() {
 	local prog native rt d1 d2
 	for prog in fileops fdops memops errnos; do
-		for libc in musl glibc; do
+		for libc in musl glibc dyn; do
 			d1=$(mktemp -d)
 			d2=$(mktemp -d)
 			native=$(tmp)
@@ -198,9 +198,19 @@ EOF
 		[[ $("$CRTOS" run -- $BUSYBOX echo still fine) == "still fine" ]] ||
 			fail "the cell did not run the next program after ${f%%:*}"
 	done
-	run "$out" run -- /bin/ls
-	expect_status 126
-	expect_text "$out" "dynamically linked"
+	# A dynamically linked program whose interpreter does not exist: 127, as a shell says.
+	cp /bin/true "$dir/badinterp"
+	python3 - "$dir/badinterp" <<'EOF'
+import sys
+f = sys.argv[1]
+data = bytearray(open(f, 'rb').read())
+i = data.index(b'/lib64/ld-linux-x86-64.so.2\0')
+data[i:i + 28] = b'/nonexistent/ld-crtos.so.2\0\0'
+open(f, 'wb').write(data)
+EOF
+	run "$out" run -- "$dir/badinterp"
+	expect_status 127
+	expect_text "$out" "cannot open its interpreter /nonexistent/ld-crtos.so.2"
 	kill -TERM %1
 	wait %1
 	rm -rf "$dir"

@@ -37,13 +37,14 @@ struct exec_info {
 	uint8_t random[16];		/* AT_RANDOM bytes */
 	uint64_t uid, euid, gid, egid, secure, hwcap, hwcap2, clktck, minsigstksz, pagesz;
 	uint64_t sysinfo_ehdr;		/* AT_SYSINFO_EHDR (the vDSO), 0 to omit */
+	uint64_t base;			/* AT_BASE: the interpreter's load address, 0 if none */
 };
 
 /*
  * Write the initial stack into the memory that appears at user addresses
  * [top - size, top): mem points at the byte for user address top - size and
  * need not be aligned. entry, phdr and phnum are the biased AT_ENTRY, AT_PHDR
- * and AT_PHNUM; AT_BASE is 0 (static programs: no interpreter). Bytes
+ * and AT_PHNUM; AT_BASE is info->base. Bytes
  * between the initial rsp and top that hold nothing are zeroed; bytes below
  * it are left alone. Returns 0 with *sp set to the initial rsp (16-byte
  * aligned), -E2BIG if the stack does not fit in size bytes (then mem is
