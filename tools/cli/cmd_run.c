@@ -55,7 +55,7 @@ void cmd_run_help(void)
 	printf(
 "Usage: crtos run [options] -- PROGRAM [ARGS...]\n"
 "\n"
-"Run an unmodified Linux x86-64 program (statically linked, for now) in the\n"
+"Run an unmodified Linux x86-64 program (static or dynamically linked) in the\n"
 "real-time realm. Its real-time system calls are served by the crtos kernel;\n"
 "the others run in a shadow process in Linux, which has your credentials,\n"
 "working directory, environment and terminal, and whose pid is the program's.\n"
