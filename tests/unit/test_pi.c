@@ -119,22 +119,35 @@ TEST(pi_waiter_boosts_the_owner)
 	world_end();
 }
 
-TEST(pi_boost_follows_a_chain_of_mutexes)
-{
+/* The chain: b owns m1, c owns m2, d owns m3; c waits for m3, e and then b for m2. */
+struct chain {
 	struct thread *a, *b, *c, *d, *e;
+};
+
+static struct chain chain_begin(void)
+{
+	struct chain ch;
 
 	pi_begin();
-	a = world_thread("a", 50);
-	b = world_thread("b", 10);
-	c = world_thread("c", 5);
-	d = world_thread("d", 1);
-	e = world_thread("e", 20);
-	own(&m1, b);
-	own(&m2, c);
-	own(&m3, d);
-	EXPECT_EQ(wait_on(&m3, c), 0);		/* c waits for d's m3 */
-	EXPECT_EQ(wait_on(&m2, e), 0);		/* e and then b wait for c's m2 */
-	EXPECT_EQ(wait_on(&m2, b), 0);
+	ch.a = world_thread("a", 50);
+	ch.b = world_thread("b", 10);
+	ch.c = world_thread("c", 5);
+	ch.d = world_thread("d", 1);
+	ch.e = world_thread("e", 20);
+	own(&m1, ch.b);
+	own(&m2, ch.c);
+	own(&m3, ch.d);
+	EXPECT_EQ(wait_on(&m3, ch.c), 0);
+	EXPECT_EQ(wait_on(&m2, ch.e), 0);
+	EXPECT_EQ(wait_on(&m2, ch.b), 0);
+	return ch;
+}
+
+TEST(pi_boost_follows_a_chain_of_mutexes)
+{
+	struct chain ch = chain_begin();
+	struct thread *a = ch.a, *b = ch.b, *c = ch.c, *d = ch.d;
+
 	EXPECT_WAITERS(&m2, "eb");
 	EXPECT_PRIO(c, 20);
 	EXPECT_PRIO(d, 20);
@@ -150,20 +163,9 @@ TEST(pi_boost_follows_a_chain_of_mutexes)
 
 TEST(pi_removed_waiter_takes_its_boost_off_the_chain)
 {
-	struct thread *a, *b, *c, *d, *e;
+	struct chain ch = chain_begin();
+	struct thread *a = ch.a, *b = ch.b, *c = ch.c, *d = ch.d, *e = ch.e;
 
-	pi_begin();
-	a = world_thread("a", 50);
-	b = world_thread("b", 10);
-	c = world_thread("c", 5);
-	d = world_thread("d", 1);
-	e = world_thread("e", 20);
-	own(&m1, b);
-	own(&m2, c);
-	own(&m3, d);
-	EXPECT_EQ(wait_on(&m3, c), 0);
-	EXPECT_EQ(wait_on(&m2, e), 0);
-	EXPECT_EQ(wait_on(&m2, b), 0);
 	EXPECT_EQ(wait_on(&m1, a), 0);
 	EXPECT_PRIO(d, 50);
 	give_up(&m2, a);			/* not waiting there: nothing happens */
