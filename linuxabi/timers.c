@@ -69,21 +69,6 @@ struct lx_rtfd {
 
 /* ---- time conversions ---- */
 
-static uint64_t ts_to_ns(const struct __kernel_timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
-}
-
-static struct __kernel_timespec ns_to_ts(uint64_t ns)
-{
-	return (struct __kernel_timespec){ (long long)(ns / NSEC_PER_SEC), (long long)(ns % NSEC_PER_SEC) };
-}
-
-static bool ts_valid(const struct __kernel_timespec *ts)
-{
-	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < (long long)NSEC_PER_SEC;
-}
-
 static bool clock_ok_for_timers(uint64_t clk)
 {
 	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME ||
@@ -101,18 +86,18 @@ static uint64_t clock_base(uint64_t clk)
 static uint64_t value_to_deadline(uint64_t clk, const struct __kernel_timespec *v, bool absolute)
 {
 	if (absolute)
-		return lx_clock_deadline(clock_base(clk), (int64_t)ts_to_ns(v));
-	return arch_read_tsc() + clock_ns_to_cycles(ts_to_ns(v));
+		return lx_clock_deadline(clock_base(clk), (int64_t)lx_ts_ns(v));
+	return arch_read_tsc() + clock_ns_to_cycles(lx_ts_ns(v));
 }
 
 /* What is left until deadline (0 if disarmed), and the interval, as an itimerspec. */
 static struct __kernel_itimerspec spec_of(const struct timer *tm, uint64_t interval_ns)
 {
-	struct __kernel_itimerspec its = { .it_interval = ns_to_ts(interval_ns) };
+	struct __kernel_itimerspec its = { .it_interval = lx_ns_ts(interval_ns) };
 	uint64_t now = arch_read_tsc();
 
 	if (timer_armed(tm))
-		its.it_value = ns_to_ts(tm->deadline > now ? clock_cycles_to_ns(tm->deadline - now) : 1);
+		its.it_value = lx_ns_ts(tm->deadline > now ? clock_cycles_to_ns(tm->deadline - now) : 1);
 	return its;
 }
 
@@ -290,7 +275,7 @@ static void ptimer_set(struct lx_ptimer *pt, const struct __kernel_itimerspec *i
 		*old = spec_of(&pt->tm, pt->interval_ns);
 	ptimer_stop(pt);
 	pt->overrun = pt->overrun_last = 0;
-	pt->interval_ns = ts_to_ns(&its->it_interval);
+	pt->interval_ns = lx_ts_ns(&its->it_interval);
 	pt->interval = clock_ns_to_cycles(pt->interval_ns);
 	if (its->it_value.tv_sec || its->it_value.tv_nsec)
 		timer_arm(&pt->tm, value_to_deadline(pt->clock, &its->it_value, absolute));
@@ -306,7 +291,7 @@ long sys_timer_settime(const uint64_t *a)
 
 	if (copy_from_user(&its, a[2], sizeof(its)))
 		return -EFAULT;
-	if (!ts_valid(&its.it_value) || !ts_valid(&its.it_interval) || a[1] & ~(uint64_t)TIMER_ABSTIME)
+	if (!lx_ts_valid(&its.it_value) || !lx_ts_valid(&its.it_interval) || a[1] & ~(uint64_t)TIMER_ABSTIME)
 		return -EINVAL;
 	flags = arch_irq_save();
 	pt = ptimer_find(p, (int)a[0]);
@@ -375,8 +360,8 @@ static struct itimerval itimerval_of(struct lx_ptimer *pt)
 {
 	struct __kernel_itimerspec its = spec_of(&pt->tm, pt->interval_ns);
 
-	return (struct itimerval){ .it_interval = ns_to_tv(ts_to_ns(&its.it_interval)),
-				   .it_value = ns_to_tv(ts_to_ns(&its.it_value)) };
+	return (struct itimerval){ .it_interval = ns_to_tv(lx_ts_ns(&its.it_interval)),
+				   .it_value = ns_to_tv(lx_ts_ns(&its.it_value)) };
 }
 
 /* Only ITIMER_REAL: the CPU-time interval timers are not supported yet. */
@@ -537,7 +522,7 @@ long sys_timerfd_settime(const uint64_t *a)
 
 	if (copy_from_user(&its, a[2], sizeof(its)))
 		return -EFAULT;
-	if (!ts_valid(&its.it_value) || !ts_valid(&its.it_interval) ||
+	if (!lx_ts_valid(&its.it_value) || !lx_ts_valid(&its.it_interval) ||
 	    a[1] & ~(uint64_t)(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET))
 		return -EINVAL;
 	flags = arch_irq_save();
@@ -548,7 +533,7 @@ long sys_timerfd_settime(const uint64_t *a)
 		old = spec_of(&t->tm, t->interval_ns);
 		timer_cancel(&t->tm);
 		t->ticks = 0;
-		t->interval_ns = ts_to_ns(&its.it_interval);
+		t->interval_ns = lx_ts_ns(&its.it_interval);
 		t->interval = clock_ns_to_cycles(t->interval_ns);
 		if (its.it_value.tv_sec || its.it_value.tv_nsec)
 			timer_arm(&t->tm, value_to_deadline(t->clock, &its.it_value,
@@ -651,6 +636,30 @@ long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a)
 	return ret;
 }
 
+static long poll_mix_refused(const struct lx_process *p)
+{
+	pr_info("process %d: poll() on RT timerfds together with Linux fds is not supported yet: "
+		"-EINVAL\n", p->pid);
+	return -EINVAL;
+}
+
+/* Whether the pollfd array at ufds (nfds entries) names an RT fd; read a chunk at a time. */
+static bool poll_set_has_rtfd(struct lx_process *p, uint64_t ufds, uint64_t nfds)
+{
+	struct pollfd chunk[LX_MAX_RTFDS];
+
+	for (uint64_t done = 0; done < nfds; done += ARRAY_SIZE(chunk)) {
+		uint64_t n = MIN(nfds - done, (uint64_t)ARRAY_SIZE(chunk));
+
+		if (copy_from_user(chunk, ufds + done * sizeof(chunk[0]), n * sizeof(chunk[0])))
+			return false;	/* Linux reports the fault */
+		for (uint64_t i = 0; i < n; i++)
+			if (chunk[i].fd >= 0 && lx_rtfd_get(p, (uint64_t)chunk[i].fd))
+				return true;
+	}
+	return false;
+}
+
 /*
  * poll() of a set with RT fds in it: served here if it holds RT fds only
  * (negative fds are skipped, as Linux does). *ours: whether the set had RT
@@ -667,8 +676,15 @@ long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours)
 	int err = 0;
 
 	*ours = false;
-	if (!lx_rtfd_count(p) || nfds > ARRAY_SIZE(fds))
-		return 0;	/* no RT fd can be in it (a bigger set with RT fds is refused below) */
+	if (!lx_rtfd_count(p))
+		return 0;
+	if (nfds > ARRAY_SIZE(fds)) {
+		/* More entries than RT fds can exist: with an RT fd among them, it is a mix. */
+		if (!poll_set_has_rtfd(p, ufds, nfds))
+			return 0;
+		*ours = true;
+		return poll_mix_refused(p);
+	}
 	if (copy_from_user(fds, ufds, nfds * sizeof(fds[0])))
 		return 0;	/* Linux reports the fault */
 	for (uint64_t i = 0; i < nfds; i++) {
@@ -682,11 +698,8 @@ long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours)
 	if (!any_rt)
 		return 0;
 	*ours = true;
-	if (any_linux) {
-		pr_info("process %d: poll() on RT timerfds together with Linux fds is not supported "
-			"yet: -EINVAL\n", p->pid);
-		return -EINVAL;
-	}
+	if (any_linux)
+		return poll_mix_refused(p);
 	flags = arch_irq_save();
 	for (;;) {
 		ready = 0;
