@@ -60,16 +60,17 @@ static unsigned int futex_hash_of(uint64_t key)
 	return (unsigned int)((key * 0x9e3779b97f4a7c15ull) >> (64 - FUTEX_HASH_BITS));
 }
 
+void lx_futex_init(void)
+{
+	for (unsigned int i = 0; i < FUTEX_HASH_SIZE; i++) {
+		list_init(&futex_hash[i]);
+		list_init(&futex_pi_hash[i]);
+	}
+}
+
 static struct list_node *bucket(uint64_t key)
 {
-	struct list_node *b = &futex_hash[futex_hash_of(key)];
-
-	if (!b->next)
-		for (unsigned int i = 0; i < FUTEX_HASH_SIZE; i++) {
-			list_init(&futex_hash[i]);
-			list_init(&futex_pi_hash[i]);
-		}
-	return b;
+	return &futex_hash[futex_hash_of(key)];
 }
 
 /* The futex word at uaddr: its key and the kernel's pointer to it. */
@@ -266,7 +267,6 @@ static struct lx_pi_state *pi_find(uint64_t key)
 {
 	struct lx_pi_state *ps;
 
-	bucket(key);
 	list_for_each_entry(ps, &futex_pi_hash[futex_hash_of(key)], node)
 		if (ps->key == key)
 			return ps;
@@ -581,7 +581,7 @@ static void robust_walk(struct lx_thread *lt)
 /* PI futexes lt still owns go to their top waiters, OWNER_DIED kept. Masked. */
 static void pi_exit(struct lx_thread *lt)
 {
-	for (unsigned int i = 0; i < FUTEX_HASH_SIZE && futex_pi_hash[i].next; i++) {
+	for (unsigned int i = 0; i < FUTEX_HASH_SIZE; i++) {
 		struct lx_pi_state *ps, *tmp;
 
 		list_for_each_entry_safe(ps, tmp, &futex_pi_hash[i], node) {

@@ -85,6 +85,7 @@ static bool lx_ctl_kick(void)
 
 int personality_init(void)
 {
+	lx_futex_init();
 	lx_ctl_thread = thread_create("lx-ctl", 0, lx_ctl_main, NULL, false);
 	if (!lx_ctl_thread)
 		return -ENOMEM;

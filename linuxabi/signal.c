@@ -35,7 +35,6 @@
 #include <asm-generic/signal-defs.h>
 #include <linux/signal.h>
 
-#define LX_SIG_UNBLOCKABLE	(LX_SIGBIT(SIGKILL) | LX_SIGBIT(SIGSTOP))
 #define LX_SIG_SYNCHRONOUS	(LX_SIGBIT(SIGSEGV) | LX_SIGBIT(SIGBUS) | LX_SIGBIT(SIGILL) | \
 				 LX_SIGBIT(SIGTRAP) | LX_SIGBIT(SIGFPE) | LX_SIGBIT(SIGSYS))
 #define LX_SIGQUEUE_MAX		1024	/* queued signals per process (RLIMIT_SIGPENDING-like) */

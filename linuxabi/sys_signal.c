@@ -16,8 +16,6 @@
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>
 
-#define LX_SIGSET_SIZE		8
-#define LX_SIG_UNBLOCKABLE	(LX_SIGBIT(SIGKILL) | LX_SIGBIT(SIGSTOP))
 
 static long sigset_size_ok(uint64_t size)
 {
@@ -133,8 +131,7 @@ long sys_pause(const uint64_t *a __unused)
 long sys_rt_sigtimedwait(const uint64_t *a)
 {
 	struct lx_thread *lt = lx_current();
-	struct __kernel_timespec ts;
-	uint64_t set, deadline = 0;
+	uint64_t set, deadline;
 	unsigned long flags;
 	siginfo_t info;
 	int sig = 0, err = 0;
@@ -144,24 +141,15 @@ long sys_rt_sigtimedwait(const uint64_t *a)
 	if (copy_from_user(&set, a[0], sizeof(set)))
 		return -EFAULT;
 	set &= ~LX_SIG_UNBLOCKABLE;
-	if (a[2]) {
-		if (copy_from_user(&ts, a[2], sizeof(ts)))
-			return -EFAULT;
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (long long)NSEC_PER_SEC)
-			return -EINVAL;
-		deadline = arch_read_tsc() + clock_ns_to_cycles((uint64_t)ts.tv_sec * NSEC_PER_SEC +
-							       (uint64_t)ts.tv_nsec);
-	}
+	err = lx_timeout_deadline(a[2], true, CLOCK_MONOTONIC, &deadline);
+	if (err)
+		return err;
 	flags = arch_irq_save();
 	lt->sigwait_set = set;
 	for (;;) {
 		sig = lx_signal_dequeue(lt, set, &info);
 		if (sig || err == -ETIMEDOUT || lx_signal_deliverable(lt) || lt->t->killed)
 			break;
-		if (a[2] && !ts.tv_sec && !ts.tv_nsec) {
-			err = -ETIMEDOUT;
-			break;
-		}
 		lx_signal_recalc(lt);
 		err = sched_wait(deadline, WAIT_INTERRUPTIBLE);
 	}

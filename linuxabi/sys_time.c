@@ -10,27 +10,6 @@
 #include <linuxabi/linux.h>
 #include <linux/time.h>
 
-struct lx_timespec {
-	int64_t sec, nsec;
-};
-
-static bool ts_valid(const struct lx_timespec *ts)
-{
-	return ts->sec >= 0 && ts->nsec >= 0 && ts->nsec < (int64_t)NSEC_PER_SEC;
-}
-
-static uint64_t ts_ns(const struct lx_timespec *ts)
-{
-	if ((uint64_t)ts->sec > UINT64_MAX / NSEC_PER_SEC - 1)
-		return UINT64_MAX / 2;	/* far future */
-	return (uint64_t)ts->sec * NSEC_PER_SEC + (uint64_t)ts->nsec;
-}
-
-static struct lx_timespec ns_ts(int64_t ns)
-{
-	return (struct lx_timespec){ ns / (int64_t)NSEC_PER_SEC, ns % (int64_t)NSEC_PER_SEC };
-}
-
 /* CPU time of the whole process: its threads, living and gone. */
 static uint64_t lx_process_cpu_cycles(struct lx_process *p)
 {
@@ -80,36 +59,36 @@ uint64_t lx_clock_deadline(uint64_t clk, int64_t abs_ns)
 
 int lx_timeout_deadline(uint64_t uts, bool relative, uint64_t clk, uint64_t *deadline)
 {
-	struct lx_timespec ts;
+	struct __kernel_timespec ts;
 
 	*deadline = 0;
 	if (!uts)
 		return 0;
 	if (copy_from_user(&ts, uts, sizeof(ts)))
 		return -EFAULT;
-	if (!ts_valid(&ts))
+	if (!lx_ts_valid(&ts))
 		return -EINVAL;
 	if (relative)
-		*deadline = arch_read_tsc() + clock_ns_to_cycles(ts_ns(&ts));
+		*deadline = arch_read_tsc() + clock_ns_to_cycles(lx_ts_ns(&ts));
 	else
-		*deadline = lx_clock_deadline(clk, (int64_t)ts_ns(&ts));
+		*deadline = lx_clock_deadline(clk, (int64_t)lx_ts_ns(&ts));
 	return 0;
 }
 
 long sys_clock_gettime(const uint64_t *a)
 {
 	int64_t ns = lx_clock_now(a[0]);
-	struct lx_timespec ts;
+	struct __kernel_timespec ts;
 
 	if (ns < 0 && ns == -EINVAL)
 		return -EINVAL;
-	ts = ns_ts(ns);
+	ts = lx_ns_ts(ns);
 	return copy_to_user(a[1], &ts, sizeof(ts));
 }
 
 long sys_clock_getres(const uint64_t *a)
 {
-	struct lx_timespec ts = { 0, 1 };
+	struct __kernel_timespec ts = { 0, 1 };
 
 	if (lx_clock_now(a[0]) == -EINVAL)
 		return -EINVAL;
@@ -144,7 +123,7 @@ static long lx_sleep(uint64_t clk, uint64_t abs_ns, bool relative_rem, uint64_t 
 {
 	int64_t now = lx_clock_now(clk);
 	uint64_t deadline, left;
-	struct lx_timespec ts;
+	struct __kernel_timespec ts;
 
 	if (now < 0)
 		return now;
@@ -156,7 +135,7 @@ static long lx_sleep(uint64_t clk, uint64_t abs_ns, bool relative_rem, uint64_t 
 	if (relative_rem && rem) {
 		left = arch_read_tsc() < deadline ?
 		       clock_cycles_to_ns(deadline - arch_read_tsc()) : 0;
-		ts = ns_ts((int64_t)left);
+		ts = lx_ns_ts((int64_t)left);
 		if (copy_to_user(rem, &ts, sizeof(ts)))
 			return -EFAULT;
 	}
@@ -165,32 +144,32 @@ static long lx_sleep(uint64_t clk, uint64_t abs_ns, bool relative_rem, uint64_t 
 
 long sys_nanosleep(const uint64_t *a)
 {
-	struct lx_timespec req;
+	struct __kernel_timespec req;
 
 	if (copy_from_user(&req, a[0], sizeof(req)))
 		return -EFAULT;
-	if (!ts_valid(&req))
+	if (!lx_ts_valid(&req))
 		return -EINVAL;
-	return lx_sleep(CLOCK_MONOTONIC, (uint64_t)lx_clock_now(CLOCK_MONOTONIC) + ts_ns(&req),
+	return lx_sleep(CLOCK_MONOTONIC, (uint64_t)lx_clock_now(CLOCK_MONOTONIC) + lx_ts_ns(&req),
 			true, a[1]);
 }
 
 long sys_clock_nanosleep(const uint64_t *a)
 {
 	uint64_t clk = a[0], flags = a[1];
-	struct lx_timespec req;
+	struct __kernel_timespec req;
 	int64_t now;
 
 	if (clk == CLOCK_THREAD_CPUTIME_ID)
 		return -EINVAL;
 	if (copy_from_user(&req, a[2], sizeof(req)))
 		return -EFAULT;
-	if (!ts_valid(&req))
+	if (!lx_ts_valid(&req))
 		return -EINVAL;
 	now = lx_clock_now(clk);
 	if (now < 0)
 		return -EINVAL;
 	if (flags & TIMER_ABSTIME)
-		return lx_sleep(clk, ts_ns(&req), false, 0);
-	return lx_sleep(clk, (uint64_t)now + ts_ns(&req), true, a[3]);
+		return lx_sleep(clk, lx_ts_ns(&req), false, 0);
+	return lx_sleep(clk, (uint64_t)now + lx_ts_ns(&req), true, a[3]);
 }

@@ -14,8 +14,6 @@
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>
 
-#define LX_SIGSET_SIZE		8
-#define LX_SIG_UNBLOCKABLE	(LX_SIGBIT(SIGKILL) | LX_SIGBIT(SIGSTOP))
 
 /* Put the mask at umask in force for a wait (none if umask is 0). 1: swapped, 0: none, -errno. */
 static int sigmask_enter(uint64_t umask, uint64_t size)

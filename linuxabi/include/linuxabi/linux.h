@@ -22,6 +22,7 @@
 #include <asm/siginfo.h>
 #include <asm/signal.h>
 #include <linux/sched.h>
+#include <linux/time_types.h>
 
 #define LX_PROCESS_MAGIC	0x434f5250u	/* "PROC" */
 #define LX_USER_TOP		CRTOS_KERNEL_BASE	/* user addresses are below the kernel window */
@@ -30,6 +31,8 @@
 #define LX_SIGBIT(sig)		(1ull << ((sig) - 1))
 #define LX_MAX_THREADS		CRTOS_CHANNEL_SLOTS	/* one remote-call slot each */
 #define LX_MAX_RTFDS		32		/* RT file descriptors per process */
+#define LX_SIGSET_SIZE		8		/* the kernel's sigset_t, what sigsetsize must say */
+#define LX_SIG_UNBLOCKABLE	(LX_SIGBIT(SIGKILL) | LX_SIGBIT(SIGSTOP))
 
 /* Internal restart codes (never seen by programs), as Linux's. */
 #define ERESTARTSYS		512	/* restart if SA_RESTART, else EINTR */
@@ -172,6 +175,7 @@ long lx_sigreturn(arch_regs_t *regs);
 int lx_sig_default_kills(int sig);
 
 /* futex.c */
+void lx_futex_init(void);
 long lx_futex(uint64_t uaddr, int op, uint32_t val, uint64_t timeout, uint64_t uaddr2,
 	      uint32_t val3);
 int lx_futex_wake(uint64_t uaddr, int nr);
@@ -187,6 +191,24 @@ struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd);
 int lx_rtfd_count(struct lx_process *p);
 long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
 long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
+
+/* Timespecs as Linux checks them, and nanoseconds (saturated: a far future). */
+static inline bool lx_ts_valid(const struct __kernel_timespec *ts)
+{
+	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
+
+static inline uint64_t lx_ts_ns(const struct __kernel_timespec *ts)
+{
+	if ((uint64_t)ts->tv_sec > UINT64_MAX / 1000000000 - 1)
+		return UINT64_MAX / 2;
+	return (uint64_t)ts->tv_sec * 1000000000 + (uint64_t)ts->tv_nsec;
+}
+
+static inline struct __kernel_timespec lx_ns_ts(uint64_t ns)
+{
+	return (struct __kernel_timespec){ (long long)(ns / 1000000000), (long long)(ns % 1000000000) };
+}
 
 /* sys_time.c */
 int64_t lx_clock_now(uint64_t clk);
