@@ -43,7 +43,7 @@ KERNEL_SRCS := \
 	kernel/selftest/mm_selftest.c kernel/selftest/core_selftest.c kernel/selftest/sched_selftest.c \
 	arch/x86_64/boot.c arch/x86_64/trap.c arch/x86_64/apic.c arch/x86_64/cpu.c \
 	arch/x86_64/hcall.c arch/x86_64/backtrace.c arch/x86_64/selftest.c arch/x86_64/thread.c \
-	arch/x86_64/syscall.c \
+	arch/x86_64/syscall.c arch/x86_64/fpu.c arch/x86_64/xstate.c \
 	linuxabi/personality.c linuxabi/process.c linuxabi/rcall.c linuxabi/mm.c linuxabi/exec.c \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
@@ -54,14 +54,17 @@ KERNEL_SRCS := \
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
 KERNEL	:= $(BUILD)/crtos-kernel.elf
 
-TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread -Iinclude -Itools
+# arch/x86_64/include comes after the system's headers: the VMM shares only
+# self-contained pieces of the arch layer (asm/xstate.h), never its UAPI names.
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread -Iinclude -Itools \
+	-idirafter arch/x86_64/include
 TOOLS_SRCS := \
-	tools/vmm/kvm.c tools/vmm/mem.c tools/vmm/image.c tools/vmm/boot.c tools/vmm/clock.c \
+	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c tools/vmm/boot.c tools/vmm/clock.c \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
 	tools/vmm/proc.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
 	tools/cli/options.c tools/cli/cellsock.c
-VMM_SRCS := $(filter tools/vmm/%,$(TOOLS_SRCS))
+VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

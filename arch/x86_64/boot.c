@@ -44,6 +44,7 @@ extern struct x86_idt_gate x86_idt[256];
 uint64_t x86_tsc_entry;			/* written by _start */
 uint64_t x86_pte_kernel_bits = X86_PTE_US;	/* the kernel runs at CPL 3 */
 uint64_t x86_mmio_base;			/* VA of the hypercall window */
+const struct crtos_boot_params *x86_boot_params;
 
 struct x86_percpu x86_bsp_percpu = {
 	.self = &x86_bsp_percpu,
@@ -95,6 +96,7 @@ static void x86_idt_init(void)
 /* First C code, ring 3, on the boot stack. Never returns. */
 _Noreturn void x86_start(const struct crtos_boot_params *bp)
 {
+	x86_boot_params = bp;
 	x86_mmio_base = CRTOS_KERNEL_BASE + bp->mmio_gpa;
 	x86_bsp_percpu.panic_doorbell = x86_mmio_base + CRTOS_MMIO_PANIC;
 	x86_idt_init();

@@ -6,6 +6,10 @@
 
 int arch_init(void)
 {
+	int err = x86_fpu_init(x86_boot_params->xcr0);
+
+	if (err)
+		return err;
 	x86_syscall_init();
 	return x86_apic_init();
 }

@@ -76,6 +76,15 @@ struct crtos_boot_params {
 	uint32_t host_cpu;		/* Linux CPU the vCPU thread is pinned to */
 	uint32_t nr_regions;
 
+	/*
+	 * The guest's XSAVE features (CPUID leaf 0xD of KVM_GET_SUPPORTED_CPUID,
+	 * restricted to the user state crtos handles): the XCR0 a kernel at
+	 * ring 0 loads. 0: KVM offers no XSAVE, CR4.OSXSAVE is clear, the kernel
+	 * uses FXSAVE. A kernel at ring 3 (kvm_pvm) runs under the host's XCR0
+	 * and only reports this. Written by the VMM.
+	 */
+	uint64_t xcr0;
+
 	struct crtos_mem_region regions[CRTOS_MAX_MEM_REGIONS];
 	char cmdline[CRTOS_CMDLINE_MAX];	/* NUL-terminated, space-separated words */
 };

@@ -35,6 +35,7 @@
 #define CR4_OSFXSR	(1ull << 9)
 #define CR4_OSXMMEXCPT	(1ull << 10)
 #define CR4_FSGSBASE	(1ull << 16)
+#define CR4_OSXSAVE	(1ull << 18)
 #define EFER_SCE	(1ull << 0)
 #define EFER_LME	(1ull << 8)
 #define EFER_LMA	(1ull << 10)
@@ -70,6 +71,7 @@ static void boot_fill_params(struct cell *c)
 	bp->idle_mode = c->idle == VMM_IDLE_POLL ? CRTOS_IDLE_POLL : CRTOS_IDLE_HALT;
 	bp->idle_spin_us = c->cfg.idle_spin_us ? c->cfg.idle_spin_us : 200;
 	bp->host_cpu = (uint32_t)c->cpu;
+	bp->xcr0 = c->guest.xcr0;
 	boot_add_region(bp, 0, CRTOS_GPA_KERNEL, CRTOS_MEM_BOOT);
 	boot_add_region(bp, CRTOS_GPA_KERNEL, kernel_end, CRTOS_MEM_KERNEL);
 	boot_add_region(bp, c->log_gpa, c->log_gpa + c->log_bytes, CRTOS_MEM_LOG);
@@ -139,6 +141,8 @@ static int boot_vcpu_state(struct cell *c, struct vmm_err *err)
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
 	sregs.cr3 = CRTOS_GPA_BOOT_PT;
 	sregs.cr4 = CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
+	if (c->guest.xsave)
+		sregs.cr4 |= CR4_OSXSAVE;	/* the kernel loads XCR0 = boot_params.xcr0 */
 	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <linux/kvm.h>
+#include <asm/xstate.h>
 #include <crtos/clock.h>
 #include <crtos/logring.h>
 #include "vmm.h"
@@ -25,6 +26,7 @@ struct cell {
 
 	/* KVM */
 	int kvm_fd, vm_fd, vcpu_fd;
+	struct vmm_guest_cpu guest;	/* what KVM offers, decided once (cpu.c) */
 	struct kvm_run *run;
 	size_t run_size;
 	int log_efd;			/* ioeventfd: the log doorbell */

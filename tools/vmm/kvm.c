@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * KVM plumbing: the VM with an in-kernel local APIC, one vCPU with the
- * CPUID the kernel needs (x2APIC, TSC deadline), the log doorbell
+ * CPUID decided in cpu.c (KVM must offer x2APIC and TSC deadline), the log doorbell
  * (ioeventfd on the hypercall window) and the kick (irqfd -> MSI).
  */
 #include <errno.h>
@@ -14,10 +14,6 @@
 #include <sys/mman.h>
 #include <crtos/mmio.h>
 #include "internal.h"
-
-#define CPUID_1_ECX_X2APIC	(1u << 21)
-#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 
 int vmm_kvm_open(const char *path, struct vmm_err *err)
 {
@@ -66,30 +62,22 @@ int kvm_create_vm(struct cell *c, struct vmm_err *err)
 	return 0;
 }
 
-/* Guest CPUID: what KVM supports, plus the bits our LAPIC use depends on. */
+/* Guest CPUID: what KVM offers, as decided in cpu.c; the kernel needs x2APIC and TSC deadline. */
 static int kvm_set_cpuid(struct cell *c, struct vmm_err *err)
 {
-	const int max = 256;
-	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + max * sizeof(cpuid->entries[0]));
-	int ret = 0;
+	struct kvm_cpuid2 *cpuid;
+	int ret = vmm_guest_cpu_probe(c->kvm_fd, &c->guest, &cpuid, err);
 
-	if (!cpuid)
-		return vmm_fail(err, -ENOMEM, "out of memory");
-	cpuid->nent = max;
-	if (ioctl(c->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid)) {
-		ret = vmm_fail(err, -errno, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
-		goto out;
-	}
-	for (unsigned int i = 0; i < cpuid->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-
-		if (e->function == 1)
-			e->ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE |
-				  CPUID_1_ECX_HYPERVISOR;
-	}
-	if (ioctl(c->vcpu_fd, KVM_SET_CPUID2, cpuid))
+	if (ret)
+		return ret;
+	if (!c->guest.x2apic)
+		ret = vmm_fail(err, -ENODEV, "KVM offers no x2APIC (CPUID.1:ECX.x2APIC): the crtos "
+			       "kernel needs it; is the in-kernel irqchip available?");
+	else if (!c->guest.tsc_deadline)
+		ret = vmm_fail(err, -ENODEV, "KVM offers no TSC-deadline timer "
+			       "(KVM_CAP_TSC_DEADLINE_TIMER): the crtos kernel needs it");
+	else if (ioctl(c->vcpu_fd, KVM_SET_CPUID2, cpuid))
 		ret = vmm_fail(err, -errno, "KVM_SET_CPUID2 failed: %s", strerror(errno));
-out:
 	free(cpuid);
 	return ret;
 }

@@ -67,6 +67,31 @@ int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err);
 /* Open the KVM device: a clear message when it is missing or not accessible. */
 int vmm_kvm_open(const char *path, struct vmm_err *err);
 
+/* The KVM module behind /dev/kvm: "kvm_pvm", "kvm_amd", "kvm_intel" or "kvm". */
+const char *vmm_kvm_flavor(void);
+
+/*
+ * The guest CPU, decided from what KVM offers (cpu.c). xcr0: the XCR0 a
+ * kernel at ring 0 loads (leaf 0xD restricted to the user state crtos
+ * handles), 0 without XSAVE. Under kvm_pvm the kernel runs at ring 3 under
+ * the host's XCR0 instead (docs/architecture.md).
+ */
+struct vmm_guest_cpu {
+	bool xsave;			/* KVM offers XSAVE: CR4.OSXSAVE is set */
+	uint64_t xcr0;
+	uint32_t xsave_ext;		/* CPUID 0xD.1 EAX: XSAVEOPT, XSAVEC, XGETBV1, XSAVES */
+	uint32_t xsave_size;		/* standard-format area for xcr0 */
+	uint32_t xsave_compacted_size;	/* compacted-format area for xcr0 */
+	bool x2apic;			/* KVM's CPUID offers x2APIC */
+	bool tsc_deadline;		/* KVM_CAP_TSC_DEADLINE_TIMER */
+};
+
+struct kvm_cpuid2;
+/* Decide; *table (if asked, free() it) is the CPUID to give the vCPU. 0 or -errno. */
+int vmm_guest_cpu_probe(int kvm_fd, struct vmm_guest_cpu *gc, struct kvm_cpuid2 **table,
+			struct vmm_err *err);
+void vmm_guest_cpu_describe(const struct vmm_guest_cpu *gc, char *buf, size_t len);
+
 /* ---- the kernel image (image.c) ---- */
 
 struct vmm_symbol {

@@ -18,8 +18,15 @@ const char *x86_exception_name(unsigned int vector);
 /* syscall.c */
 void x86_syscall_init(void);
 
-/* thread.c */
+extern const struct crtos_boot_params *x86_boot_params;
+
+/* fpu.c: decided once (x86_fpu_init, from boot_params.xcr0 at ring 0), then per thread. */
+int x86_fpu_init(uint64_t boot_xcr0);
 uint32_t x86_fpu_state_size(void);
+int x86_fpu_thread_init(struct arch_thread *at);
+void x86_fpu_switch(struct arch_thread *prev, struct arch_thread *next);
+
+/* syscall.c */
 uint64_t x86_user_rflags(uint64_t rflags);
 
 /* apic.c */
