@@ -61,6 +61,30 @@ test_rt_programs_match_native() {
 	done
 }
 
+# Vector registers (SSE, AVX, AVX-512 where the realm has them) stay each
+# thread's own across preemptions, yields, sleeps, signals and system calls
+# (tests/programs/fpu.c): the same checks pass natively and in the realm,
+# with the registers each side's CPUID and XCR0 offer. Under kvm_pvm ring 3
+# runs under the host's XCR0 whatever the guest's CPUID says, so there the
+# realm must also keep every register set the host has.
+test_fpu_registers_survive_preemption_signals_and_sleeps() {
+	local libc native rt set
+	for libc in musl glibc dyn; do
+		native=$(tmp)
+		rt=$(tmp)
+		{ "$BUILD/programs/fpu-$libc"; echo "exit $?"; } >"$native" 2>&1
+		{ "$CRTOS" run -- "$BUILD/programs/fpu-$libc"; echo "exit $?"; } >"$rt" 2>&1
+		grep -q '^exit 0$' "$native" || { cat "$native"; fail "fpu-$libc fails natively"; }
+		cmp -s <(checks_only "$native") <(checks_only "$rt") ||
+			{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "fpu-$libc differs"; }
+	done
+	[[ -d /sys/module/kvm_pvm ]] || return 0
+	set=$(sed -n 's/^# registers: //p' "$native")
+	rt=$(tmp)
+	{ "$CRTOS" run -- "$BUILD/programs/fpu-glibc" "$set"; echo "exit $?"; } >"$rt" 2>&1
+	grep -q '^exit 0$' "$rt" || { grep -v ': ok$' "$rt"; fail "fpu-glibc $set fails in the realm"; }
+}
+
 # The stats line of the main thread (the first record) and the "by call" lists.
 stats_remote_calls() {	# FILE: remote calls of the main thread
 	awk '/^crtos: +tid policy/ { getline; print $6; exit }' "$1"
