@@ -18,13 +18,14 @@ UNIT_SRCS_cmdline := kernel/cmdline.c
 UNIT_SRCS_elf := linuxabi/elf.c
 UNIT_SRCS_stack := linuxabi/stack.c linuxabi/elf.c
 UNIT_SRCS_vdso :=
+UNIT_SRCS_xstate := arch/x86_64/xstate.c kernel/mm/kmem.c
 UNIT_SRCS_sched := kernel/sched.c kernel/timer.c kernel/pi.c kernel/irq.c kernel/mm/kmem.c \
 	tests/unit/stub/world.c
 UNIT_SRCS_timer := kernel/timer.c
 UNIT_SRCS_pi := kernel/pi.c kernel/sched.c kernel/timer.c kernel/irq.c kernel/mm/kmem.c \
 	tests/unit/stub/world.c
 
-UNIT_TESTS := pmm kmem aspace logring clock fmt cmdline elf stack vdso sched timer pi
+UNIT_TESTS := pmm kmem aspace logring clock fmt cmdline elf stack vdso sched timer pi xstate
 UNIT_BINS := $(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/tests/unit/fmt_renamed.o: kernel/lib/fmt.c

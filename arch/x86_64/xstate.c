@@ -61,7 +61,7 @@ int x86_xstate_layout(uint64_t xcr0, bool compacted, x86_cpuid_fn *cpuid, void *
 		if (xstate_component(i, compacted, &end, cpuid, ctx, out))
 			return -EINVAL;
 	}
-	out->size = align64(end);
+	out->size = end;
 	return out->size <= X86_XSTATE_MAX_SIZE ? 0 : -EINVAL;
 }
 

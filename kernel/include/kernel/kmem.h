@@ -18,7 +18,11 @@
 /* Start with an empty heap; the page allocator must be set up. */
 void kmem_init(void);
 
-/* At least size bytes, 16-byte aligned; NULL when memory is exhausted or size is 0. */
+/*
+ * At least size bytes, 16-byte aligned, and 64-byte aligned from 64 bytes up
+ * (size classes are powers of two inside a page, larger blocks are pages:
+ * XSAVE areas rely on it); NULL when memory is exhausted or size is 0.
+ */
 void *kmalloc(size_t size);
 
 /* kmalloc, zero-filled. */

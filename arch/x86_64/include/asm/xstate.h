@@ -59,7 +59,7 @@ typedef void x86_cpuid_fn(uint32_t leaf, uint32_t sub, struct x86_cpuid_regs *r,
 struct x86_xstate_layout {
 	uint64_t xcr0;			/* the components the area holds */
 	bool compacted;			/* XSAVEC/XSAVES format, else the standard (XSAVE) format */
-	uint32_t size;			/* bytes of area; a multiple of 64 */
+	uint32_t size;			/* bytes of area (what CPUID 0xD.0 EBX says for this XCR0) */
 	uint32_t offset[X86_XSTATE_COMPONENTS];	/* of each component in xcr0, in that format */
 	uint32_t comp_size[X86_XSTATE_COMPONENTS];
 };
