@@ -61,7 +61,7 @@ static void boot_banner(const struct crtos_boot_params *bp)
 
 	pr_info("crtos %s (ABI %u): real-time kernel, vCPU on host CPU %u\n", CRTOS_VERSION,
 		CRTOS_ABI_VERSION, bp->host_cpu);
-	pr_info("TSC %lu.%03lu MHz; command line: %s\n", (unsigned long)(khz / 1000),
+	pr_info("TSC %lu.%03lu MHz (KVM_GET_TSC_KHZ, in the VMM's clock page); command line: %s\n", (unsigned long)(khz / 1000),
 		(unsigned long)(khz % 1000), bp->cmdline);
 	pr_info("clock: CLOCK_MONOTONIC %lu ns, CLOCK_REALTIME %ld ns\n",
 		(unsigned long)clock_monotonic_ns(), (long)clock_realtime_ns());

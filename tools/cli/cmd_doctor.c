@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <asm/xstate.h>
 #include "cli.h"
 #include "vmm/vmm.h"
 
@@ -41,7 +42,8 @@ void cmd_doctor_help(void)
 "\n"
 "Check this host's real-time setup for a cell on CPU N (default: the CPU\n"
 "crtos cell would choose) and explain each finding:\n"
-"  KVM access, CPUs, RT throttling (sched_rt_runtime_us), CPU isolation\n"
+"  KVM access, the guest CPU KVM offers (FPU/XSAVE state, x2APIC, TSC-deadline\n"
+"  timer, TSC rate), CPUs, RT throttling (sched_rt_runtime_us), CPU isolation\n"
 "  (isolcpus/nohz_full), interrupts routed to the cell's CPU, CPU frequency\n"
 "  scaling, SMT siblings, huge pages for guest memory, the memory-lock limit.\n"
 "\n"
@@ -107,6 +109,44 @@ static void check_kvm(struct doctor *d)
 	}
 	close(fd);
 	say(d, OK, "KVM: /dev/kvm is usable", NULL);
+}
+
+/* The guest CPU crtos would give the kernel: FPU state and timer, as KVM offers them. */
+static void check_guest_cpu(struct doctor *d)
+{
+	struct vmm_guest_cpu gc;
+	struct vmm_err err;
+	char what[512], desc[256], names[128];
+	const char *flavor = vmm_kvm_flavor();
+	int fd = vmm_kvm_open(NULL, &err), khz;
+	uint64_t host_xcr0;
+
+	if (fd < 0)
+		return;
+	if (vmm_guest_cpu_probe(fd, &gc, NULL, &err)) {
+		say(d, FAIL, "guest CPU: cannot ask KVM what it offers", err.msg);
+		close(fd);
+		return;
+	}
+	khz = vmm_kvm_tsc_khz(fd);
+	close(fd);
+	vmm_guest_cpu_describe(&gc, desc, sizeof(desc));
+	snprintf(what, sizeof(what), "guest FPU (%s offers): %s", flavor, desc);
+	say(d, OK, what, NULL);
+	if (!strcmp(flavor, "kvm_pvm")) {
+		host_xcr0 = vmm_host_xcr0();
+		x86_xstate_names(host_xcr0, names, sizeof(names));
+		snprintf(what, sizeof(what), "guest FPU in force: the kernel runs at ring 3 under the "
+			 "host's XCR0 %#llx (%s), %u-byte areas (standard format), and saves all of it",
+			 (unsigned long long)host_xcr0, names, vmm_host_xsave_size(host_xcr0));
+		say(d, OK, what, NULL);
+	}
+	snprintf(what, sizeof(what), "guest timer: x2APIC %s, TSC-deadline %s; TSC %d.%03d MHz "
+		 "(KVM_GET_TSC_KHZ)", gc.x2apic ? "yes" : "no", gc.tsc_deadline ? "yes" : "no",
+		 khz > 0 ? khz / 1000 : 0, khz > 0 ? khz % 1000 : 0);
+	say(d, gc.x2apic && gc.tsc_deadline && khz > 0 ? OK : FAIL, what,
+	    "the crtos kernel needs KVM's in-kernel x2APIC with a TSC-deadline timer and a known "
+	    "TSC rate: update the host kernel, or load kvm_amd/kvm_intel");
 }
 
 static void check_cpu(struct doctor *d, int want)
@@ -372,6 +412,7 @@ int cmd_doctor(int argc, char **argv)
 		}
 	}
 	check_kvm(&d);
+	check_guest_cpu(&d);
 	check_cpu(&d, (int)cpu);
 	if (d.cpu >= 0) {
 		check_throttling(&d);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "internal.h"
 
 #define CPUID_1_ECX_X2APIC	(1u << 21)
@@ -39,6 +40,13 @@ static void cpuid_from_table(uint32_t leaf, uint32_t sub, struct x86_cpuid_regs 
 
 	*r = e ? (struct x86_cpuid_regs){ e->eax, e->ebx, e->ecx, e->edx }
 	       : (struct x86_cpuid_regs){ 0 };
+}
+
+static void cpuid_host(uint32_t leaf, uint32_t sub, struct x86_cpuid_regs *r, void *ctx)
+{
+	(void)ctx;
+	__asm__ volatile("cpuid" : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
+			 : "a"(leaf), "c"(sub));
 }
 
 const char *vmm_kvm_flavor(void)
@@ -119,6 +127,43 @@ int vmm_guest_cpu_probe(int kvm_fd, struct vmm_guest_cpu *gc, struct kvm_cpuid2 
 	else
 		free(cpuid);
 	return 0;
+}
+
+int vmm_kvm_tsc_khz(int kvm_fd)
+{
+	int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0), vcpu = -1, khz = -ENODEV;
+
+	if (vm >= 0)
+		vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu >= 0) {
+		khz = ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
+		if (khz < 0)
+			khz = -errno;
+		close(vcpu);
+	}
+	if (vm >= 0)
+		close(vm);
+	return khz;
+}
+
+/* The XCR0 this (host) CPU runs ring 3 under, which kvm_pvm's guests share; 0 without XSAVE. */
+uint64_t vmm_host_xcr0(void)
+{
+	uint32_t a, b, c, d, lo, hi;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(c & (1u << 27)))	/* OSXSAVE */
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Standard-format size for xcr0 by this CPU's own CPUID; 0 if it cannot say. */
+uint32_t vmm_host_xsave_size(uint64_t xcr0)
+{
+	struct x86_xstate_layout layout;
+
+	return x86_xstate_layout(xcr0, false, cpuid_host, NULL, &layout) ? 0 : layout.size;
 }
 
 void vmm_guest_cpu_describe(const struct vmm_guest_cpu *gc, char *buf, size_t len)

@@ -91,6 +91,11 @@ struct kvm_cpuid2;
 int vmm_guest_cpu_probe(int kvm_fd, struct vmm_guest_cpu *gc, struct kvm_cpuid2 **table,
 			struct vmm_err *err);
 void vmm_guest_cpu_describe(const struct vmm_guest_cpu *gc, char *buf, size_t len);
+/* The guest TSC rate KVM gives a new vCPU (KVM_GET_TSC_KHZ), or -errno. */
+int vmm_kvm_tsc_khz(int kvm_fd);
+/* The host's XCR0 (what ring 3 runs under, also in kvm_pvm guests); its XSAVE size. */
+uint64_t vmm_host_xcr0(void);
+uint32_t vmm_host_xsave_size(uint64_t xcr0);
 
 /* ---- the kernel image (image.c) ---- */
 
