@@ -17,6 +17,10 @@ Q	:= $(if $(V),,@)
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 
+# The shared ABI: include/crtos/, and the arch's part of it
+# (include/arch/x86_64/crtos/, the register dump in crtos/comm.h).
+SHARED_INC := -Iinclude -Iinclude/arch/x86_64
+
 # Linux UAPI headers only (errno values, later syscall numbers and structures):
 # the kernel never sees the C library's headers.
 UAPI	:= $(BUILD)/uapi
@@ -27,7 +31,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
 	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) \
-	-Iinclude -Ikernel/include -Ilinuxabi/include -Iarch/x86_64/include -I$(BUILD)/include
+	$(SHARED_INC) -Ikernel/include -Ilinuxabi/include -Iarch/x86_64/include -I$(BUILD)/include
 KERNEL_ASFLAGS := $(KERNEL_CFLAGS) -D__ASSEMBLER__
 KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h
 
@@ -56,7 +60,7 @@ KERNEL	:= $(BUILD)/crtos-kernel.elf
 
 # arch/x86_64/include comes after the system's headers: the VMM shares only
 # self-contained pieces of the arch layer (asm/xstate.h), never its UAPI names.
-TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread -Iinclude -Itools \
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread $(SHARED_INC) -Itools \
 	-idirafter arch/x86_64/include
 TOOLS_SRCS := \
 	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c tools/vmm/boot.c tools/vmm/clock.c \
@@ -92,7 +96,7 @@ $(UAPI)/.stamp:
 	$(Q)touch $@
 
 # Structure offsets for assembly, generated from C (arch/x86_64/asm-offsets.c).
-$(BUILD)/include/asm-offsets.h: arch/x86_64/asm-offsets.c $(UAPI)/.stamp $(wildcard arch/x86_64/include/asm/*.h include/crtos/*.h)
+$(BUILD)/include/asm-offsets.h: arch/x86_64/asm-offsets.c $(UAPI)/.stamp $(wildcard arch/x86_64/include/asm/*.h include/crtos/*.h include/arch/x86_64/crtos/*.h)
 	@echo "  GEN     $@"
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(KERNEL_CFLAGS) -S -o $@.s $<

@@ -4,7 +4,7 @@
 # under ASan and UBSan), the cell tests' helper program, and the runner.
 
 UNIT_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(ASAN_FLAGS) -DUNIT_TEST \
-	-Itests/unit/stub -Itests/lib -Ikernel/include -Iarch/x86_64/include -Iinclude -Ilinuxabi/include
+	-Itests/unit/stub -Itests/lib -Ikernel/include -Iarch/x86_64/include $(SHARED_INC) -Ilinuxabi/include
 UNIT_COMMON := tests/lib/harness.c tests/unit/stub/arch_stub.c kernel/lib/strlcpy.c kernel/mm/pmm.c
 
 # test name -> kernel sources it compiles
@@ -36,7 +36,7 @@ $(BUILD)/tests/unit/fmt_renamed.o: kernel/lib/fmt.c
 $(BUILD)/tests/unit/test_fmt: $(BUILD)/tests/unit/fmt_renamed.o
 
 .SECONDEXPANSION:
-$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(UNIT_COMMON) $(wildcard kernel/include/kernel/*.h include/crtos/*.h linuxabi/include/linuxabi/* tests/unit/stub/*.h tests/unit/stub/asm/*.h)
+$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(UNIT_COMMON) $(wildcard kernel/include/kernel/*.h include/crtos/*.h include/arch/x86_64/crtos/*.h linuxabi/include/linuxabi/* tests/unit/stub/*.h tests/unit/stub/asm/*.h)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(UNIT_CFLAGS) -pthread -o $@ $< $(UNIT_SRCS_$*) $(UNIT_COMMON) \

@@ -14,6 +14,13 @@
 #define CRTOS_COMM_H
 
 #include <crtos/abi.h>
+/*
+ * struct crtos_regs: the architecture's register dump at a fault, the one
+ * arch-specific part of this page. Each arch defines it in
+ * include/arch/<arch>/crtos/arch_regs.h; the portable kernel reaches it only
+ * through arch hooks (kernel/arch.h).
+ */
+#include <crtos/arch_regs.h>
 
 #define CRTOS_COMM_MAGIC	0x4d4d4f43534f5452ull	/* "RTOSCOMM" */
 
@@ -30,21 +37,9 @@ enum crtos_state {
 #define CRTOS_PANIC_FRAMES	32
 
 /*
- * Register state at an exception or interrupt. This is also the kernel's
- * trap frame, laid out so that its tail (rip .. ss) is the frame iretq pops.
- */
-struct crtos_regs {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t vector, error_code;
-	uint64_t rip, cs, rflags, rsp, ss;
-	uint64_t cr2;			/* page faults only */
-};
-
-/*
  * Written by the kernel when it panics, before it sets state to PANICKED
- * and rings CRTOS_MMIO_PANIC. The VMM prints it, symbolizing rip and the
- * backtrace with the kernel ELF's symbol table.
+ * and rings CRTOS_MMIO_PANIC. The VMM prints it, symbolizing the faulting
+ * instruction and the backtrace with the kernel ELF's symbol table.
  */
 struct crtos_panic_record {
 	char file[64];			/* source file of the panic() call */
