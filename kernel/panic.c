@@ -25,8 +25,8 @@ static void panic_fill_record(struct crtos_panic_record *rec, const char *file, 
 	if (regs) {
 		rec->regs = *regs;
 		rec->has_regs = 1;
-		rec->frames[n++] = regs->rip;
-		n += arch_backtrace(regs->rbp, &rec->frames[n], CRTOS_PANIC_FRAMES - n);
+		rec->frames[n++] = arch_regs_ip(regs);
+		n += arch_backtrace(arch_regs_frame(regs), &rec->frames[n], CRTOS_PANIC_FRAMES - n);
 	} else {
 		rec->has_regs = 0;
 		n = arch_backtrace(arch_current_frame(), rec->frames, CRTOS_PANIC_FRAMES);

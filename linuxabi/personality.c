@@ -162,8 +162,8 @@ void user_exception(arch_regs_t *regs, int sig, int code, uint64_t addr)
 	}
 	if (sa->handler == (uint64_t)SIG_DFL)
 		pr_info("process %d: %s at ip %#lx (address %#lx), killed by signal %d\n",
-			lt->proc->pid, sig == SIGSEGV ? "segfault" : "fault", (unsigned long)regs->rip,
-			(unsigned long)addr, sig);
+			lt->proc->pid, sig == SIGSEGV ? "segfault" : "fault",
+			(unsigned long)arch_regs_ip(regs), (unsigned long)addr, sig);
 	lx_signal_simple_info(&info, sig, code);
 	info.si_addr = (void *)(uintptr_t)addr;
 	lx_signal_send(lt->proc, lt, &info);

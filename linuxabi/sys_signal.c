@@ -172,7 +172,7 @@ long sys_sigaltstack(const uint64_t *a)
 {
 	struct lx_thread *lt = lx_current();
 	struct lx_altstack *as = &lt->altstack;
-	uint64_t sp = lt->regs->rsp;
+	uint64_t sp = arch_regs_sp(lt->regs);
 	bool on = as->size && sp > as->sp && sp - as->sp <= as->size;
 	stack_t old = {
 		.ss_sp = (void *)(uintptr_t)as->sp, .ss_size = as->size,

@@ -32,11 +32,21 @@
  *   paddr_t arch_virt_to_phys(const void *)
  *   page-table format: ARCH_PT_LEVELS, ARCH_PT_ENTRIES, arch_pte_t and
  *   arch_pte_*() (see asm/pte.h)
+ *   register dumps (arch_regs_t), read without knowing the registers:
+ *     uint64_t arch_regs_ip(const arch_regs_t *)     instruction pointer
+ *     uint64_t arch_regs_sp(const arch_regs_t *)     stack pointer
+ *     uintptr_t arch_regs_frame(const arch_regs_t *) frame pointer, for arch_backtrace()
  */
 
 struct arch_thread;
 
-/* Register state at an exception or interrupt (the crtos_regs ABI layout). */
+/*
+ * Register state at an exception or interrupt (struct crtos_regs, the arch's
+ * part of the shared ABI: include/arch/<arch>/crtos/arch_regs.h). Portable
+ * code reads it only through the arch_regs_*() hooks; the Linux personality
+ * also reads and writes the registers its platform's Linux ABI names
+ * (system call arguments, signal contexts).
+ */
 typedef struct crtos_regs arch_regs_t;
 
 /* Contract: called once, by the arch boot code, with the boot params. */

@@ -7,6 +7,7 @@
 #include <crtos/abi.h>
 #include <asm/percpu.h>
 #include <asm/pte.h>
+#include <asm/regs.h>
 #include <asm/thread.h>
 
 static inline uint64_t arch_read_tsc(void)

@@ -3,13 +3,15 @@
  * The arch contract's inline hooks for host unit tests: guest RAM is a host
  * buffer (stub_ram), the TSC is a variable the test advances, and the soft
  * interrupt mask is a flag whose saves and restores must pair up. The page
- * table format is the real x86-64 one (arch/x86_64/include/asm/pte.h).
+ * table format and the register dump are the real x86-64 ones
+ * (arch/x86_64/include/asm/pte.h, asm/regs.h).
  */
 #ifndef STUB_ARCH_INLINE_H
 #define STUB_ARCH_INLINE_H
 
 #include <kernel/types.h>
 #include <asm/pte.h>
+#include <asm/regs.h>
 #include <asm/thread.h>
 
 extern uint8_t *stub_ram;		/* guest-physical 0 */
