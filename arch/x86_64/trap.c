@@ -189,19 +189,23 @@ void x86_event(arch_regs_t *regs)
 		user_return(regs);
 }
 
-static void x86_probe_report(arch_regs_t *fault)
+/* Decode the fault the last probe took (recorded by x86_exception) for portable code. */
+static void x86_probe_report(struct arch_fault *fault)
 {
 	struct x86_percpu *c = this_cpu();
 
 	if (!fault)
 		return;
-	*fault = (arch_regs_t){ 0 };
-	fault->vector = c->probe_vector;
-	fault->error_code = c->probe_error;
-	fault->cr2 = c->probe_cr2;
+	*fault = (struct arch_fault){ .page_fault = c->probe_vector == X86_VEC_PF };
+	if (!fault->page_fault)
+		return;
+	fault->present = c->probe_error & X86_PF_PRESENT;
+	fault->write = c->probe_error & X86_PF_WRITE;
+	fault->exec = c->probe_error & X86_PF_INSTR;
+	fault->addr = c->probe_cr2;
 }
 
-int arch_probe_read(const void *addr, uint64_t *val, arch_regs_t *fault)
+int arch_probe_read(const void *addr, uint64_t *val, struct arch_fault *fault)
 {
 	int ret = x86_probe_read(addr, val);
 
@@ -210,7 +214,7 @@ int arch_probe_read(const void *addr, uint64_t *val, arch_regs_t *fault)
 	return ret;
 }
 
-int arch_probe_write(void *addr, uint64_t val, arch_regs_t *fault)
+int arch_probe_write(void *addr, uint64_t val, struct arch_fault *fault)
 {
 	int ret = x86_probe_write(addr, val);
 

@@ -11,7 +11,6 @@
 #include <kernel/pmm.h>
 #include <kernel/selftest.h>
 #include <kernel/string.h>
-#include <asm/x86.h>
 
 /* A kernel-window address nothing else uses: the second PML4 entry of the window. */
 #define TEST_VA		(CRTOS_KERNEL_BASE + (CRTOS_KERNEL_WINDOW / 2))
@@ -83,13 +82,14 @@ SELFTEST(aspace_mapping_is_used_by_the_mmu)
 
 SELFTEST(aspace_unmapped_page_faults_with_address)
 {
-	arch_regs_t fault;
+	struct arch_fault fault;
 	uint64_t val;
 
 	CHECK_EQ(arch_probe_read((void *)TEST_VA, &val, &fault), -EFAULT);
-	CHECK_EQ(fault.vector, X86_VEC_PF);
-	CHECK_EQ(fault.cr2, TEST_VA);
-	CHECK(!(fault.error_code & X86_PF_PRESENT));
+	CHECK(fault.page_fault);
+	CHECK_EQ(fault.addr, TEST_VA);
+	CHECK(!fault.present);
+	CHECK(!fault.write);
 	return 0;
 }
 
@@ -97,7 +97,7 @@ SELFTEST(aspace_read_only_page_faults_on_write)
 {
 	struct aspace *as = kernel_aspace();
 	paddr_t page = pmm_alloc(0);
-	arch_regs_t fault;
+	struct arch_fault fault;
 	uint64_t val;
 
 	CHECK(page != PADDR_INVALID);
@@ -106,9 +106,10 @@ SELFTEST(aspace_read_only_page_faults_on_write)
 	CHECK_EQ(arch_probe_read((void *)TEST_VA, &val, NULL), 0);
 	CHECK_EQ(val, 77);
 	CHECK_EQ(arch_probe_write((void *)TEST_VA, 1, &fault), -EFAULT);
-	CHECK_EQ(fault.vector, X86_VEC_PF);
-	CHECK(fault.error_code & X86_PF_PRESENT);
-	CHECK(fault.error_code & X86_PF_WRITE);
+	CHECK(fault.page_fault);
+	CHECK(fault.present);
+	CHECK(fault.write);
+	CHECK_EQ(fault.addr, TEST_VA);
 	CHECK_EQ(aspace_unmap(as, TEST_VA, PAGE_SIZE), 0);
 	pmm_free(page, 0);
 	return 0;
@@ -117,12 +118,13 @@ SELFTEST(aspace_read_only_page_faults_on_write)
 SELFTEST(aspace_kernel_text_is_not_writable)
 {
 	extern char __text_start[];
-	arch_regs_t fault;
+	struct arch_fault fault;
 	uint64_t val;
 
 	CHECK_EQ(arch_probe_read(__text_start, &val, NULL), 0);
 	CHECK_EQ(arch_probe_write(__text_start, val, &fault), -EFAULT);
-	CHECK(fault.error_code & X86_PF_WRITE);
+	CHECK(fault.page_fault);
+	CHECK(fault.write);
 	return 0;
 }
 

@@ -104,14 +104,26 @@ void arch_tlb_flush_page(vaddr_t va);
 void arch_tlb_flush_all(void);
 
 /*
- * Read 8 bytes at addr, surviving a fault. Returns 0 with *val set, or
- * -EFAULT with *fault (if not NULL) describing the exception taken
- * (vector, error_code, cr2 filled; the rest zero).
+ * A fault, as much of it as portable code may know: the arch layer decodes
+ * its exception state into this. Only page_fault is meaningful when it is
+ * false.
  */
-int arch_probe_read(const void *addr, uint64_t *val, arch_regs_t *fault);
+struct arch_fault {
+	bool page_fault;	/* the MMU refused the access; the rest describe it */
+	bool present;		/* the page was mapped: a protection fault, not a missing page */
+	bool write;		/* the access was a write */
+	bool exec;		/* the access was an instruction fetch */
+	uint64_t addr;		/* the address the access went to */
+};
+
+/*
+ * Read 8 bytes at addr, surviving a fault. Returns 0 with *val set, or
+ * -EFAULT with *fault (if not NULL) describing the fault taken.
+ */
+int arch_probe_read(const void *addr, uint64_t *val, struct arch_fault *fault);
 
 /* Same for a write of val. */
-int arch_probe_write(void *addr, uint64_t val, arch_regs_t *fault);
+int arch_probe_write(void *addr, uint64_t val, struct arch_fault *fault);
 
 /*
  * Walk the frame-pointer chain from frame pointer fp, storing up to max
