@@ -4,6 +4,7 @@
  * reflection (with the vector, error code and faulting address the kernel
  * sees), service calls, the TSC-deadline timer, the soft interrupt mask and
  * halting. Timings are printed for information; they are not asserted.
+ * Also the arch's part of portable self-tests (arch_selftest_*()).
  */
 #include <kernel/aspace.h>
 #include <kernel/clock.h>
@@ -15,6 +16,19 @@
 #include <asm/internal.h>
 #include <asm/svc.h>
 
+/* The kernel is built without SSE (-mgeneral-regs-only), so nothing else uses xmm0. */
+void arch_selftest_fpu_put(uint64_t val)
+{
+	__asm__ volatile("movq %0, %%xmm0" : : "r"(val));
+}
+
+uint64_t arch_selftest_fpu_get(void)
+{
+	uint64_t val;
+
+	__asm__ volatile("movq %%xmm0, %0" : "=r"(val));
+	return val;
+}
 
 static uint64_t us_since(uint64_t tsc)
 {

@@ -6,6 +6,7 @@
  * switches, and dead threads' memory coming back. The self-tests run in the
  * boot context, which is the idle thread: anything ready runs before it.
  */
+#include <kernel/arch.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
 #include <kernel/pmm.h>
@@ -116,17 +117,15 @@ SELFTEST(sched_interrupt_preempts_a_spinning_thread)
 
 static volatile uint64_t fpu_seen[2];
 
-/* Put a value in xmm0, let the other thread run, check xmm0 kept it. */
+/* Put a value in an FPU/vector register, let the other thread run, check the register kept it. */
 static void fpu_fn(void *arg)
 {
-	uint64_t mine = (uintptr_t)arg, back;
+	uint64_t mine = (uintptr_t)arg;
 
-	/* The kernel is built without SSE, so nothing else uses xmm0. */
-	__asm__ volatile("movq %0, %%xmm0" : : "r"(mine));
+	arch_selftest_fpu_put(mine);
 	for (int i = 0; i < 3; i++)
 		sched_yield();
-	__asm__ volatile("movq %%xmm0, %0" : "=r"(back));
-	fpu_seen[mine & 1] = back;
+	fpu_seen[mine & 1] = arch_selftest_fpu_get();
 }
 
 SELFTEST(sched_switch_preserves_each_threads_fpu_state)

@@ -62,6 +62,14 @@ uint64_t arch_boot_tsc(void);
 void arch_inject_fault(const char *kind);
 
 /*
+ * Test hooks for the self-test that a user thread's FPU/vector state
+ * survives context switches: put val in an FPU/vector register that kernel
+ * code never touches, and read that register back. User threads only.
+ */
+void arch_selftest_fpu_put(uint64_t val);
+uint64_t arch_selftest_fpu_get(void);
+
+/*
  * Second-stage CPU setup: interrupt controller, timer, per-CPU state that
  * needs the page allocator. Called once by kmain after mm init. May fail
  * with -errno; kmain panics then.
