@@ -46,14 +46,15 @@ checks_only() {
 	grep -v '^# ' "$1"
 }
 
+# timeout: 300
 test_rt_programs_match_native() {
-	local prog libc native rt
+	local prog libc native rt rc
 	for prog in $RT_PROGRAMS; do
 		for libc in musl glibc dyn; do
 			native=$(tmp)
 			rt=$(tmp)
-			{ "$BUILD/programs/$prog-$libc"; echo "exit $?"; } >"$native" 2>&1
-			{ "$CRTOS" run -- "$BUILD/programs/$prog-$libc"; echo "exit $?"; } >"$rt" 2>&1
+			{ rc=0; "$BUILD/programs/$prog-$libc" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+			{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
 			grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog-$libc fails natively"; }
 			cmp -s <(checks_only "$native") <(checks_only "$rt") ||
 				{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "$prog-$libc differs"; }

@@ -7,13 +7,14 @@
 BUSYBOX=/bin/busybox
 
 # native_vs_rt NAME CMD...: stdout, stderr and exit status must be identical.
+# (A command's status is caught with ||: errexit is on in tests.)
 native_vs_rt() {
-	local name=$1 native rt
+	local name=$1 native rt rc
 	shift
 	native=$(tmp)
 	rt=$(tmp)
-	{ "$@"; echo "exit status $?"; } >"$native" 2>&1
-	{ "$CRTOS" run -- "$@"; echo "exit status $?"; } >"$rt" 2>&1
+	{ rc=0; "$@" || rc=$?; echo "exit status $rc"; } >"$native" 2>&1
+	{ rc=0; "$CRTOS" run -- "$@" || rc=$?; echo "exit status $rc"; } >"$rt" 2>&1
 	if ! cmp -s "$native" "$rt"; then
 		diff "$native" "$rt" | head -20
 		fail "$name: the RT realm's output differs from the native run"
@@ -53,16 +54,18 @@ test_run_ls_la_root_matches_native() {
 	cmp -s "$native" "$rt" || { diff "$native" "$rt"; fail "ls -la / differs"; }
 }
 
+# timeout: 300
 test_run_test_programs_match_native_musl_and_glibc() {
-	local prog native rt d1 d2
+	local prog native rt d1 d2 rc
 	for prog in fileops fdops memops errnos; do
 		for libc in musl glibc dyn; do
 			d1=$(mktemp -d)
 			d2=$(mktemp -d)
 			native=$(tmp)
 			rt=$(tmp)
-			{ "$BUILD/programs/$prog-$libc" "$d1/s"; echo "exit $?"; } >"$native" 2>&1
-			{ "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2/s"; echo "exit $?"; } >"$rt" 2>&1
+			{ rc=0; "$BUILD/programs/$prog-$libc" "$d1/s" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+			{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2/s" || rc=$?; echo "exit $rc"; } \
+				>"$rt" 2>&1
 			rm -rf "$d1" "$d2"
 			grep -q '^exit 0$' "$native" || fail "$prog-$libc fails natively"
 			cmp -s "$native" "$rt" || { diff "$native" "$rt" | head; fail "$prog-$libc differs"; }
