@@ -19,4 +19,7 @@ test_passes() {
 	# A failure tested by || is not a failed check.
 	false || true
 	[[ $TMPDIR != /tmp ]] || fail "the runner gave the test no TMPDIR of its own"
+	# Tests send SIGINT to what they start: it must not start ignored.
+	(((0x$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$BASHPID/status) & 0x6) == 0)) ||
+		fail "the test starts with SIGINT or SIGQUIT ignored"
 }
