@@ -133,14 +133,14 @@ test_killed_threaded_programs_leave_a_working_cell() {
 		sleep 100 | "$CRTOS" run -- "$BUILD/programs/busy-$libc" >"$out" 2>&1 &
 		for _ in $(seq 100); do grep -q running "$out" && break; sleep 0.05; done
 		grep -q running "$out" || fail "busy-$libc did not start"
-		pkill -KILL -f crtos-shadow
+		pkill -KILL -P $! -x crtos-shadow	# $!: this crtos run
 		for _ in $(seq 100); do pgrep -f "run -- $BUILD/programs/busy" >/dev/null || break; sleep 0.05; done
 		pgrep -f "run -- $BUILD/programs/busy" >/dev/null && fail "crtos run did not end"
 		[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the cell did not carry on"
 
 		sleep 100 | "$CRTOS" run -- "$BUILD/programs/busy-$libc" >"$out" 2>&1 &
 		for _ in $(seq 100); do grep -q running "$out" && break; sleep 0.05; done
-		pkill -TERM -f crtos-shadow
+		pkill -TERM -P $! -x crtos-shadow
 		for _ in $(seq 100); do pgrep -f "run -- $BUILD/programs/busy" >/dev/null || break; sleep 0.05; done
 		pgrep -f "run -- $BUILD/programs/busy" >/dev/null && fail "SIGTERM did not end busy-$libc"
 		run "$out" run -- "$BUILD/programs/sync-$libc"

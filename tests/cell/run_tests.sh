@@ -6,6 +6,12 @@
 
 BUSYBOX=/bin/busybox
 
+# shadow_of PID: the shadow of the crtos run whose pid is PID (its child), so
+# that a test never picks another's on a shared machine. Fails if none yet.
+shadow_of() {
+	pgrep -P "$1" -x crtos-shadow
+}
+
 # native_vs_rt NAME CMD...: stdout, stderr and exit status must be identical.
 # (A command's status is caught with ||: errexit is on in tests.)
 native_vs_rt() {
@@ -95,7 +101,7 @@ test_run_sigint_ends_sleep_with_130_within_100ms() {
 	set -m	# job control: background jobs do not start with SIGINT ignored
 	"$CRTOS" run -- $BUSYBOX sleep 100 &
 	pid=$!
-	for _ in $(seq 100); do shadow=$(pgrep -f crtos-shadow) && break; sleep 0.05; done
+	for _ in $(seq 100); do shadow=$(shadow_of $pid) && break; sleep 0.05; done
 	sleep 0.2
 	start=$(date +%s%N)
 	kill -INT $pid
@@ -133,8 +139,8 @@ test_run_ignored_signals_stay_ignored() {
 	# As nohup does: the program starts with SIGHUP ignored and survives it.
 	(trap '' HUP; exec "$CRTOS" run -- $BUSYBOX sleep 1) &
 	pid=$!
-	for _ in $(seq 100); do pgrep -f crtos-shadow >/dev/null && break; sleep 0.05; done
-	kill -HUP "$(pgrep -f crtos-shadow)" "$pid"
+	for _ in $(seq 100); do shadow_of $pid >/dev/null && break; sleep 0.05; done
+	kill -HUP "$(shadow_of $pid)" "$pid"
 	status=0
 	wait $pid || status=$?
 	expect_status 0
@@ -158,8 +164,8 @@ test_run_killed_shadow_ends_the_program_and_the_cell_carries_on() {
 	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
 	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
 	"$CRTOS" run -- $BUSYBOX sleep 100 &
-	for _ in $(seq 100); do pgrep -f crtos-shadow >/dev/null && break; sleep 0.05; done
-	kill -KILL "$(pgrep -f crtos-shadow)"
+	for _ in $(seq 100); do shadow_of $! >/dev/null && break; sleep 0.05; done
+	kill -KILL "$(shadow_of $!)"
 	status=0
 	wait $! || status=$?
 	expect_status 137
