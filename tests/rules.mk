@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Tests: host unit tests (the real kernel sources against tests/unit/stub,
-# under ASan and UBSan), the cell tests' helper program, and the runner.
+# under ASan and UBSan), the cell tests' helper program, the runner's
+# self-test's fixture, and the runner.
 
 UNIT_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(ASAN_FLAGS) -DUNIT_TEST \
 	-Itests/unit/stub -Itests/lib -Ikernel/include -Iarch/x86_64/include $(SHARED_INC) -Ilinuxabi/include
@@ -42,7 +43,15 @@ $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(UNIT_COMMON)
 	$(Q)$(CC) $(UNIT_CFLAGS) -pthread -o $@ $< $(UNIT_SRCS_$*) $(UNIT_COMMON) \
 		$(filter %.o,$^)
 
-unit: $(UNIT_BINS)
+# The runner's self-test (tests/harness/runner_selftest) runs this harness
+# program, built as the unit tests are, and expects it to crash when told.
+HARNESS_FIXTURE := $(BUILD)/tests/harness/crash_after_pass
+$(HARNESS_FIXTURE): tests/harness/crash_after_pass.c tests/lib/harness.c tests/lib/harness.h
+	@echo "  CC      $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UNIT_CFLAGS) -o $@ $< tests/lib/harness.c
+
+unit: $(UNIT_BINS) $(HARNESS_FIXTURE)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
 
 # The cell tests' C part: libvmm driven directly (100 boots in one process, ...).
@@ -53,7 +62,7 @@ $(CELL_PROG): tests/cell/cell_lifecycle.c $(patsubst %,$(BUILD)/t/%.o,$(VMM_SRCS
 	$(Q)$(CC) $(TOOLS_CFLAGS) -Itests/lib -o $@ $< $(patsubst %,$(BUILD)/t/%.o,$(VMM_SRCS)) \
 		tests/lib/harness.c
 
-test-build: all $(ASAN_CLI) $(UNIT_BINS) $(CELL_PROG) programs $(SYSCALLS_MD)
+test-build: all $(ASAN_CLI) $(UNIT_BINS) $(HARNESS_FIXTURE) $(CELL_PROG) programs $(SYSCALLS_MD)
 
 # The README's test command: install what is missing, build, run everything.
 test: deps

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
 #
 # Cell tests through the crtos command, one function per behaviour. Sourced
-# by tests/run, which runs each test_* function in a subshell with set -e,
-# as root with /dev/kvm. A test fails by returning non-zero; its last line
-# of output says why. The tool runs under ASan/UBSan (build/asan/crtos), so
+# by tests/lib/shell_test, which tests/run starts for each test_* function,
+# as root with /dev/kvm, with errexit in force: a test fails at its first
+# command that fails (outside if, && and ||), and its last line of output
+# says why. A test's time limit is 120 s unless a "# timeout: SECONDS"
+# line right above it says more. The tool runs under ASan/UBSan (build/asan/crtos), so
 # a memory error or leak in it fails the test too.
 
 CRTOS=${CRTOS:-$BUILD/asan/crtos}

@@ -46,14 +46,15 @@ checks_only() {
 	grep -v '^# ' "$1"
 }
 
+# timeout: 300
 test_rt_programs_match_native() {
-	local prog libc native rt
+	local prog libc native rt rc
 	for prog in $RT_PROGRAMS; do
 		for libc in musl glibc dyn; do
 			native=$(tmp)
 			rt=$(tmp)
-			{ "$BUILD/programs/$prog-$libc"; echo "exit $?"; } >"$native" 2>&1
-			{ "$CRTOS" run -- "$BUILD/programs/$prog-$libc"; echo "exit $?"; } >"$rt" 2>&1
+			{ rc=0; "$BUILD/programs/$prog-$libc" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+			{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
 			grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog-$libc fails natively"; }
 			cmp -s <(checks_only "$native") <(checks_only "$rt") ||
 				{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "$prog-$libc differs"; }
@@ -156,14 +157,14 @@ test_killed_threaded_programs_leave_a_working_cell() {
 		sleep 100 | "$CRTOS" run -- "$BUILD/programs/busy-$libc" >"$out" 2>&1 &
 		for _ in $(seq 100); do grep -q running "$out" && break; sleep 0.05; done
 		grep -q running "$out" || fail "busy-$libc did not start"
-		pkill -KILL -f crtos-shadow
+		pkill -KILL -P $! -x crtos-shadow	# $!: this crtos run
 		for _ in $(seq 100); do pgrep -f "run -- $BUILD/programs/busy" >/dev/null || break; sleep 0.05; done
 		pgrep -f "run -- $BUILD/programs/busy" >/dev/null && fail "crtos run did not end"
 		[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the cell did not carry on"
 
 		sleep 100 | "$CRTOS" run -- "$BUILD/programs/busy-$libc" >"$out" 2>&1 &
 		for _ in $(seq 100); do grep -q running "$out" && break; sleep 0.05; done
-		pkill -TERM -f crtos-shadow
+		pkill -TERM -P $! -x crtos-shadow
 		for _ in $(seq 100); do pgrep -f "run -- $BUILD/programs/busy" >/dev/null || break; sleep 0.05; done
 		pgrep -f "run -- $BUILD/programs/busy" >/dev/null && fail "SIGTERM did not end busy-$libc"
 		run "$out" run -- "$BUILD/programs/sync-$libc"

@@ -6,14 +6,21 @@
 
 BUSYBOX=/bin/busybox
 
+# shadow_of PID: the shadow of the crtos run whose pid is PID (its child), so
+# that a test never picks another's on a shared machine. Fails if none yet.
+shadow_of() {
+	pgrep -P "$1" -x crtos-shadow
+}
+
 # native_vs_rt NAME CMD...: stdout, stderr and exit status must be identical.
+# (A command's status is caught with ||: errexit is on in tests.)
 native_vs_rt() {
-	local name=$1 native rt
+	local name=$1 native rt rc
 	shift
 	native=$(tmp)
 	rt=$(tmp)
-	{ "$@"; echo "exit status $?"; } >"$native" 2>&1
-	{ "$CRTOS" run -- "$@"; echo "exit status $?"; } >"$rt" 2>&1
+	{ rc=0; "$@" || rc=$?; echo "exit status $rc"; } >"$native" 2>&1
+	{ rc=0; "$CRTOS" run -- "$@" || rc=$?; echo "exit status $rc"; } >"$rt" 2>&1
 	if ! cmp -s "$native" "$rt"; then
 		diff "$native" "$rt" | head -20
 		fail "$name: the RT realm's output differs from the native run"
@@ -53,16 +60,18 @@ test_run_ls_la_root_matches_native() {
 	cmp -s "$native" "$rt" || { diff "$native" "$rt"; fail "ls -la / differs"; }
 }
 
+# timeout: 300
 test_run_test_programs_match_native_musl_and_glibc() {
-	local prog native rt d1 d2
+	local prog native rt d1 d2 rc
 	for prog in fileops fdops memops errnos; do
 		for libc in musl glibc dyn; do
 			d1=$(mktemp -d)
 			d2=$(mktemp -d)
 			native=$(tmp)
 			rt=$(tmp)
-			{ "$BUILD/programs/$prog-$libc" "$d1/s"; echo "exit $?"; } >"$native" 2>&1
-			{ "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2/s"; echo "exit $?"; } >"$rt" 2>&1
+			{ rc=0; "$BUILD/programs/$prog-$libc" "$d1/s" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+			{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2/s" || rc=$?; echo "exit $rc"; } \
+				>"$rt" 2>&1
 			rm -rf "$d1" "$d2"
 			grep -q '^exit 0$' "$native" || fail "$prog-$libc fails natively"
 			cmp -s "$native" "$rt" || { diff "$native" "$rt" | head; fail "$prog-$libc differs"; }
@@ -92,7 +101,7 @@ test_run_sigint_ends_sleep_with_130_within_100ms() {
 	set -m	# job control: background jobs do not start with SIGINT ignored
 	"$CRTOS" run -- $BUSYBOX sleep 100 &
 	pid=$!
-	for _ in $(seq 100); do shadow=$(pgrep -f crtos-shadow) && break; sleep 0.05; done
+	for _ in $(seq 100); do shadow=$(shadow_of $pid) && break; sleep 0.05; done
 	sleep 0.2
 	start=$(date +%s%N)
 	kill -INT $pid
@@ -130,8 +139,8 @@ test_run_ignored_signals_stay_ignored() {
 	# As nohup does: the program starts with SIGHUP ignored and survives it.
 	(trap '' HUP; exec "$CRTOS" run -- $BUSYBOX sleep 1) &
 	pid=$!
-	for _ in $(seq 100); do pgrep -f crtos-shadow >/dev/null && break; sleep 0.05; done
-	kill -HUP "$(pgrep -f crtos-shadow)" "$pid"
+	for _ in $(seq 100); do shadow_of $pid >/dev/null && break; sleep 0.05; done
+	kill -HUP "$(shadow_of $pid)" "$pid"
 	status=0
 	wait $pid || status=$?
 	expect_status 0
@@ -155,8 +164,8 @@ test_run_killed_shadow_ends_the_program_and_the_cell_carries_on() {
 	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
 	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
 	"$CRTOS" run -- $BUSYBOX sleep 100 &
-	for _ in $(seq 100); do pgrep -f crtos-shadow >/dev/null && break; sleep 0.05; done
-	kill -KILL "$(pgrep -f crtos-shadow)"
+	for _ in $(seq 100); do shadow_of $! >/dev/null && break; sleep 0.05; done
+	kill -KILL "$(shadow_of $!)"
 	status=0
 	wait $! || status=$?
 	expect_status 137

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* The unit-test runner behind tests/lib/harness.h. */
+/*
+ * The unit-test runner behind tests/lib/harness.h. Its output is what
+ * tests/run reads: one "PASS name" / "FAIL name" line per test, then
+ * "DONE n tests run, m failed" when every test has run. A program that ends
+ * without that line (a crash, an exit() in a test) is counted as failed.
+ */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,11 +59,14 @@ static bool harness_run(int i)
 
 int main(int argc, char **argv)
 {
-	int failed = 0;
+	int failed = 0, ran = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 0; i < nr_tests; i++)
-		if (argc < 2 || strstr(tests[i].name, argv[1]))
+		if (argc < 2 || strstr(tests[i].name, argv[1])) {
 			failed += !harness_run(i);
+			ran++;
+		}
+	printf("DONE %d tests run, %d failed\n", ran, failed);
 	return failed ? 1 : 0;
 }
