@@ -174,7 +174,8 @@ static int exec_open_interp(struct exec_ctx *x)
 	if (err)
 		return exec_fail(x, (int)err, "cannot read the program file");
 	memcpy(path, bounce(x), img->interp_size);
-	if (path[img->interp_size - 1] != '\0' || strlen(path) != img->interp_size - 1)
+	/* As Linux: the field must end in NUL; the path is what comes before the first one. */
+	if (path[img->interp_size - 1] != '\0')
 		return exec_fail(x, -ENOEXEC, "its PT_INTERP is not a path");
 	fd = rcall(__NR_openat, (uint64_t)AT_FDCWD, bounce_in_shadow(x), O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	if (fd < 0) {

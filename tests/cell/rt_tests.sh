@@ -10,15 +10,19 @@ RT_PROGRAMS="prio_inherit sched_order sync timers signals"
 
 # Dynamically linked programs of Debian: the same output as natively.
 test_debian_dynamic_programs_match_native() {
-	local native rt cmd
+	local native rt cmd rc
 	native=$(tmp)
 	rt=$(tmp)
 	for cmd in "/bin/ls -la /usr/lib" "/usr/bin/md5sum /etc/services" "/usr/bin/sort /etc/services" \
-		"/usr/bin/env -i A=1 /usr/bin/printenv" "/bin/sh -c 'for i in 1 2 3; do echo \$i; done'"; do
-		eval "$cmd" >"$native" 2>&1
-		eval "\"\$CRTOS\" run -- $cmd" >"$rt" 2>&1
+		"/usr/bin/printenv HOME PATH" "/bin/sh -c 'for i in 1 2 3; do echo \$i; done'"; do
+		{ rc=0; eval "$cmd" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+		{ rc=0; eval "\"\$CRTOS\" run -- $cmd" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
 		cmp -s "$native" "$rt" || { diff "$native" "$rt" | head; fail "$cmd differs"; }
 	done
+	# A cleared environment reaches the program as it reaches crtos run (env(1)
+	# itself would exec, which is issue 11's).
+	[[ $(env -i A=1 "$CRTOS" run -- /usr/bin/printenv) == "A=1" ]] ||
+		fail "env -i A=1 crtos run -- printenv does not print just A=1"
 }
 
 # Debian's own cyclictest, the same binary, in the realm: it runs its loop
@@ -69,12 +73,12 @@ test_rt_programs_match_native() {
 # runs under the host's XCR0 whatever the guest's CPUID says, so there the
 # realm must also keep every register set the host has.
 test_fpu_registers_survive_preemption_signals_and_sleeps() {
-	local libc native rt set
+	local libc native rt set rc
 	for libc in musl glibc dyn; do
 		native=$(tmp)
 		rt=$(tmp)
-		{ "$BUILD/programs/fpu-$libc"; echo "exit $?"; } >"$native" 2>&1
-		{ "$CRTOS" run -- "$BUILD/programs/fpu-$libc"; echo "exit $?"; } >"$rt" 2>&1
+		{ rc=0; "$BUILD/programs/fpu-$libc" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+		{ rc=0; "$CRTOS" run -- "$BUILD/programs/fpu-$libc" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
 		grep -q '^exit 0$' "$native" || { cat "$native"; fail "fpu-$libc fails natively"; }
 		cmp -s <(checks_only "$native") <(checks_only "$rt") ||
 			{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "fpu-$libc differs"; }
@@ -82,7 +86,7 @@ test_fpu_registers_survive_preemption_signals_and_sleeps() {
 	[[ -d /sys/module/kvm_pvm ]] || return 0
 	set=$(sed -n 's/^# registers: //p' "$native")
 	rt=$(tmp)
-	{ "$CRTOS" run -- "$BUILD/programs/fpu-glibc" "$set"; echo "exit $?"; } >"$rt" 2>&1
+	{ rc=0; "$CRTOS" run -- "$BUILD/programs/fpu-glibc" "$set" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
 	grep -q '^exit 0$' "$rt" || { grep -v ': ok$' "$rt"; fail "fpu-glibc $set fails in the realm"; }
 }
 
@@ -110,7 +114,11 @@ test_cyclic_loop_never_leaves_the_realm() {
 	expect_text "$long" "never early: ok"
 	r1=$(stats_remote_calls "$short")
 	r2=$(stats_remote_calls "$long")
-	[[ -n $r1 && $r1 == "$r2" ]] || fail "remote calls: $r1 for 10 loops, $r2 for 10000"
+	# Not one per loop: a few more at most, from the end (glibc's qsort of 10000
+	# samples asks sysinfo once and grows the heap; a remote call in the loop
+	# would add 9990).
+	[[ -n $r1 && -n $r2 ]] && ((r2 <= r1 + 5)) ||
+		fail "remote calls: $r1 for 10 loops, $r2 for 10000"
 	(($(by_call "$long" local clock_nanosleep) >= 10000)) ||
 		fail "clock_nanosleep was not served in the realm 10000 times"
 	[[ $(by_call "$long" local clock_gettime) == 0 && $(by_call "$long" remote clock_gettime) == 0 ]] ||
