@@ -58,12 +58,15 @@ KERNEL_SRCS := \
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
 KERNEL	:= $(BUILD)/crtos-kernel.elf
 
-# arch/x86_64/include comes after the system's headers: the VMM shares only
-# self-contained pieces of the arch layer (asm/xstate.h), never its UAPI names.
+# The VMM shares self-contained pieces of the arch layer (asm/xstate.h); no
+# file there has the name of a UAPI <asm/...> header the tools include. (-I,
+# not -idirafter: headers found through -idirafter are system headers, which
+# -MMD leaves out of the dependencies.)
 TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread $(SHARED_INC) -Itools \
-	-idirafter arch/x86_64/include
+	-Iarch/x86_64/include
 TOOLS_SRCS := \
-	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c tools/vmm/boot.c tools/vmm/clock.c \
+	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c \
+	tools/vmm/boot.c tools/vmm/clock.c \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
 	tools/vmm/proc.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \

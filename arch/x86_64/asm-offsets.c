@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include <asm/percpu.h>
+#include <crtos/boot.h>
 #include <crtos/comm.h>
 
 #define DEFINE(sym, val) \
@@ -29,6 +30,9 @@ void asm_offsets(void)
 	PCPU(EV_SS, ev_ss);
 	PCPU(EV_CR2, ev_cr2);
 	PCPU(EV_ENTRY, ev_entry);
+	PCPU(EV_ENTRY_CS, ev_entry_cs);
+	PCPU(EV_ENTRY_SS, ev_entry_ss);
+	PCPU(KERNEL_RING0, kernel_ring0);
 	PCPU(EV_STACK, ev_stack);
 	PCPU(KSTACK_TOP, kstack_top);
 	PCPU(KSTACK_SIZE, kstack_size);
@@ -37,6 +41,8 @@ void asm_offsets(void)
 	PCPU(TSS, tss);
 	PCPU(GDT, gdt);
 	DEFINE(REGS_SIZE, sizeof(struct crtos_regs));
+	DEFINE(BOOT_CPU_MODE, offsetof(struct crtos_boot_params, cpu_mode));
+	DEFINE(BOOT_MODE_HARDWARE, CRTOS_MODE_HARDWARE);
 	DEFINE(REGS_RIP, offsetof(struct crtos_regs, rip));
 	DEFINE(X86_GDT_BYTES, sizeof(((struct x86_percpu *)0)->gdt));
 }

@@ -6,7 +6,8 @@
  *
  * The kernel runs at CPL 3 under kvm_pvm (docs/architecture.md explains
  * why): its pages carry the user bit, and the only CPL 0 code is the
- * nucleus (nucleus.S).
+ * nucleus (nucleus.S). In hardware mode (VT-x/AMD-V) it runs at CPL 0 and
+ * its pages are the supervisor's; the mode comes from boot_params.
  */
 #include <kernel/arch.h>
 #include <crtos/mmio.h>
@@ -42,7 +43,7 @@ struct x86_idt_gate {
 extern struct x86_idt_gate x86_idt[256];
 
 uint64_t x86_tsc_entry;			/* written by _start */
-uint64_t x86_pte_kernel_bits = X86_PTE_US;	/* the kernel runs at CPL 3 */
+uint64_t x86_pte_kernel_bits = X86_PTE_US;	/* kvm_pvm: the kernel runs at CPL 3; 0 in hardware mode */
 uint64_t x86_mmio_base;			/* VA of the hypercall window */
 const struct crtos_boot_params *x86_boot_params;
 
@@ -93,10 +94,38 @@ static void x86_idt_init(void)
 	}
 }
 
-/* First C code, ring 3, on the boot stack. Never returns. */
+/*
+ * The mode the VMM chose: where the kernel runs, so which selectors reflected
+ * events land with, and whether kernel pages are the user's too.
+ */
+static void x86_mode_init(const struct crtos_boot_params *bp)
+{
+	bool hw = bp->cpu_mode == CRTOS_MODE_HARDWARE;
+
+	x86_bsp_percpu.kernel_ring0 = hw;
+	x86_bsp_percpu.ev_entry_cs = hw ? CRTOS_SEL_KERNEL_CS : CRTOS_SEL_USER_CS;
+	x86_bsp_percpu.ev_entry_ss = hw ? CRTOS_SEL_KERNEL_DS : CRTOS_SEL_USER_DS;
+	x86_pte_kernel_bits = hw ? 0 : X86_PTE_US;
+	/*
+	 * The VMM starts the vCPU with IF clear; under kvm_pvm the iret to ring 3
+	 * set it. Masking is the soft mask's job in both modes (arch_irq_save()),
+	 * so from here on IF is clear only inside the nucleus and the system call
+	 * entry's first instructions. No interrupt source is enabled yet.
+	 */
+	if (hw)
+		__asm__ volatile("sti" : : : "memory");
+}
+
+bool x86_hardware_mode(void)
+{
+	return this_cpu()->kernel_ring0;
+}
+
+/* First C code, on the boot stack (ring 3 under kvm_pvm, ring 0 in hardware mode). */
 _Noreturn void x86_start(const struct crtos_boot_params *bp)
 {
 	x86_boot_params = bp;
+	x86_mode_init(bp);
 	x86_mmio_base = CRTOS_KERNEL_BASE + bp->mmio_gpa;
 	x86_bsp_percpu.panic_doorbell = x86_mmio_base + CRTOS_MMIO_PANIC;
 	x86_idt_init();
@@ -112,6 +141,6 @@ void arch_inject_fault(const char *kind)
 {
 	if (!strcmp(kind, "ring0"))
 		x86_wrmsr(0xdeadbeef, 0);	/* #GP inside the nucleus: not reflectable */
-	else if (!strcmp(kind, "gp"))
-		__asm__ volatile("cli");	/* #GP at ring 3, no fixup */
+	else if (!strcmp(kind, "gp"))	/* #GP in kernel code, no fixup: privileged at ring 3, */
+		__asm__ volatile("wrmsr" : : "c"(0xdeadbeef), "a"(0), "d"(0));	/* no MSR at ring 0 */
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Kernel entry points: the boot entry (ring 0, a few instructions, then
- * ring 3 for good), the ring-3 landing point of reflected events, and the
- * fault-tolerant probes.
+ * ring 3 for good under kvm_pvm; ring 0 throughout in hardware mode), the
+ * landing point of reflected events, the system call entries of both
+ * modes, and the fault-tolerant probes.
  */
 #include <crtos/abi.h>
 #include <asm/x86.h>
@@ -20,7 +21,8 @@
 /*
  * First instructions, at CPL 0 (the entry state is in crtos/boot.h):
  * load our GDT (whose TSS descriptor needs the TSS address split up), IDT
- * and TSS, then iret to ring 3 on the boot stack. 28 emulated instructions.
+ * and TSS, then, under kvm_pvm, iret to ring 3 on the boot stack (28
+ * emulated instructions); in hardware mode stay at ring 0.
  */
 	.section .text.boot, "ax"
 	.globl _start
@@ -42,17 +44,19 @@ _start:
 	ltr	%ax
 	leaq	x86_boot_stack_top(%rip), %rax
 	movq	%rax, %rsp
+	cmpl	$BOOT_MODE_HARDWARE, BOOT_CPU_MODE(%rdi)
+	je	x86_boot_kernel
 	pushq	$CRTOS_SEL_USER_DS
 	pushq	%rax
 	pushq	$(X86_RFLAGS_IF | X86_RFLAGS_BASE)
 	pushq	$CRTOS_SEL_USER_CS
-	leaq	x86_boot_ring3(%rip), %rax
+	leaq	x86_boot_kernel(%rip), %rax
 	pushq	%rax
 	iretq
 
 	.section .text
-/* Ring 3 from here on. rdi still holds the boot params. */
-x86_boot_ring3:
+/* The kernel's ring from here on (3 under kvm_pvm, 0 in hardware mode). rdi: the boot params. */
+x86_boot_kernel:
 	leaq	x86_bsp_percpu(%rip), %rax
 	wrgsbase %rax
 	xorl	%ebp, %ebp
@@ -190,10 +194,24 @@ x86_idt_desc:
 
 	.section .text
 /*
+ * System calls from user code, hardware mode: `syscall` lands here at ring 0
+ * with the user's rsp and, as FMASK includes IF, interrupts off, so nothing
+ * can push onto the user's stack. Mask softly, move to the thread's kernel
+ * stack, and only then let interrupts in again (they are deferred while
+ * masked); the rest is the kvm_pvm entry's. The GS base is the per-CPU
+ * block in user code too (no swapgs: see docs/architecture.md).
+ */
+	.globl x86_syscall_entry_ring0
+x86_syscall_entry_ring0:
+	movb	$1, %gs:PCPU_IRQ_MASKED
+	movq	%rsp, %gs:PCPU_USER_RSP
+	movq	%gs:PCPU_KSTACK_TOP, %rsp
+	sti
+	jmp	x86_syscall_frame
+
+/*
  * System calls from user code. Under kvm_pvm `syscall` lands here still at
- * ring 3, with the user's rsp (see docs/architecture.md); on hardware where
- * it lands in ring 0 this entry would need swapgs and a ring-0 return, and
- * x86_syscall_init() refuses to run there. Mask first, so that the per-CPU
+ * ring 3, with the user's rsp (see docs/architecture.md). Mask first, so that the per-CPU
  * scratch slot cannot be reused by an interrupt-driven switch before it is
  * consumed; an interrupt before that first store is reflected with the user
  * rsp and handled at the top of the kernel stack, which is harmless.
@@ -204,6 +222,7 @@ x86_syscall_entry:
 	movb	$1, %gs:PCPU_IRQ_MASKED
 	movq	%rsp, %gs:PCPU_USER_RSP
 	movq	%gs:PCPU_KSTACK_TOP, %rsp
+x86_syscall_frame:
 	pushq	$0			/* the user's soft mask: never masked */
 	pushq	$0			/* cr2 */
 	pushq	$CRTOS_SEL_USER_DS

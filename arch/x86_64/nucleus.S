@@ -19,9 +19,16 @@
  * acknowledged (EOI), recorded in the pending bitmap, and the interrupted
  * code resumes.
  *
- * Fatal: an exception in ring 0, or while ev_busy is set, cannot be
- * reflected; the nucleus rings the panic doorbell with CRTOS_PANIC_NUCLEUS
- * and the VMM reports the registers.
+ * Fatal: an exception in ring 0 (under kvm_pvm), or while ev_busy is set,
+ * cannot be reflected; the nucleus rings the panic doorbell with
+ * CRTOS_PANIC_NUCLEUS and the VMM reports the registers.
+ *
+ * Hardware mode (kernel_ring0 set): the kernel runs at ring 0 as well, so
+ * exceptions and interrupts from ring 0 are the kernel's and are reflected
+ * like those from ring 3, to x86_event_entry at ring 0 (ev_entry_cs/ss);
+ * only the service calls' own code (called masked) defers its interrupts.
+ * The same file serves both modes; under real VT-x/AMD-V its instructions
+ * cost what they cost natively.
  */
 #include <crtos/abi.h>
 #include <crtos/mmio.h>
@@ -30,6 +37,7 @@
 
 	.section .text.nucleus, "ax"
 	.code64
+x86_nucleus_start:
 
 /* Error code pushed by the CPU for these exception vectors. */
 #define HAS_ERROR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
@@ -69,8 +77,20 @@ x86_vectors:
  */
 x86_nucleus_exception:
 	testb	$3, 24(%rsp)
-	jz	x86_nucleus_fatal
-	cmpb	$0, %gs:PCPU_EV_BUSY
+	jnz	2f
+	cmpb	$0, %gs:PCPU_KERNEL_RING0	/* hardware mode: ring 0 is the kernel's too, */
+	je	x86_nucleus_fatal
+	pushq	%rax				/* ... but not the nucleus's own code */
+	leaq	x86_nucleus_start(%rip), %rax
+	cmpq	%rax, 24(%rsp)
+	jb	1f
+	leaq	x86_nucleus_end(%rip), %rax
+	cmpq	%rax, 24(%rsp)
+	jae	1f
+	popq	%rax
+	jmp	x86_nucleus_fatal
+1:	popq	%rax
+2:	cmpb	$0, %gs:PCPU_EV_BUSY
 	jne	x86_nucleus_fatal
 	popq	%gs:PCPU_EV_VECTOR
 	popq	%gs:PCPU_EV_ERROR
@@ -81,10 +101,10 @@ x86_nucleus_reflect_frame:
 	popq	%gs:PCPU_EV_RFLAGS
 	popq	%gs:PCPU_EV_RSP
 	popq	%gs:PCPU_EV_SS
-	pushq	$CRTOS_SEL_USER_DS
+	pushq	%gs:PCPU_EV_ENTRY_SS
 	pushq	%gs:PCPU_EV_STACK
 	pushq	$(X86_RFLAGS_IF | X86_RFLAGS_BASE)
-	pushq	$CRTOS_SEL_USER_CS
+	pushq	%gs:PCPU_EV_ENTRY_CS
 	pushq	%gs:PCPU_EV_ENTRY
 	iretq
 
@@ -133,8 +153,10 @@ x86_nucleus_irq:
 	popq	%rcx
 	popq	%rax
 	testb	$3, 16(%rsp)
-	jz	1f
-	cmpb	$0, %gs:PCPU_IRQ_MASKED
+	jnz	2f
+	cmpb	$0, %gs:PCPU_KERNEL_RING0	/* kvm_pvm: ring 0 is the nucleus, never reflected */
+	je	1f
+2:	cmpb	$0, %gs:PCPU_IRQ_MASKED
 	jne	1f
 	cmpb	$0, %gs:PCPU_EV_BUSY
 	jne	1f
@@ -206,6 +228,7 @@ x86_svc_halt:
 
 x86_svc_nop:
 	iretq
+x86_nucleus_end:
 
 	.section .rodata
 	.balign 8

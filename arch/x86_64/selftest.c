@@ -55,8 +55,22 @@ SELFTEST(x86_breakpoint_is_not_a_service_call)
 	return expect_fault(x86_test_int3, X86_VEC_BP);
 }
 
-SELFTEST(x86_privileged_instructions_fault_in_ring3)
+/*
+ * The kernel runs where its mode says: under kvm_pvm at ring 3, where
+ * privileged instructions fault; in hardware mode at ring 0, with kernel
+ * pages that user code cannot reach.
+ */
+SELFTEST(x86_kernel_runs_at_its_modes_ring)
 {
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	if (x86_hardware_mode()) {
+		CHECK_EQ(cs, CRTOS_SEL_KERNEL_CS);
+		CHECK_EQ(x86_pte_kernel_bits & X86_PTE_US, 0);
+		return 0;
+	}
+	CHECK_EQ(cs & 3, 3);
 	CHECK(!expect_fault(x86_test_cli, X86_VEC_GP));
 	CHECK(!expect_fault(x86_test_hlt, X86_VEC_GP));
 	return 0;

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * System calls and the way to user mode. `syscall` from user code lands in
- * x86_syscall_entry (entry.S) at ring 3 under kvm_pvm; that is checked once
- * at boot, because the entry cannot work where it would land in ring 0.
+ * x86_syscall_entry (entry.S) at ring 3 under kvm_pvm, in
+ * x86_syscall_entry_ring0 at ring 0 in hardware mode; x86_syscall() checks
+ * that the ring is the mode's.
  */
 #include <kernel/panic.h>
 #include <asm/internal.h>
 #include <asm/svc.h>
 
 void x86_syscall_entry(void);
+void x86_syscall_entry_ring0(void);
 _Noreturn void x86_enter_user(uint64_t ip, uint64_t sp, uint64_t kstack_top);
 _Noreturn void x86_enter_user_frame(arch_regs_t *frame);
 
@@ -20,12 +22,22 @@ _Noreturn void x86_enter_user_frame(arch_regs_t *frame);
  * every interrupt out of it. The entry masks in software instead.
  */
 #define FMASK_FLAGS	0x47500
+/*
+ * Hardware mode: the entry runs at ring 0 on the user's stack until it has
+ * switched, so IF must be cleared as Linux clears it; the entry sets it again.
+ */
+#define FMASK_FLAGS_RING0	(FMASK_FLAGS | X86_RFLAGS_IF)
 
 void x86_syscall_init(void)
 {
 	x86_wrmsr(MSR_STAR, STAR_SELECTORS);
-	x86_wrmsr(MSR_LSTAR, (uint64_t)x86_syscall_entry);
-	x86_wrmsr(MSR_FMASK, FMASK_FLAGS);
+	if (x86_hardware_mode()) {
+		x86_wrmsr(MSR_LSTAR, (uint64_t)x86_syscall_entry_ring0);
+		x86_wrmsr(MSR_FMASK, FMASK_FLAGS_RING0);
+	} else {
+		x86_wrmsr(MSR_LSTAR, (uint64_t)x86_syscall_entry);
+		x86_wrmsr(MSR_FMASK, FMASK_FLAGS);
+	}
 }
 
 /* From x86_syscall_entry, unmasked, on the thread's kernel stack. */
@@ -36,9 +48,9 @@ void x86_syscall(arch_regs_t *regs)
 	uint16_t cs;
 
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	if (unlikely(!(cs & 3)))
-		panic("syscall entered ring 0: this kernel's syscall entry needs kvm_pvm's "
-		      "ring-3 LSTAR path (see docs/architecture.md)");
+	if (unlikely(!(cs & 3) != x86_hardware_mode()))
+		panic("syscall entered ring %u, not the ring this mode runs the kernel at "
+		      "(see docs/architecture.md, \"Two modes\")", cs & 3);
 	this_cpu()->counters[X86_CNT_SYSCALLS]++;
 	arch_irq_restore(0);
 	syscall_entry(regs);

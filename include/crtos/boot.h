@@ -2,7 +2,7 @@
 /*
  * VMM -> kernel hand-off: the kernel image header and the boot parameters.
  *
- * Entry state (the VMM sets it with KVM_SET_SREGS/KVM_SET_REGS; see
+ * Entry state, both modes (the VMM sets it with KVM_SET_SREGS/KVM_SET_REGS; see
  * docs/architecture.md, "Boot"): 64-bit mode, CPL 0, interrupts off,
  * CR3 = CRTOS_GPA_BOOT_PT, which maps guest RAM and the MMIO window at
  * CRTOS_KERNEL_BASE + GPA with 2 MiB pages (U=1, RWX). GDTR points at a
@@ -54,6 +54,15 @@ enum crtos_idle_mode {
 	CRTOS_IDLE_HALT,	/* spin for idle_spin_us, then halt until an interrupt */
 };
 
+/*
+ * Where the kernel runs (boot_params.cpu_mode), decided by the VMM from the
+ * KVM it found (docs/architecture.md, "Two modes").
+ */
+enum crtos_cpu_mode {
+	CRTOS_MODE_PVM = 1,	/* kvm_pvm: guest ring 0 is emulated; kernel at ring 3, nucleus at ring 0 */
+	CRTOS_MODE_HARDWARE,	/* VT-x/AMD-V: kernel at ring 0, programs at ring 3, as on bare metal */
+};
+
 #define CRTOS_BOOT_MAGIC	0x544f4f42534f5452ull	/* "RTOSBOOT" */
 #define CRTOS_MAX_MEM_REGIONS	16
 #define CRTOS_CMDLINE_MAX	1024
@@ -84,6 +93,8 @@ struct crtos_boot_params {
 	 * and only reports this. Written by the VMM.
 	 */
 	uint64_t xcr0;
+	uint32_t cpu_mode;		/* enum crtos_cpu_mode */
+	uint32_t reserved;
 
 	struct crtos_mem_region regions[CRTOS_MAX_MEM_REGIONS];
 	char cmdline[CRTOS_CMDLINE_MAX];	/* NUL-terminated, space-separated words */

@@ -127,14 +127,17 @@ test_cyclic_loop_never_leaves_the_realm() {
 
 # The same with musl, shorter: its clock_nanosleep and vDSO lookup differ.
 test_cyclic_loop_musl_stays_local() {
-	local short long
+	local short long r1 r2
 	short=$(tmp)
 	long=$(tmp)
 	run "$short" run --stats -- "$BUILD/programs/cyclic-musl" 1000 10
 	run "$long" run --stats -- "$BUILD/programs/cyclic-musl" 1000 1000
 	expect_status 0
-	[[ $(stats_remote_calls "$short") == "$(stats_remote_calls "$long")" ]] ||
-		fail "remote calls grow with the loop"
+	# At most a few more, from the end (the sort of 1000 samples maps memory
+	# that the shadow mirrors); one per loop would add 990.
+	r1=$(stats_remote_calls "$short")
+	r2=$(stats_remote_calls "$long")
+	[[ -n $r1 && -n $r2 ]] && ((r2 <= r1 + 5)) || fail "remote calls grow with the loop: $r1, then $r2"
 	[[ $(by_call "$long" local clock_gettime) == 0 ]] || fail "clock_gettime entered the kernel"
 }
 

@@ -95,11 +95,11 @@ static const struct leaf_d sapphire_rapids[] = {
 
 static const struct cpu_table tables[] = {
 	{ "zen4", zen4, 0xe7, 2432, 2432 },
-	{ "tcg_max", tcg_max, 0x207, 2696, 840 },
+	{ "tcg_max", tcg_max, 0x7, 832, 832 },
 	{ "haswell", haswell, 0x7, 832, 832 },
 	{ "no_avx", no_avx, 0x3, 576, 576 },
-	{ "skylake_sp", skylake_sp, 0x2e7, 2696, 2440 },
-	{ "sapphire_rapids", sapphire_rapids, 0x2e7, 2696, 2440 },
+	{ "skylake_sp", skylake_sp, 0xe7, 2688, 2432 },
+	{ "sapphire_rapids", sapphire_rapids, 0xe7, 2688, 2432 },
 };
 
 static void cpuid_table(uint32_t leaf, uint32_t sub, struct x86_cpuid_regs *r, void *ctx)

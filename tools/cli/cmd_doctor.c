@@ -130,6 +130,8 @@ static void check_guest_cpu(struct doctor *d)
 	}
 	khz = vmm_kvm_tsc_khz(fd);
 	close(fd);
+	snprintf(what, sizeof(what), "mode: %s (%s)", vmm_mode_name(gc.mode), gc.mode_reason);
+	say(d, OK, what, NULL);
 	vmm_guest_cpu_describe(&gc, desc, sizeof(desc));
 	snprintf(what, sizeof(what), "guest FPU (%s offers): %s", flavor, desc);
 	say(d, OK, what, NULL);

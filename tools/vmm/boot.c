@@ -72,6 +72,7 @@ static void boot_fill_params(struct cell *c)
 	bp->idle_spin_us = c->cfg.idle_spin_us ? c->cfg.idle_spin_us : 200;
 	bp->host_cpu = (uint32_t)c->cpu;
 	bp->xcr0 = c->guest.xcr0;
+	bp->cpu_mode = c->guest.mode;
 	boot_add_region(bp, 0, CRTOS_GPA_KERNEL, CRTOS_MEM_BOOT);
 	boot_add_region(bp, CRTOS_GPA_KERNEL, kernel_end, CRTOS_MEM_KERNEL);
 	boot_add_region(bp, c->log_gpa, c->log_gpa + c->log_bytes, CRTOS_MEM_LOG);

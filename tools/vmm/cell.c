@@ -373,6 +373,13 @@ void cell_describe(const struct cell *c, char *buf, size_t len)
 		snprintf(tail, sizeof(tail), " (priority %d)", c->prio);
 		strncat(buf, tail, len - strlen(buf) - 1);
 	}
+	if (c->guest.mode) {
+		char tail[160];
+
+		snprintf(tail, sizeof(tail), "; %s mode (%s)", vmm_mode_name(c->guest.mode),
+			 c->guest.mode_reason);
+		strncat(buf, tail, len - strlen(buf) - 1);
+	}
 }
 
 /* Defaults and limits of the configuration. */

@@ -62,6 +62,29 @@ const char *vmm_kvm_flavor(void)
 	return "kvm";
 }
 
+const char *vmm_mode_name(uint32_t mode)
+{
+	return mode == CRTOS_MODE_PVM ? "kvm_pvm" : "hardware";
+}
+
+/*
+ * kvm_pvm emulates the guest's ring 0 instruction by instruction, so the
+ * kernel runs at ring 3 with a ring-0 nucleus; every other KVM runs the
+ * guest's ring 0 natively (VT-x/AMD-V), and the kernel runs there.
+ */
+static void guest_mode_decide(struct vmm_guest_cpu *gc)
+{
+	if (!strcmp(vmm_kvm_flavor(), "kvm_pvm")) {
+		gc->mode = CRTOS_MODE_PVM;
+		gc->mode_reason = "kvm_pvm emulates guest ring 0: the kernel runs at ring 3 with a "
+				  "ring-0 nucleus";
+	} else {
+		gc->mode = CRTOS_MODE_HARDWARE;
+		gc->mode_reason = "VT-x/AMD-V runs guest ring 0 natively: the kernel runs at ring 0, "
+				  "programs at ring 3";
+	}
+}
+
 static void guest_cpu_decide(int kvm_fd, struct kvm_cpuid2 *cpuid, struct vmm_guest_cpu *gc)
 {
 	struct kvm_cpuid_entry2 *leaf1 = cpuid_find(cpuid, 1, 0);
@@ -69,6 +92,7 @@ static void guest_cpu_decide(int kvm_fd, struct kvm_cpuid2 *cpuid, struct vmm_gu
 	struct x86_xstate_layout layout;
 
 	*gc = (struct vmm_guest_cpu){ 0 };
+	guest_mode_decide(gc);
 	gc->x2apic = leaf1 && (leaf1->ecx & CPUID_1_ECX_X2APIC);
 	gc->tsc_deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	gc->xsave = leaf1 && (leaf1->ecx & CPUID_1_ECX_XSAVE);

@@ -84,7 +84,12 @@ struct vmm_guest_cpu {
 	uint32_t xsave_compacted_size;	/* compacted-format area for xcr0 */
 	bool x2apic;			/* KVM's CPUID offers x2APIC */
 	bool tsc_deadline;		/* KVM_CAP_TSC_DEADLINE_TIMER */
+	uint32_t mode;			/* enum crtos_cpu_mode: kvm_pvm, or hardware mode */
+	const char *mode_reason;	/* why, for banners and crtos doctor */
 };
+
+/* "hardware" or "kvm_pvm". */
+const char *vmm_mode_name(uint32_t mode);
 
 struct kvm_cpuid2;
 /* Decide; *table (if asked, free() it) is the CPUID to give the vCPU. 0 or -errno. */

@@ -20,6 +20,9 @@ void x86_syscall_init(void);
 
 extern const struct crtos_boot_params *x86_boot_params;
 
+/* boot.c: the kernel runs at ring 0 (VT-x/AMD-V), not at ring 3 under kvm_pvm. */
+bool x86_hardware_mode(void);
+
 /* fpu.c: decided once (x86_fpu_init, from boot_params.xcr0 at ring 0), then per thread. */
 int x86_fpu_init(uint64_t boot_xcr0);
 uint32_t x86_fpu_state_size(void);

@@ -38,6 +38,8 @@ struct x86_percpu {
 	uint8_t svc_armed;		/* kernel sets right before a service call, nucleus clears */
 	uint8_t ev_busy;		/* nucleus sets when reflecting, x86_event_entry clears
 					 * once the event record is copied out */
+	uint8_t kernel_ring0;		/* kernel, at init: hardware mode, the kernel runs at
+					 * ring 0 too (events from ring 0 are the kernel's) */
 	uint64_t irq_pending[4];	/* nucleus sets, kernel clears: deferred vectors */
 
 	/*
@@ -57,6 +59,8 @@ struct x86_percpu {
 	uint64_t ev_cr2;		/* nucleus, for page faults only */
 
 	uint64_t ev_entry;		/* kernel, at init: x86_event_entry */
+	uint64_t ev_entry_cs;		/* kernel, at init: its code and stack selectors */
+	uint64_t ev_entry_ss;		/* (ring 3 under kvm_pvm, ring 0 in hardware mode) */
 	uint64_t ev_stack;		/* kernel, at init: top of the event stack */
 	uint64_t kstack_top;		/* kernel: top of the current kernel stack */
 	uint64_t kstack_size;		/* kernel: its size */

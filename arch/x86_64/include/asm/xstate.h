@@ -35,13 +35,13 @@
 #define X86_XFEATURES_LEGACY	(X86_XFEATURE_X87 | X86_XFEATURE_SSE)
 #define X86_XFEATURES_AVX512	(X86_XFEATURE_OPMASK | X86_XFEATURE_ZMM_HI256 | X86_XFEATURE_HI16_ZMM)
 /*
- * The user state crtos will enable where it owns XCR0: what Linux gives every
- * process without asking. MPX (3, 4) is gone from Linux, AMX (17, 18) needs
- * arch_prctl(ARCH_REQ_XCOMP_PERM) and a 8 KiB area; supervisor states live in
- * IA32_XSS, never in XCR0.
+ * The user state crtos will enable where it owns XCR0: x87, SSE, AVX and
+ * AVX-512. MPX (3, 4) is gone from Linux, AMX (17, 18) needs
+ * arch_prctl(ARCH_REQ_XCOMP_PERM) and a 8 KiB area, PKRU (9) is usable only
+ * with CR4.PKE, which crtos does not set (so the guest's CPUID has no OSPKE);
+ * supervisor states live in IA32_XSS, never in XCR0.
  */
-#define X86_XFEATURES_USER	(X86_XFEATURES_LEGACY | X86_XFEATURE_AVX | X86_XFEATURES_AVX512 | \
-				 X86_XFEATURE_PKRU)
+#define X86_XFEATURES_USER	(X86_XFEATURES_LEGACY | X86_XFEATURE_AVX | X86_XFEATURES_AVX512)
 
 /* CPUID leaf 0xD.1 EAX. */
 #define X86_XSAVE_XSAVEOPT	(1u << 0)
