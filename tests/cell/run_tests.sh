@@ -52,6 +52,25 @@ test_run_busybox_matches_native() {
 	[[ $(echo Hello RT | "$CRTOS" run -- $BUSYBOX tr a-z A-Z) == "HELLO RT" ]] || fail "tr"
 }
 
+# A program may not touch the kernel's memory nor run privileged
+# instructions: SIGSEGV (status 139) as natively, and the cell runs the next
+# program. Under kvm_pvm the kernel runs at ring 3 and its pages are
+# readable by programs (docs/architecture.md, "Two modes"): there the
+# kernel-memory read is not checked.
+test_run_kernel_memory_and_privileged_instructions_give_sigsegv() {
+	local prog=$BUILD/programs/privileged-glibc kernel=0x7f0000200000 what rc
+	for what in cli hlt "read 0x10" "read $kernel"; do
+		rc=0
+		$prog $what >/dev/null 2>&1 || rc=$?
+		[[ $rc == 139 ]] || fail "natively, privileged $what: status $rc, not 139"
+		[[ $what == "read $kernel" && -d /sys/module/kvm_pvm ]] && continue
+		rc=0
+		"$CRTOS" run -- $prog $what >/dev/null 2>&1 || rc=$?
+		[[ $rc == 139 ]] || fail "in the realm, privileged $what: status $rc, not 139"
+	done
+	[[ $("$CRTOS" run -- $BUSYBOX echo alive) == alive ]] || fail "the next program does not run"
+}
+
 test_run_ls_la_root_matches_native() {
 	local native rt
 	native=$(tmp)
