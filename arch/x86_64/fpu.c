@@ -218,33 +218,26 @@ static void x86_fpu_restore(const void *area)
 		__asm__ volatile("xrstor64 %0" : : "m"(FPU_AREA(area)), XSAVE_MASK_ARGS);
 }
 
-/* A restore from data a program wrote: fails (-EINVAL) instead of faulting the kernel. */
+/* INSN from data a program wrote: -EINVAL (its #GP fixed up) instead of a kernel fault. */
+#define FPU_RESTORE_CHECKED(insn, area, ...) ({ \
+	int err_; \
+	__asm__ volatile("1:	" insn " %[a]\n" \
+			 "	xorl %[err], %[err]\n" \
+			 "	jmp 3f\n" \
+			 "2:	movl $-22, %[err]\n" \
+			 "3:\n" \
+			 "	.pushsection __ex_table, \"a\"\n" \
+			 "	.quad 1b, 2b\n" \
+			 "	.popsection\n" \
+			 : [err] "=r"(err_) : [a] "m"(FPU_AREA(area)), ##__VA_ARGS__ : "memory"); \
+	err_; \
+})
+
 static int x86_fpu_restore_checked(const void *area)
 {
-	int err;
-
 	if (x86_fpu.mechanism == X86_FPU_FXSAVE)
-		__asm__ volatile("1:	fxrstor64 %[area]\n"
-				 "	xorl %[err], %[err]\n"
-				 "	jmp 3f\n"
-				 "2:	movl $-22, %[err]\n"
-				 "3:\n"
-				 "	.pushsection __ex_table, \"a\"\n"
-				 "	.quad 1b, 2b\n"
-				 "	.popsection\n"
-				 : [err] "=r"(err) : [area] "m"(FPU_AREA(area)) : "memory");
-	else
-		__asm__ volatile("1:	xrstor64 %[area]\n"
-				 "	xorl %[err], %[err]\n"
-				 "	jmp 3f\n"
-				 "2:	movl $-22, %[err]\n"
-				 "3:\n"
-				 "	.pushsection __ex_table, \"a\"\n"
-				 "	.quad 1b, 2b\n"
-				 "	.popsection\n"
-				 : [err] "=r"(err) : [area] "m"(FPU_AREA(area)), XSAVE_MASK_ARGS
-				 : "memory");
-	return err;
+		return FPU_RESTORE_CHECKED("fxrstor64", area);
+	return FPU_RESTORE_CHECKED("xrstor64", area, XSAVE_MASK_ARGS);
 }
 
 int x86_fpu_thread_init(struct arch_thread *at)

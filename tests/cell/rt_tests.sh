@@ -50,18 +50,24 @@ checks_only() {
 	grep -v '^# ' "$1"
 }
 
+# checks_match_native NATIVE_OUT PROG: run PROG natively (it must pass)
+# and in the realm; the checks (not the "# " lines) must be the same.
+checks_match_native() {
+	local native=$1 prog=$2 rt rc
+	rt=$(tmp)
+	{ rc=0; "$BUILD/programs/$prog" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+	{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
+	grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog fails natively"; }
+	cmp -s <(checks_only "$native") <(checks_only "$rt") ||
+		{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "$prog differs"; }
+}
+
 # timeout: 300
 test_rt_programs_match_native() {
-	local prog libc native rt rc
+	local prog libc
 	for prog in $RT_PROGRAMS; do
 		for libc in musl glibc dyn; do
-			native=$(tmp)
-			rt=$(tmp)
-			{ rc=0; "$BUILD/programs/$prog-$libc" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
-			{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
-			grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog-$libc fails natively"; }
-			cmp -s <(checks_only "$native") <(checks_only "$rt") ||
-				{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "$prog-$libc differs"; }
+			checks_match_native "$(tmp)" "$prog-$libc"
 		done
 	done
 }
@@ -74,14 +80,9 @@ test_rt_programs_match_native() {
 # realm must also keep every register set the host has.
 test_fpu_registers_survive_preemption_signals_and_sleeps() {
 	local libc native rt set rc
+	native=$(tmp)
 	for libc in musl glibc dyn; do
-		native=$(tmp)
-		rt=$(tmp)
-		{ rc=0; "$BUILD/programs/fpu-$libc" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
-		{ rc=0; "$CRTOS" run -- "$BUILD/programs/fpu-$libc" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
-		grep -q '^exit 0$' "$native" || { cat "$native"; fail "fpu-$libc fails natively"; }
-		cmp -s <(checks_only "$native") <(checks_only "$rt") ||
-			{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "fpu-$libc differs"; }
+		checks_match_native "$native" "fpu-$libc"
 	done
 	[[ -d /sys/module/kvm_pvm ]] || return 0
 	set=$(sed -n 's/^# registers: //p' "$native")
