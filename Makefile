@@ -6,6 +6,7 @@
 #   make test       install what is missing, build, run every test
 #   make asan       the Linux-side tools under ASan/UBSan (build/asan/)
 #   make unit       host unit tests only
+#   make test-vm    the cell tests in the test VM (QEMU TCG; no /dev/kvm needed)
 #   make clean
 #
 # V=1 shows the commands.

@@ -69,4 +69,13 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) test-build
 	$(Q)tests/run all
 
-.PHONY: unit test test-build
+# The cell tests in the test VM (tests/vm/run: QEMU TCG with an emulated
+# AMD-V CPU), where there is no /dev/kvm or to try ordinary KVM: the runner's
+# own checks first, then tests/run cell in the VM. Slow; not part of make test.
+test-vm:
+	$(Q)scripts/install-deps --vm
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) test-build
+	$(Q)tests/vm/selftest
+	$(Q)CRTOS_TEST_VM=1 tests/run cell
+
+.PHONY: unit test test-build test-vm
