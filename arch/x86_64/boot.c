@@ -106,14 +106,6 @@ static void x86_mode_init(const struct crtos_boot_params *bp)
 	x86_bsp_percpu.ev_entry_cs = hw ? CRTOS_SEL_KERNEL_CS : CRTOS_SEL_USER_CS;
 	x86_bsp_percpu.ev_entry_ss = hw ? CRTOS_SEL_KERNEL_DS : CRTOS_SEL_USER_DS;
 	x86_pte_kernel_bits = hw ? 0 : X86_PTE_US;
-	/*
-	 * The VMM starts the vCPU with IF clear; under kvm_pvm the iret to ring 3
-	 * set it. Masking is the soft mask's job in both modes (arch_irq_save()),
-	 * so from here on IF is clear only inside the nucleus and the system call
-	 * entry's first instructions. No interrupt source is enabled yet.
-	 */
-	if (hw)
-		__asm__ volatile("sti" : : : "memory");
 }
 
 bool x86_hardware_mode(void)
@@ -129,6 +121,14 @@ _Noreturn void x86_start(const struct crtos_boot_params *bp)
 	x86_mmio_base = CRTOS_KERNEL_BASE + bp->mmio_gpa;
 	x86_bsp_percpu.panic_doorbell = x86_mmio_base + CRTOS_MMIO_PANIC;
 	x86_idt_init();
+	/*
+	 * The VMM starts the vCPU with IF clear; under kvm_pvm the iret to ring 3
+	 * set it. Masking is the soft mask's job in both modes (arch_irq_save()),
+	 * so from here on, with every gate in place, IF is clear only inside the
+	 * nucleus and the system call entry's first instructions.
+	 */
+	if (bp->cpu_mode == CRTOS_MODE_HARDWARE)
+		__asm__ volatile("sti" : : : "memory");
 	kmain(bp);
 }
 
