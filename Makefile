@@ -120,7 +120,7 @@ $(BUILD)/k/%.S.o: %.S Makefile $(UAPI)/.stamp $(BUILD)/include/asm-offsets.h
 
 $(KERNEL): $(KERNEL_OBJS) $(VDSO_IMAGE_O) arch/x86_64/kernel.ld
 	@echo "  LD      $@"
-	$(Q)$(LD) -T arch/x86_64/kernel.ld -static -nostdlib --build-id=none -z noexecstack \
+	$(Q)$(LD) -T arch/x86_64/kernel.ld -pie -z notext -nostdlib --build-id=none -z noexecstack \
 		-z max-page-size=4096 --no-dynamic-linker -o $@ $(KERNEL_OBJS) $(VDSO_IMAGE_O) \
 		$(shell $(CC) -print-libgcc-file-name)
 	$(Q)nm -n $@ > $(BUILD)/crtos-kernel.sym

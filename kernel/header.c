@@ -7,7 +7,7 @@ const struct crtos_image_header crtos_image_header
 	.magic = CRTOS_IMAGE_MAGIC,
 	.abi_version = CRTOS_ABI_VERSION,
 	.header_size = sizeof(struct crtos_image_header),
-	.kernel_base = CRTOS_KERNEL_BASE,
+	.link_base = 0,
 	.load_gpa = CRTOS_GPA_KERNEL,
 	.min_mem = CRTOS_MIN_MEM,
 };

@@ -3,6 +3,7 @@
 #include <kernel/arch.h>
 #include <kernel/clock.h>
 #include <kernel/kernel.h>
+#include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/selftest.h>
 #include <kernel/string.h>
@@ -52,7 +53,7 @@ void fault_inject(const char *kind)
 		fault_ptr = NULL;
 		(void)*fault_ptr;
 	} else if (!strcmp(kind, "unmapped")) {
-		fault_ptr = (uint64_t *)(CRTOS_KERNEL_BASE + CRTOS_KERNEL_WINDOW - PAGE_SIZE);
+		fault_ptr = (uint64_t *)(kernel_window_base() + CRTOS_KERNEL_WINDOW - PAGE_SIZE);
 		(void)*fault_ptr;
 	} else if (!strcmp(kind, "write-text")) {
 		fault_ptr = (uint64_t *)__text_start;

@@ -85,7 +85,7 @@ int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index)
 
 	if (!p || idx < 0 || chan == PADDR_INVALID || aspace_init(&p->as))
 		goto err;
-	aspace_share(&p->as, kernel_aspace(), CRTOS_KERNEL_BASE, CRTOS_KERNEL_WINDOW);
+	aspace_share(&p->as, kernel_aspace(), kernel_window_base(), CRTOS_KERNEL_WINDOW);
 	p->magic = LX_PROCESS_MAGIC;
 	p->index = (unsigned int)idx;
 	p->chan_pa = chan;

@@ -5,6 +5,7 @@
  * faulting again inside a panic.
  */
 #include <kernel/arch.h>
+#include <kernel/mm.h>
 
 extern const char __text_start[], __text_end[];
 
@@ -18,7 +19,7 @@ int arch_backtrace(uintptr_t fp, uint64_t *frames, int max)
 	int n = 0;
 
 	while (n < max && fp && IS_ALIGNED(fp, 8) &&
-	       fp - CRTOS_KERNEL_BASE < CRTOS_KERNEL_WINDOW) {
+	       is_kernel_window_address(fp)) {
 		uint64_t next, ret;
 
 		if (arch_probe_read((void *)fp, &next, NULL) ||

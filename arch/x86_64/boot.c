@@ -118,7 +118,7 @@ _Noreturn void x86_start(const struct crtos_boot_params *bp)
 {
 	x86_boot_params = bp;
 	x86_mode_init(bp);
-	x86_mmio_base = CRTOS_KERNEL_BASE + bp->mmio_gpa;
+	x86_mmio_base = (uintptr_t)arch_phys_to_virt(bp->mmio_gpa);
 	x86_bsp_percpu.panic_doorbell = x86_mmio_base + CRTOS_MMIO_PANIC;
 	x86_idt_init();
 	/*

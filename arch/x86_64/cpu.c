@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Second-stage CPU setup, idling, and the MMU hooks of the arch contract. */
 #include <kernel/arch.h>
+#include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <asm/internal.h>
 #include <asm/svc.h>
@@ -10,9 +11,15 @@ int arch_init(void)
 	int err;
 
 	if (x86_hardware_mode())
-		pr_info("mode: hardware (VT-x/AMD-V): kernel at ring 0, programs at ring 3\n");
+		pr_info("mode: hardware (VT-x/AMD-V): kernel at ring 0, programs at ring 3; "
+			"kernel window at %#lx\n", (unsigned long)x86_kernel_base());
 	else
-		pr_info("mode: kvm_pvm: kernel at ring 3, nucleus at ring 0 (guest ring 0 is emulated)\n");
+		pr_info("mode: kvm_pvm: kernel at ring 3, nucleus at ring 0 (guest ring 0 is "
+			"emulated); kernel window at %#lx\n", (unsigned long)x86_kernel_base());
+	if (x86_boot_params->kernel_base != x86_kernel_base())
+		panic("the VMM says the kernel window is at %#llx, the image runs at %#lx",
+		      (unsigned long long)x86_boot_params->kernel_base,
+		      (unsigned long)x86_kernel_base());
 	err = x86_fpu_init(x86_boot_params->xcr0);
 
 	if (err)

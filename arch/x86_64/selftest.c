@@ -163,7 +163,7 @@ SELFTEST(x86_timer_interrupt_reaches_a_process_address_space)
 	bool fired;
 
 	CHECK_EQ(aspace_init(&as), 0);
-	aspace_share(&as, kernel_aspace(), CRTOS_KERNEL_BASE, CRTOS_KERNEL_WINDOW);
+	aspace_share(&as, kernel_aspace(), kernel_window_base(), CRTOS_KERNEL_WINDOW);
 	arch_aspace_activate(as.root);
 	deadline = timer_test_arm(500);
 	fired = timer_test_wait(100000);

@@ -6,6 +6,7 @@
  * expected (a probe's entry in __ex_table) or fatal.
  */
 #include <kernel/arch.h>
+#include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <asm/internal.h>
@@ -75,7 +76,7 @@ static int x86_exception_signal(const arch_regs_t *regs, int *code, uint64_t *ad
 
 static bool x86_is_kernel_address(uint64_t va)
 {
-	return va - CRTOS_KERNEL_BASE < CRTOS_KERNEL_WINDOW;
+	return is_kernel_window_address(va);
 }
 
 /* Handle every deferred interrupt. Masked. */

@@ -22,19 +22,30 @@
 #define CRTOS_U64(x)	x##ull
 #endif
 
-#define CRTOS_ABI_VERSION	4
+#define CRTOS_ABI_VERSION	5
 
 /*
  * Guest-virtual layout, the same in every address space of the cell.
- * Guest-physical address P is mapped at CRTOS_KERNEL_BASE + P (the direct
- * map), which holds the kernel image, its heap and every page it manages.
- * The window is the top 1 TiB of the lower canonical half: Linux puts a
- * process's stack and shared libraries there, so a shadow process (which
- * never maps kernel memory) keeps its own mappings in the same range and the
- * rest of the address space is free for the program it mirrors.
+ *
+ * Programs get [0, CRTOS_USER_TOP) in both modes. Above it, up to the end of
+ * the lower canonical half, Linux puts a process's stack and shared
+ * libraries, and that is where a shadow process keeps its own mappings
+ * while it mirrors the program's range (docs/architecture.md).
+ *
+ * Guest-physical address P is mapped at kernel_base + P (the *kernel
+ * window*, CRTOS_KERNEL_WINDOW long), which holds the kernel image, its heap
+ * and every page it manages. The VMM picks kernel_base by mode
+ * (crtos_kernel_base()) and relocates the position-independent image there:
+ * - hardware mode: the start of the upper canonical half, supervisor-only,
+ *   as Linux's own kernel lives there;
+ * - kvm_pvm mode: the top 1 TiB of the lower half, just above
+ *   CRTOS_USER_TOP, because the kernel runs at ring 3 there and ring 3 code
+ *   cannot reach upper-half addresses under kvm_pvm.
  */
-#define CRTOS_KERNEL_BASE	CRTOS_U64(0x00007f0000000000)
-#define CRTOS_KERNEL_WINDOW	CRTOS_U64(0x0000010000000000)	/* 1 TiB */
+#define CRTOS_USER_TOP			CRTOS_U64(0x00007f0000000000)
+#define CRTOS_KERNEL_BASE_HARDWARE	CRTOS_U64(0xffff800000000000)
+#define CRTOS_KERNEL_BASE_PVM		CRTOS_U64(0x00007f0000000000)
+#define CRTOS_KERNEL_WINDOW		CRTOS_U64(0x0000010000000000)	/* 1 TiB */
 
 /* Fixed guest-physical addresses of the boot structures. */
 #define CRTOS_GPA_BOOT_PARAMS	CRTOS_U64(0x1000)	/* struct crtos_boot_params, 1 page */

@@ -5,10 +5,13 @@
  * Entry state, both modes (the VMM sets it with KVM_SET_SREGS/KVM_SET_REGS; see
  * docs/architecture.md, "Boot"): 64-bit mode, CPL 0, interrupts off,
  * CR3 = CRTOS_GPA_BOOT_PT, which maps guest RAM and the MMIO window at
- * CRTOS_KERNEL_BASE + GPA with 2 MiB pages (U=1, RWX). GDTR points at a
+ * kernel_base + GPA with 2 MiB pages (RWX; U=1 under kvm_pvm), where
+ * kernel_base = crtos_kernel_base(mode) and the VMM has relocated the
+ * image (it is linked at its GPA, and every R_X86_64_RELATIVE entry of
+ * .rela.dyn has had kernel_base added). GDTR points at a
  * minimal flat GDT at CRTOS_GPA_BOOT_GDT; the kernel loads its own GDT,
  * IDT and TSS at once. RIP = ELF entry, RSP = 0 (the kernel sets its stack),
- * RDI = CRTOS_KERNEL_BASE + CRTOS_GPA_BOOT_PARAMS.
+ * RDI = kernel_base + CRTOS_GPA_BOOT_PARAMS.
  */
 #ifndef CRTOS_BOOT_H
 #define CRTOS_BOOT_H
@@ -26,7 +29,7 @@ struct crtos_image_header {
 	uint64_t magic;			/* CRTOS_IMAGE_MAGIC */
 	uint32_t abi_version;		/* CRTOS_ABI_VERSION of the kernel */
 	uint32_t header_size;		/* sizeof(struct crtos_image_header) */
-	uint64_t kernel_base;		/* CRTOS_KERNEL_BASE the kernel was linked for */
+	uint64_t link_base;		/* 0: linked at its GPA, relocated by the VMM */
 	uint64_t load_gpa;		/* CRTOS_GPA_KERNEL */
 	uint64_t min_mem;		/* smallest RAM size the kernel can boot in */
 };
@@ -63,6 +66,12 @@ enum crtos_cpu_mode {
 	CRTOS_MODE_HARDWARE,	/* VT-x/AMD-V: kernel at ring 0, programs at ring 3, as on bare metal */
 };
 
+/* Where the kernel window starts in each mode (see crtos/abi.h). */
+static inline uint64_t crtos_kernel_base(uint32_t cpu_mode)
+{
+	return cpu_mode == CRTOS_MODE_HARDWARE ? CRTOS_KERNEL_BASE_HARDWARE : CRTOS_KERNEL_BASE_PVM;
+}
+
 #define CRTOS_BOOT_MAGIC	0x544f4f42534f5452ull	/* "RTOSBOOT" */
 #define CRTOS_MAX_MEM_REGIONS	16
 #define CRTOS_CMDLINE_MAX	1024
@@ -95,6 +104,7 @@ struct crtos_boot_params {
 	uint64_t xcr0;
 	uint32_t cpu_mode;		/* enum crtos_cpu_mode */
 	uint32_t reserved;
+	uint64_t kernel_base;		/* crtos_kernel_base(cpu_mode): where GPA 0 is mapped */
 
 	struct crtos_mem_region regions[CRTOS_MAX_MEM_REGIONS];
 	char cmdline[CRTOS_CMDLINE_MAX];	/* NUL-terminated, space-separated words */

@@ -282,8 +282,8 @@ void aspace_destroy(struct aspace *as)
 	int top = ARCH_PT_LEVELS - 1;
 	arch_pte_t *e = pt_entries(as->root);
 
-	/* Only below the kernel window: its tables are shared. */
-	for (unsigned int i = 0; i < arch_pt_index(CRTOS_KERNEL_BASE, top); i++)
+	/* Only user space: the kernel window's tables are shared. */
+	for (unsigned int i = 0; i < arch_pt_index(CRTOS_USER_TOP, top); i++)
 		if (arch_pte_present(e[i]))
 			pt_free_tree(arch_pte_addr(e[i]), top - 1);
 	pt_free(as->root);

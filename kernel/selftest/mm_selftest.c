@@ -13,7 +13,7 @@
 #include <kernel/string.h>
 
 /* A kernel-window address nothing else uses: the second PML4 entry of the window. */
-#define TEST_VA		(CRTOS_KERNEL_BASE + (CRTOS_KERNEL_WINDOW / 2))
+#define TEST_VA		(kernel_window_base() + (CRTOS_KERNEL_WINDOW / 2))
 
 SELFTEST(pmm_blocks_are_aligned_usable_and_returned)
 {

@@ -278,6 +278,28 @@ test_corrupt_kernel_images_are_refused() {
 	expect_text "$out" "No such file or directory (build it with make, or pass --kernel)"
 }
 
+# The VMM relocates the kernel for its mode and accepts nothing but
+# R_X86_64_RELATIVE entries that patch data: here the first one says type 1
+# (R_X86_64_64), then it points into the text.
+test_kernel_relocations_are_checked() {
+	local out img rela
+	out=$(tmp)
+	img=$(tmp)
+	rela=$(tmp)
+	objcopy --dump-section .rela.dyn="$rela" "$KERNEL"
+	printf '\x01' | dd of="$rela" bs=1 seek=8 conv=notrunc status=none
+	objcopy --update-section .rela.dyn="$rela" "$KERNEL" "$img"
+	run "$out" cell "${MEM[@]}" --kernel "$img"
+	expect_status 69
+	expect_text "$out" "relocation 0 has type 1; only R_X86_64_RELATIVE is supported"
+	objcopy --dump-section .rela.dyn="$rela" "$KERNEL"
+	printf '\x00\x00\x20\x00\x00\x00\x00\x00' | dd of="$rela" bs=1 conv=notrunc status=none
+	objcopy --update-section .rela.dyn="$rela" "$KERNEL" "$img"
+	run "$out" cell "${MEM[@]}" --kernel "$img"
+	expect_status 69
+	expect_text "$out" "relocation 0 at 0x200000 is outside the image's data"
+}
+
 test_kernel_of_another_abi_is_refused() {
 	local out img hdr
 	out=$(tmp)

@@ -162,20 +162,32 @@ TEST(aspace_destroy_frees_every_table)
 	EXPECT_EQ(pmm_free_pages(), free_pages);
 }
 
-TEST(aspace_share_links_the_kernel_window)
+/* The window's base in either mode (crtos/abi.h): shared, and left alone by a user's destroy. */
+static void check_share_at(uint64_t base)
 {
 	struct aspace kernel = as_new(), user;
+	size_t tables;
 	paddr_t pa;
 
 	EXPECT_EQ(aspace_init(&user), 0);
-	EXPECT_EQ(aspace_map(&kernel, CRTOS_KERNEL_BASE, 0x3000, PAGE_SIZE, MAP_READ), 0);
-	aspace_share(&user, &kernel, CRTOS_KERNEL_BASE, CRTOS_KERNEL_WINDOW);
-	EXPECT_EQ(aspace_query(&user, CRTOS_KERNEL_BASE, &pa, NULL), 0);
+	EXPECT_EQ(aspace_map(&kernel, base, 0x3000, PAGE_SIZE, MAP_READ), 0);
+	aspace_share(&user, &kernel, base, CRTOS_KERNEL_WINDOW);
+	EXPECT_EQ(aspace_query(&user, base, &pa, NULL), 0);
 	EXPECT_EQ(pa, 0x3000);
 	/* Later kernel mappings show up in the user space too. */
-	EXPECT_EQ(aspace_map(&kernel, CRTOS_KERNEL_BASE + PAGE_SIZE, 0x4000, PAGE_SIZE, MAP_READ), 0);
-	EXPECT_EQ(aspace_query(&user, CRTOS_KERNEL_BASE + PAGE_SIZE, &pa, NULL), 0);
+	EXPECT_EQ(aspace_map(&kernel, base + PAGE_SIZE, 0x4000, PAGE_SIZE, MAP_READ), 0);
+	EXPECT_EQ(aspace_query(&user, base + PAGE_SIZE, &pa, NULL), 0);
 	/* Destroying the user space leaves the kernel's tables alone. */
+	tables = aspace_table_pages();
 	aspace_destroy(&user);
-	EXPECT_EQ(aspace_query(&kernel, CRTOS_KERNEL_BASE + PAGE_SIZE, &pa, NULL), 0);
+	EXPECT_EQ(aspace_table_pages(), tables - 1);	/* only the user's root */
+	EXPECT_EQ(aspace_query(&kernel, base + PAGE_SIZE, &pa, NULL), 0);
+	EXPECT_EQ(pa, 0x4000);
+	aspace_destroy(&kernel);
+}
+
+TEST(aspace_share_links_the_kernel_window_in_both_modes)
+{
+	check_share_at(CRTOS_KERNEL_BASE_HARDWARE);
+	check_share_at(CRTOS_KERNEL_BASE_PVM);
 }

@@ -149,7 +149,7 @@ static void check_own_mappings(void)
 	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		unsigned long long start = strtoull(line, NULL, 16);
 
-		if (start < CRTOS_KERNEL_BASE)
+		if (start < CRTOS_USER_TOP)
 			die(125, "the shadow has a mapping at %#llx, where programs live (was it "
 			    "started with address randomization on?)", start);
 	}
@@ -384,7 +384,7 @@ static void *twin_main(void *arg)
 	int slot = st->slot;
 	char here;
 
-	if ((uint64_t)(uintptr_t)&here < CRTOS_KERNEL_BASE)
+	if ((uint64_t)(uintptr_t)&here < CRTOS_USER_TOP)
 		die(125, "a twin's stack is at %p, where programs live", (void *)&here);
 	sh.twin_tid[slot] = (pid_t)syscall(SYS_gettid);
 	st->tid = sh.twin_tid[slot];

@@ -73,6 +73,7 @@ static void boot_fill_params(struct cell *c)
 	bp->host_cpu = (uint32_t)c->cpu;
 	bp->xcr0 = c->guest.xcr0;
 	bp->cpu_mode = c->guest.mode;
+	bp->kernel_base = crtos_kernel_base(c->guest.mode);
 	boot_add_region(bp, 0, CRTOS_GPA_KERNEL, CRTOS_MEM_BOOT);
 	boot_add_region(bp, CRTOS_GPA_KERNEL, kernel_end, CRTOS_MEM_KERNEL);
 	boot_add_region(bp, c->log_gpa, c->log_gpa + c->log_bytes, CRTOS_MEM_LOG);
@@ -83,9 +84,9 @@ static void boot_fill_params(struct cell *c)
 }
 
 /*
- * Map [0, mem_size + 2 MiB) (RAM and the hypercall window) at
- * CRTOS_KERNEL_BASE with 2 MiB pages, user-accessible: the kernel runs at
- * ring 3. One PDPT (512 GiB), one page directory per GiB.
+ * Map [0, mem_size + 2 MiB) (RAM and the hypercall window) at the kernel
+ * window's base with 2 MiB pages; user-accessible only under kvm_pvm, where
+ * the kernel runs at ring 3. One PDPT (512 GiB), one page directory per GiB.
  */
 static int boot_page_tables(struct cell *c, struct vmm_err *err)
 {
@@ -93,17 +94,18 @@ static int boot_page_tables(struct cell *c, struct vmm_err *err)
 	uint64_t nr_pd = (span + GiB - 1) / GiB;
 	uint64_t pml4 = CRTOS_GPA_BOOT_PT, pdpt = pml4 + 4096, pd0 = pdpt + 4096;
 	uint64_t *pml4e = gpa(c, pml4), *pdpte = gpa(c, pdpt);
-	unsigned int top = (unsigned int)((CRTOS_KERNEL_BASE >> 39) & 511);
+	unsigned int top = (unsigned int)((c->bp->kernel_base >> 39) & 511);
+	uint64_t us = c->guest.mode == CRTOS_MODE_PVM ? PTE_US : 0;
 
 	if (pd0 + nr_pd * 4096 > CRTOS_GPA_KERNEL)
 		return vmm_fail(err, -E2BIG, "too much memory for the boot page tables");
-	pml4e[top] = pdpt | PTE_P | PTE_RW | PTE_US;
+	pml4e[top] = pdpt | PTE_P | PTE_RW | us;
 	for (uint64_t g = 0; g < nr_pd; g++) {
 		uint64_t *pde = gpa(c, pd0 + g * 4096);
 
-		pdpte[g] = (pd0 + g * 4096) | PTE_P | PTE_RW | PTE_US;
+		pdpte[g] = (pd0 + g * 4096) | PTE_P | PTE_RW | us;
 		for (uint64_t i = 0; i < 512 && g * GiB + i * 2 * MiB < span; i++)
-			pde[i] = (g * GiB + i * 2 * MiB) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+			pde[i] = (g * GiB + i * 2 * MiB) | PTE_P | PTE_RW | us | PTE_PS;
 	}
 	c->bp->boot_pt_end = pd0 + nr_pd * 4096;
 	return 0;
@@ -132,8 +134,8 @@ static int boot_vcpu_state(struct cell *c, struct vmm_err *err)
 	};
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {
-		.rip = c->img.entry,
-		.rdi = CRTOS_KERNEL_BASE + CRTOS_GPA_BOOT_PARAMS,
+		.rip = c->bp->kernel_base + c->img.entry,
+		.rdi = c->bp->kernel_base + CRTOS_GPA_BOOT_PARAMS,
 		.rflags = 2,
 	};
 
@@ -148,7 +150,7 @@ static int boot_vcpu_state(struct cell *c, struct vmm_err *err)
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.tr = tr;
-	sregs.gdt.base = CRTOS_KERNEL_BASE + CRTOS_GPA_BOOT_GDT;
+	sregs.gdt.base = c->bp->kernel_base + CRTOS_GPA_BOOT_GDT;
 	sregs.gdt.limit = 4095;
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
@@ -176,7 +178,7 @@ int boot_setup(struct cell *c, struct vmm_err *err)
 	boot_fill_params(c);
 	boot_gdt(c);
 	ret = boot_page_tables(c, err);
-	ret = ret ?: vmm_image_load(&c->img, c->mem, c->mem_size, err);
+	ret = ret ?: vmm_image_load(&c->img, c->mem, c->mem_size, c->bp->kernel_base, err);
 	ret = ret ?: clock_setup(c, err);
 	ret = ret ?: boot_vcpu_state(c, err);
 	return ret;

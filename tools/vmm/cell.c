@@ -79,10 +79,10 @@ void cell_set_end(struct cell *c, enum cell_end end, int status)
 /* A string the kernel passed to CRTOS_MMIO_PUTS, checked to lie in RAM. */
 static void cell_puts(struct cell *c, uint64_t va)
 {
-	uint64_t gpa = va - CRTOS_KERNEL_BASE;
+	uint64_t gpa;
 	size_t max;
 
-	if (va < CRTOS_KERNEL_BASE || gpa >= c->mem_size)
+	if (!cell_kernel_gpa(c, va, 1, &gpa))
 		return;
 	max = c->mem_size - gpa < PUTS_MAX ? c->mem_size - gpa : PUTS_MAX;
 	fprintf(c->msg, "%.*s", (int)strnlen((const char *)c->mem + gpa, max),
@@ -171,10 +171,10 @@ static void *vcpu_thread(void *arg)
 /* Words at the nucleus's stack pointer (see CRTOS_PANIC_NUCLEUS). */
 static void cell_nucleus_frame(struct cell *c, const struct crtos_regs *r, uint64_t frame[8])
 {
-	uint64_t gpa = r->rsp - CRTOS_KERNEL_BASE;
+	uint64_t gpa;
 
 	memset(frame, 0, 8 * sizeof(uint64_t));
-	if (r->rsp >= CRTOS_KERNEL_BASE && gpa <= c->mem_size - 8 * sizeof(uint64_t))
+	if (cell_kernel_gpa(c, r->rsp, 8 * sizeof(uint64_t), &gpa))
 		memcpy(frame, c->mem + gpa, 8 * sizeof(uint64_t));
 }
 

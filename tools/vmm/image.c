@@ -81,12 +81,12 @@ static int image_scan_segments(struct vmm_image *img, struct vmm_err *err)
 	img->load_start = UINT64_MAX;
 	img->load_end = 0;
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		uint64_t gpa = ph[i].p_vaddr - CRTOS_KERNEL_BASE;
+		uint64_t gpa = ph[i].p_vaddr;	/* linked at its GPA */
 
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		if (!range_ok(ph[i].p_offset, ph[i].p_filesz, img->file_size) ||
-		    ph[i].p_filesz > ph[i].p_memsz || ph[i].p_vaddr < CRTOS_KERNEL_BASE + CRTOS_GPA_KERNEL ||
+		    ph[i].p_filesz > ph[i].p_memsz || gpa < CRTOS_GPA_KERNEL ||
 		    ph[i].p_memsz > CRTOS_MAX_MEM || gpa > CRTOS_MAX_MEM)
 			return vmm_fail(err, -ENOEXEC, "kernel image %s: segment %u is out of bounds",
 					img->path, i);
@@ -136,9 +136,54 @@ static int image_check_header(struct vmm_image *img, struct vmm_err *err)
 				"kernel image %s was built for crtos ABI %u, this crtos speaks ABI %u: "
 				"rebuild both with make", img->path, img->header.abi_version,
 				CRTOS_ABI_VERSION);
-	if (img->header.kernel_base != CRTOS_KERNEL_BASE || img->load_start != img->header.load_gpa)
+	if (img->header.link_base || img->load_start != img->header.load_gpa)
 		return vmm_fail(err, -ENOEXEC, "kernel image %s: linked at an unexpected address",
 				img->path);
+	return 0;
+}
+
+/* The PT_LOAD segment whose file-backed bytes hold [gpa, gpa + len), or NULL. */
+static const Elf64_Phdr *image_segment_of(const struct vmm_image *img, uint64_t gpa, uint64_t len)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->file;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(img->file + eh->e_phoff);
+
+	for (unsigned int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && gpa >= ph[i].p_vaddr &&
+		    range_ok(gpa - ph[i].p_vaddr, len, ph[i].p_filesz))
+			return &ph[i];
+	return NULL;
+}
+
+/*
+ * The relocations the image needs (.rela.dyn; none is fine). Only
+ * R_X86_64_RELATIVE is meaningful for a kernel that has no symbols to
+ * import, and none may patch code: text stays exactly what was linked.
+ */
+static int image_check_relocs(struct vmm_image *img, struct vmm_err *err)
+{
+	const Elf64_Shdr *sh = image_section(img, ".rela.dyn");
+
+	if (!sh)
+		return 0;
+	if (sh->sh_type != SHT_RELA || sh->sh_entsize != sizeof(Elf64_Rela) ||
+	    sh->sh_size % sizeof(Elf64_Rela) || !range_ok(sh->sh_offset, sh->sh_size, img->file_size))
+		return vmm_fail(err, -ENOEXEC, "kernel image %s: malformed .rela.dyn", img->path);
+	img->rela = (const Elf64_Rela *)(img->file + sh->sh_offset);
+	img->nr_rela = sh->sh_size / sizeof(Elf64_Rela);
+	for (size_t i = 0; i < img->nr_rela; i++) {
+		const Elf64_Rela *r = &img->rela[i];
+		const Elf64_Phdr *seg = image_segment_of(img, r->r_offset, sizeof(uint64_t));
+
+		if (ELF64_R_TYPE(r->r_info) != R_X86_64_RELATIVE || ELF64_R_SYM(r->r_info))
+			return vmm_fail(err, -ENOEXEC, "kernel image %s: relocation %zu has type %u; "
+					"only R_X86_64_RELATIVE is supported (link it with -pie)",
+					img->path, i, (unsigned int)ELF64_R_TYPE(r->r_info));
+		if (!seg || (seg->p_flags & PF_X))
+			return vmm_fail(err, -ENOEXEC, "kernel image %s: relocation %zu at %#llx is "
+					"outside the image's data", img->path, i,
+					(unsigned long long)r->r_offset);
+	}
 	return 0;
 }
 
@@ -194,6 +239,7 @@ int vmm_image_open(struct vmm_image *img, const char *path, struct vmm_err *err)
 	ret = ret ?: image_check_ehdr(img, err);
 	ret = ret ?: image_scan_segments(img, err);
 	ret = ret ?: image_check_header(img, err);
+	ret = ret ?: image_check_relocs(img, err);
 	if (ret) {
 		vmm_image_close(img);
 		return ret;
@@ -202,7 +248,7 @@ int vmm_image_open(struct vmm_image *img, const char *path, struct vmm_err *err)
 	return 0;
 }
 
-int vmm_image_load(const struct vmm_image *img, uint8_t *mem, uint64_t mem_size,
+int vmm_image_load(struct vmm_image *img, uint8_t *mem, uint64_t mem_size, uint64_t base,
 		   struct vmm_err *err)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->file;
@@ -212,13 +258,19 @@ int vmm_image_load(const struct vmm_image *img, uint8_t *mem, uint64_t mem_size,
 		return vmm_fail(err, -ENOMEM, "the kernel image does not fit in %llu MiB",
 				(unsigned long long)(mem_size / MiB));
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		uint64_t gpa = ph[i].p_vaddr - CRTOS_KERNEL_BASE;
+		uint64_t gpa = ph[i].p_vaddr;
 
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		memcpy(mem + gpa, img->file + ph[i].p_offset, ph[i].p_filesz);
 		memset(mem + gpa + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 	}
+	for (size_t i = 0; i < img->nr_rela; i++) {
+		uint64_t value = base + (uint64_t)img->rela[i].r_addend;
+
+		memcpy(mem + img->rela[i].r_offset, &value, sizeof(value));
+	}
+	img->base = base;
 	return 0;
 }
 
@@ -226,6 +278,7 @@ const char *vmm_image_symbol(const struct vmm_image *img, uint64_t addr, uint64_
 {
 	size_t lo = 0, hi = img->nr_syms;
 
+	addr -= img->base;	/* symbols carry link addresses */
 	/* The last symbol at or below addr. */
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;

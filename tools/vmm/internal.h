@@ -102,4 +102,18 @@ void report_vcpu_state(struct cell *c, const char *what);
 /* cell.c */
 void cell_set_end(struct cell *c, enum cell_end end, int status);
 
+/*
+ * The guest-physical address behind len bytes at kernel-window address va
+ * (a pointer the kernel handed us), or false when they are not in RAM.
+ */
+static inline bool cell_kernel_gpa(const struct cell *c, uint64_t va, uint64_t len, uint64_t *gpa)
+{
+	uint64_t off = va - c->img.base;
+
+	if (off >= c->mem_size || len > c->mem_size - off)
+		return false;
+	*gpa = off;
+	return true;
+}
+
 #endif

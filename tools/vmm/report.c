@@ -61,11 +61,11 @@ static void report_guest_backtrace(struct cell *c, uint64_t rip, uint64_t rbp)
 {
 	uint64_t frames[CRTOS_PANIC_FRAMES];
 	unsigned int n = 0;
+	uint64_t gpa;
 
 	frames[n++] = rip;
-	while (n < CRTOS_PANIC_FRAMES && rbp >= CRTOS_KERNEL_BASE && !(rbp & 7) &&
-	       rbp - CRTOS_KERNEL_BASE + 16 <= c->mem_size) {
-		const uint64_t *f = (const uint64_t *)(c->mem + (rbp - CRTOS_KERNEL_BASE));
+	while (n < CRTOS_PANIC_FRAMES && !(rbp & 7) && cell_kernel_gpa(c, rbp, 16, &gpa)) {
+		const uint64_t *f = (const uint64_t *)(c->mem + gpa);
 		uint64_t off;
 
 		if (!vmm_image_symbol(&c->img, f[1], &off))

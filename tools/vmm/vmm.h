@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <elf.h>
 #include <crtos/boot.h>
 #include <crtos/comm.h>
 
@@ -114,8 +115,11 @@ struct vmm_image {
 	char path[256];
 	uint8_t *file;			/* the whole ELF, read into memory */
 	size_t file_size;
-	uint64_t entry;
+	uint64_t entry;			/* link address (= GPA) of the entry point */
 	uint64_t load_start, load_end;	/* guest-physical range of all PT_LOAD segments */
+	uint64_t base;			/* where vmm_image_load() placed GPA 0 */
+	const Elf64_Rela *rela;		/* its R_X86_64_RELATIVE relocations, checked */
+	size_t nr_rela;
 	struct crtos_image_header header;
 	struct vmm_symbol *syms;	/* functions and objects, sorted by address */
 	size_t nr_syms;
@@ -124,11 +128,14 @@ struct vmm_image {
 /* Read and check a kernel ELF (magic, ABI version, segments). */
 int vmm_image_open(struct vmm_image *img, const char *path, struct vmm_err *err);
 
-/* Copy the segments into guest RAM (mem, mem_size bytes at GPA 0). */
-int vmm_image_load(const struct vmm_image *img, uint8_t *mem, uint64_t mem_size,
+/*
+ * Copy the segments into guest RAM (mem, mem_size bytes at GPA 0) and
+ * relocate them for a kernel window at base (crtos_kernel_base()).
+ */
+int vmm_image_load(struct vmm_image *img, uint8_t *mem, uint64_t mem_size, uint64_t base,
 		   struct vmm_err *err);
 
-/* "name+0xoff" for addr, or NULL when no symbol covers it. */
+/* "name+0xoff" for a runtime (relocated) addr, or NULL when no symbol covers it. */
 const char *vmm_image_symbol(const struct vmm_image *img, uint64_t addr, uint64_t *off);
 
 void vmm_image_close(struct vmm_image *img);

@@ -28,4 +28,18 @@ bool mm_ram_pending(void);
 /* The kernel's address space, whose window every address space shares. */
 struct aspace *kernel_aspace(void);
 
+/*
+ * The kernel window: guest-physical 0 and up, CRTOS_KERNEL_WINDOW long. Its
+ * base depends on the mode (crtos/abi.h); only the arch knows it.
+ */
+static inline vaddr_t kernel_window_base(void)
+{
+	return (vaddr_t)arch_phys_to_virt(0);
+}
+
+static inline bool is_kernel_window_address(uint64_t va)
+{
+	return va - kernel_window_base() < CRTOS_KERNEL_WINDOW;
+}
+
 #endif

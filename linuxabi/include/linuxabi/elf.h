@@ -23,7 +23,7 @@
 #define ELF_MAX_SPAN	(1ull << 30)	/* largest image span, segment or TLS block */
 #define ELF_MAX_INTERP	4096		/* PT_INTERP size limit (Linux: PATH_MAX) */
 #define ELF_MIN_VADDR	0x10000ull	/* lowest mappable address (Linux's mmap_min_addr) */
-#define ELF_USER_LIMIT	CRTOS_KERNEL_BASE	/* user space ends at the kernel's window */
+#define ELF_USER_LIMIT	CRTOS_USER_TOP	/* where user space ends (crtos/abi.h) */
 
 /* One PT_LOAD: [vaddr, vaddr + memsz), the first filesz bytes from offset. */
 struct elf_segment {

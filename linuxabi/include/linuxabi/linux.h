@@ -25,7 +25,7 @@
 #include <linux/time_types.h>
 
 #define LX_PROCESS_MAGIC	0x434f5250u	/* "PROC" */
-#define LX_USER_TOP		CRTOS_KERNEL_BASE	/* user addresses are below the kernel window */
+#define LX_USER_TOP		CRTOS_USER_TOP	/* user addresses are below it (crtos/abi.h) */
 #define LX_MMAP_TOP		0x00007e0000000000ull	/* mmap() searches down from here */
 #define LX_NSIG			64
 #define LX_SIGBIT(sig)		(1ull << ((sig) - 1))

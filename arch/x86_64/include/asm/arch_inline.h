@@ -23,14 +23,26 @@ static inline void arch_cpu_relax(void)
 	__asm__ volatile("pause" : : : "memory");
 }
 
+/*
+ * Where GPA 0 is mapped: the image is linked at its GPA and relocated by the
+ * VMM to crtos_kernel_base(mode) + GPA, so the runtime address of its first
+ * byte (a RIP-relative lea, nothing to initialise) tells the window's base.
+ */
+static inline uintptr_t x86_kernel_base(void)
+{
+	extern char __kernel_image[];
+
+	return (uintptr_t)__kernel_image - CRTOS_GPA_KERNEL;
+}
+
 static inline void *arch_phys_to_virt(paddr_t pa)
 {
-	return (void *)(uintptr_t)(CRTOS_KERNEL_BASE + pa);
+	return (void *)(x86_kernel_base() + pa);
 }
 
 static inline paddr_t arch_virt_to_phys(const void *va)
 {
-	return (paddr_t)((uintptr_t)va - CRTOS_KERNEL_BASE);
+	return (paddr_t)((uintptr_t)va - x86_kernel_base());
 }
 
 void x86_irq_replay(void);
