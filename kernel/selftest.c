@@ -72,7 +72,7 @@ void fault_inject(const char *kind)
 		for (;;)
 			arch_cpu_relax();
 	} else {
-		arch_inject_fault(kind);
-		pr_err("fault injection: unknown kind '%s'\n", kind);
+		if (!arch_inject_fault(kind))
+			pr_err("fault injection: unknown kind '%s'\n", kind);
 	}
 }

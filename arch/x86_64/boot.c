@@ -10,6 +10,9 @@
  * its pages are the supervisor's; the mode comes from boot_params.
  */
 #include <kernel/arch.h>
+#include <kernel/mm.h>
+#include <kernel/pmm.h>
+#include <kernel/printk.h>
 #include <crtos/mmio.h>
 #include <asm/internal.h>
 #include <asm/svc.h>
@@ -26,6 +29,7 @@
 
 static uint8_t x86_nucleus_stack[X86_NUCLEUS_STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t x86_event_stack[X86_EVENT_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t x86_ist_stacks[X86_NR_IST][X86_IST_STACK_SIZE] __attribute__((aligned(16)));
 extern uint8_t x86_boot_stack[], x86_boot_stack_top[];
 extern void x86_event_entry(void);
 extern const uint8_t x86_vectors[];
@@ -73,12 +77,29 @@ _Static_assert(offsetof(struct x86_percpu, ev_ss) - offsetof(struct x86_percpu, 
 	       "the event record must mirror the hardware frame");
 _Static_assert(CRTOS_SEL_TSS / 8 + 2 <= X86_GDT_ENTRIES, "GDT too small for the TSS descriptor");
 
+/* The IST slot of vector v: hardware mode's NMI, #DF and #MC (asm/x86.h), else 0. */
+static uint8_t x86_gate_ist(int v, bool hardware)
+{
+	if (!hardware)
+		return 0;
+	switch (v) {
+	case X86_VEC_NMI:
+		return X86_IST_NMI;
+	case X86_VEC_DF:
+		return X86_IST_DF;
+	case X86_VEC_MC:
+		return X86_IST_MC;
+	default:
+		return 0;
+	}
+}
+
 /*
  * Interrupt gates for all 256 vectors. int3 is reachable from CPL 3 (it is
  * the service-call instruction); every other gate has DPL 0, so an `int n`
  * from ring 3 raises #GP instead.
  */
-static void x86_idt_init(void)
+static void x86_idt_init(bool hardware)
 {
 	for (int v = 0; v < 256; v++) {
 		uint64_t addr = (uint64_t)(x86_vectors + 16 * v);
@@ -86,7 +107,7 @@ static void x86_idt_init(void)
 
 		g->offset_low = (uint16_t)addr;
 		g->selector = CRTOS_SEL_KERNEL_CS;
-		g->ist = 0;
+		g->ist = x86_gate_ist(v, hardware);
 		g->type_attr = v == X86_VEC_BP ? 0xee : 0x8e;
 		g->offset_mid = (uint16_t)(addr >> 16);
 		g->offset_high = (uint32_t)(addr >> 32);
@@ -106,6 +127,8 @@ static void x86_mode_init(const struct crtos_boot_params *bp)
 	x86_bsp_percpu.ev_entry_cs = hw ? CRTOS_SEL_KERNEL_CS : CRTOS_SEL_USER_CS;
 	x86_bsp_percpu.ev_entry_ss = hw ? CRTOS_SEL_KERNEL_DS : CRTOS_SEL_USER_DS;
 	x86_pte_kernel_bits = hw ? 0 : X86_PTE_US;
+	for (int i = 0; hw && i < X86_NR_IST; i++)
+		x86_bsp_percpu.tss.ist[i] = (uint64_t)(x86_ist_stacks[i] + X86_IST_STACK_SIZE);
 }
 
 bool x86_hardware_mode(void)
@@ -120,7 +143,7 @@ _Noreturn void x86_start(const struct crtos_boot_params *bp)
 	x86_mode_init(bp);
 	x86_mmio_base = (uintptr_t)arch_phys_to_virt(bp->mmio_gpa);
 	x86_bsp_percpu.panic_doorbell = x86_mmio_base + CRTOS_MMIO_PANIC;
-	x86_idt_init();
+	x86_idt_init(bp->cpu_mode == CRTOS_MODE_HARDWARE);
 	/*
 	 * The VMM starts the vCPU with IF clear; under kvm_pvm the iret to ring 3
 	 * set it. Masking is the soft mask's job in both modes (arch_irq_save()),
@@ -137,10 +160,54 @@ uint64_t arch_boot_tsc(void)
 	return x86_tsc_entry;
 }
 
-void arch_inject_fault(const char *kind)
+/*
+ * Kernel code called at a program's page: a fault where SMEP is on (hardware
+ * mode, where KVM offers it), a plain call otherwise (kvm_pvm: the kernel
+ * runs at ring 3, where program pages are its own). The page holds `ret`.
+ */
+static __attribute__((noinline)) void x86_inject_exec_user(void)
 {
-	if (!strcmp(kind, "ring0"))
+	const vaddr_t va = 0x10000;
+	paddr_t pa = pmm_alloc(0);
+	bool smep = x86_hardware_mode() && (x86_read_cr4() & X86_CR4_SMEP);
+
+	if (pa == PADDR_INVALID ||
+	    aspace_map(kernel_aspace(), va, pa, PAGE_SIZE, MAP_READ | MAP_EXEC | MAP_USER)) {
+		pr_err("fault injection: exec-user: no page to map\n");
+		return;
+	}
+	*(volatile uint8_t *)arch_phys_to_virt(pa) = 0xc3;
+	pr_info("fault injection: exec-user: calling a program page at %#lx (SMEP %s)\n",
+		(unsigned long)va, smep ? "on" : "off");
+	((void (*)(void))va)();
+	pr_info("fault injection: exec-user: the kernel ran a program page's code\n");
+	aspace_unmap(kernel_aspace(), va, PAGE_SIZE);
+	pmm_free(pa, 0);
+}
+
+/*
+ * An exception with an unusable stack: in hardware mode its delivery faults
+ * again, and the CPU raises #DF, which the IST gives a stack of its own;
+ * under kvm_pvm the exception comes from ring 3 and switches to TSS.RSP0.
+ */
+static __attribute__((noinline)) void x86_inject_bad_stack(void)
+{
+	uint64_t bad = kernel_window_base() + CRTOS_KERNEL_WINDOW - PAGE_SIZE / 2;
+
+	__asm__ volatile("movq %0, %%rsp\n\tud2" : : "r"(bad) : "memory");
+}
+
+bool arch_inject_fault(const char *kind)
+{
+	if (!strcmp(kind, "exec-user"))
+		x86_inject_exec_user();
+	else if (!strcmp(kind, "bad-stack"))
+		x86_inject_bad_stack();
+	else if (!strcmp(kind, "ring0"))
 		x86_wrmsr(0xdeadbeef, 0);	/* #GP inside the nucleus: not reflectable */
 	else if (!strcmp(kind, "gp"))	/* #GP in kernel code, no fixup: privileged at ring 3, */
 		__asm__ volatile("wrmsr" : : "c"(0xdeadbeef), "a"(0), "d"(0));	/* no MSR at ring 0 */
+	else
+		return false;
+	return true;
 }

@@ -74,9 +74,16 @@ static int x86_exception_signal(const arch_regs_t *regs, int *code, uint64_t *ad
 	}
 }
 
-static bool x86_is_kernel_address(uint64_t va)
+/*
+ * Whether the event interrupted the kernel. In hardware mode the ring says
+ * so (a kernel that jumped to a program's page is still the kernel); under
+ * kvm_pvm both run at ring 3, and the kernel's code is in its window.
+ */
+static bool x86_from_kernel(const arch_regs_t *regs)
 {
-	return is_kernel_window_address(va);
+	if (x86_hardware_mode())
+		return !(regs->cs & 3);
+	return is_kernel_window_address(regs->rip);
 }
 
 /* Handle every deferred interrupt. Masked. */
@@ -151,7 +158,7 @@ static void x86_exception(arch_regs_t *regs)
 	const struct x86_extable_entry *fix;
 	char what[128];
 
-	if (x86_is_kernel_address(regs->rip)) {
+	if (x86_from_kernel(regs)) {
 		/* #BP is a trap: rip is past the int3. */
 		fix = x86_find_fixup(regs->vector == X86_VEC_BP ? regs->rip - 1 : regs->rip);
 		if (fix) {
@@ -164,7 +171,7 @@ static void x86_exception(arch_regs_t *regs)
 			return;
 		}
 	}
-	if (!x86_is_kernel_address(regs->rip)) {
+	if (!x86_from_kernel(regs)) {
 		int sig, code;
 		uint64_t addr;
 
@@ -186,7 +193,7 @@ void x86_event(arch_regs_t *regs)
 	} else {
 		x86_exception(regs);
 	}
-	if (!x86_is_kernel_address(regs->rip))
+	if (!x86_from_kernel(regs))
 		user_return(regs);
 }
 

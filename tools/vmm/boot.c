@@ -36,6 +36,7 @@
 #define CR4_OSXMMEXCPT	(1ull << 10)
 #define CR4_FSGSBASE	(1ull << 16)
 #define CR4_OSXSAVE	(1ull << 18)
+#define CR4_SMEP	(1ull << 20)
 #define EFER_SCE	(1ull << 0)
 #define EFER_LME	(1ull << 8)
 #define EFER_LMA	(1ull << 10)
@@ -146,6 +147,8 @@ static int boot_vcpu_state(struct cell *c, struct vmm_err *err)
 	sregs.cr4 = CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
 	if (c->guest.xsave)
 		sregs.cr4 |= CR4_OSXSAVE;	/* the kernel loads XCR0 = boot_params.xcr0 */
+	if (c->guest.smep)
+		sregs.cr4 |= CR4_SMEP;
 	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;

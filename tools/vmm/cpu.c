@@ -18,6 +18,7 @@
 #define CPUID_1_ECX_X2APIC	(1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_XSAVE	(1u << 26)
+#define CPUID_7_EBX_SMEP	(1u << 7)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID_MAX_ENTRIES	256
 
@@ -88,6 +89,7 @@ static void guest_mode_decide(struct vmm_guest_cpu *gc)
 static void guest_cpu_decide(int kvm_fd, struct kvm_cpuid2 *cpuid, struct vmm_guest_cpu *gc)
 {
 	struct kvm_cpuid_entry2 *leaf1 = cpuid_find(cpuid, 1, 0);
+	struct kvm_cpuid_entry2 *leaf7 = cpuid_find(cpuid, 7, 0);
 	struct x86_cpuid_regs xd1;
 	struct x86_xstate_layout layout;
 
@@ -95,6 +97,8 @@ static void guest_cpu_decide(int kvm_fd, struct kvm_cpuid2 *cpuid, struct vmm_gu
 	guest_mode_decide(gc);
 	gc->x2apic = leaf1 && (leaf1->ecx & CPUID_1_ECX_X2APIC);
 	gc->tsc_deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	/* The kernel never runs code from a program's pages; at ring 0 SMEP makes that a fault. */
+	gc->smep = gc->mode == CRTOS_MODE_HARDWARE && leaf7 && (leaf7->ebx & CPUID_7_EBX_SMEP);
 	gc->xsave = leaf1 && (leaf1->ecx & CPUID_1_ECX_XSAVE);
 	if (gc->xsave)
 		gc->xcr0 = x86_xstate_allowed_xcr0(cpuid_from_table, cpuid);

@@ -279,6 +279,8 @@ const char *vmm_image_symbol(const struct vmm_image *img, uint64_t addr, uint64_
 	size_t lo = 0, hi = img->nr_syms;
 
 	addr -= img->base;	/* symbols carry link addresses */
+	if (addr < img->load_start || addr >= img->load_end)
+		return NULL;
 	/* The last symbol at or below addr. */
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;

@@ -57,9 +57,10 @@ uint64_t arch_boot_tsc(void);
 
 /*
  * Test hook (cmdline "fault=KIND"): provoke an arch-specific fault of the
- * given kind; returns if the arch does not know the kind.
+ * given kind. Returns false if the arch does not know the kind, true if it
+ * does and the fault did not stop the kernel (it may not, in some modes).
  */
-void arch_inject_fault(const char *kind);
+bool arch_inject_fault(const char *kind);
 
 /*
  * Test hooks for the self-test that a user thread's FPU/vector state

@@ -35,4 +35,13 @@ static inline uint64_t x86_rdmsr(uint32_t msr)
 	return x86_svc(X86_SVC_RDMSR, msr, 0);
 }
 
+/* CR4, read directly: hardware mode only (#GP at ring 3, so under kvm_pvm). */
+static inline uint64_t x86_read_cr4(void)
+{
+	uint64_t cr4;
+
+	__asm__ volatile("movq %%cr4, %0" : "=r"(cr4));
+	return cr4;
+}
+
 #endif

@@ -23,6 +23,21 @@
 #define X86_BOOT_STACK_SIZE	16384	/* kmain and the idle loop */
 #define X86_EVENT_STACK_SIZE	1024	/* x86_event_entry's first instructions */
 #define X86_NUCLEUS_STACK_SIZE	1024	/* TSS.RSP0: hardware frames and a few pushes */
+#define X86_IST_STACK_SIZE	1024	/* hardware mode: NMI, #DF, #MC (the nucleus reflects at once) */
+
+/*
+ * Interrupt stack table slots (TSS.IST1..3), hardware mode only: the CPU
+ * switches to a known-good stack for these whatever RSP holds, as in the
+ * first instructions of the syscall entry (still the user's stack) or after
+ * a kernel stack overflow (#DF). Under kvm_pvm every event comes from ring 3
+ * and switches to TSS.RSP0 anyway.
+ */
+#define X86_IST_NMI		1
+#define X86_IST_DF		2
+#define X86_IST_MC		3
+#define X86_NR_IST		3
+
+#define X86_CR4_SMEP		(1ul << 20)
 
 #define X86_RFLAGS_IF		0x200
 #define X86_RFLAGS_BASE		0x002		/* bit 1 is always set */
@@ -34,6 +49,7 @@
 #define X86_VEC_BP	3
 #define X86_VEC_UD	6
 #define X86_VEC_DF	8
+#define X86_VEC_MC	18
 #define X86_VEC_GP	13
 #define X86_VEC_PF	14
 #define X86_NR_EXCEPTIONS 32
