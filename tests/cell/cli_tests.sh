@@ -121,7 +121,7 @@ test_panic_report_has_registers_and_backtrace_within_1s() {
 	if grep -q "; hardware mode" "$out"; then
 		expect_text "$out" "crtos: kernel panic: page fault: read from an unmapped page at 0xffff80fffffff000 in the kernel"
 		expect_text "$out" "cr2 ffff80fffffff000"
-		expect_text "$out" "vector 14  error code 0x0"
+		expect_text "$out" "vector 14  error code 0  cr2"
 	else
 		expect_text "$out" "crtos: kernel panic: page fault: read from an unmapped page at 0x7ffffffff000 in the kernel"
 		expect_text "$out" "cr2 00007ffffffff000"

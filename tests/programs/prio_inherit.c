@@ -15,7 +15,10 @@
  * on times. The main thread (SCHED_FIFO 40) sets each scene up, waits until
  * the lock holders are blocked (rt_settle), then steps aside; from there on
  * each step is a semaphore post or a mutex hand-over on the one CPU. The
- * medium spin is bounded (50 ms), so a broken scheduler fails, not hangs.
+ * medium spin is bounded (50 ms, or the first argument in ms: creating a
+ * thread must take less than that), so a broken scheduler fails, not hangs.
+ *
+ * Usage: prio_inherit [SPIN_MS]
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -23,6 +26,7 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "rt.h"
@@ -32,7 +36,7 @@
 #define PRIO_MEDIUM	20
 #define PRIO_CHAIN	15
 #define PRIO_LOW	10
-#define MEDIUM_SPIN_NS	50000000LL
+#define MEDIUM_SPIN_MS	50
 #define MAX_EVENTS	16
 
 enum event {
@@ -75,6 +79,7 @@ static sem_t low_go;		/* low waits here until the others are ready */
 static sem_t medium_started;	/* posted by medium, about to spin */
 static atomic_int high_done;	/* ends the medium spin early */
 static long long medium_ns;	/* how long medium spun, for a "# " line */
+static long long medium_spin_ns = MEDIUM_SPIN_MS * 1000000LL;
 
 static struct {
 	atomic_int n;
@@ -145,7 +150,7 @@ static void *medium_thread(void *arg)
 	(void)arg;
 	event_add(MEDIUM_STARTS);
 	sem_post(&medium_started);	/* the high thread runs at once */
-	rt_spin(&high_done, MEDIUM_SPIN_NS);
+	rt_spin(&high_done, medium_spin_ns);
 	medium_ns = rt_now_ns() - start;
 	event_add(MEDIUM_ENDS);
 	return NULL;
@@ -249,11 +254,15 @@ static void test_scene(const struct scene *s)
 		      "%s", event_order());
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	size_t i;
 	int ret;
 
+	if (argc > 1 && (medium_spin_ns = atoll(argv[1]) * 1000000LL) <= 0) {
+		fprintf(stderr, "usage: prio_inherit [SPIN_MS]\n");
+		return 2;
+	}
 	check_quiet("pin to one CPU", rt_pin_one_cpu());
 	check_true("one CPU", rt_cpu_count() == 1);
 	ret = rt_set_self(SCHED_FIFO, PRIO_MAIN);
