@@ -10,7 +10,9 @@
 #include <kernel/printk.h>
 #include <kernel/string.h>
 #include <linuxabi/linux.h>
+#include <linuxabi/rtfd.h>
 #include <linuxabi/syscall_class.h>
+#include <linux/fcntl.h>
 #include <asm/unistd_64.h>
 
 #include <linuxabi/handlers.h>
@@ -73,17 +75,30 @@ static int lx_path_arg(long nr)
 	}
 }
 
-/* Paths under /dev/rt belong to the RT namespace; no RT devices exist yet. */
+/*
+ * Paths under /dev/rt belong to the RT namespace: open() of /dev/rtf/NAME
+ * is an RT-FIFO (rtfifo.c); anything else there does not exist. 1: not an
+ * RT path, the call goes to Linux.
+ */
 static long lx_path_check(long nr, const uint64_t *a)
 {
-	char path[16];
+	char path[64];
 	long len = strncpy_from_user(path, a[lx_path_arg(nr)], sizeof(path));
 
+	/* A longer path copies nothing, but its first bytes are there: look at those. */
+	if (len == -ENAMETOOLONG && !copy_from_user(path, a[lx_path_arg(nr)], 7))
+		len = 7;
 	if (len == -EFAULT)
 		return -EFAULT;
-	if (len >= 7 && !memcmp(path, "/dev/rt", 7))
-		return -ENOENT;
-	return 0;
+	if (len < 7 || memcmp(path, "/dev/rt", 7))
+		return 1;
+	if (nr == __NR_open)
+		return lx_rtfifo_open(a[0], a[1]);
+	if (nr == __NR_openat)
+		return lx_rtfifo_open(a[1], a[2]);
+	if (nr == __NR_creat)
+		return lx_rtfifo_open(a[0], O_CREAT | O_WRONLY | O_TRUNC);
+	return -ENOENT;
 }
 
 static long lx_enosys(long nr)
@@ -98,9 +113,9 @@ static long lx_enosys(long nr)
 }
 
 /*
- * Calls on RT fds (timerfds): read and close are the realm's, dup and
- * fcntl follow Linux; RT fds may not be watched by Linux (select, epoll).
- * Returns 1 if the call is not about RT fds.
+ * Calls on RT fds (linuxabi/rtfd.h): read, write, ioctl and close are the
+ * realm's, dup and fcntl follow Linux; RT fds may not be watched by Linux
+ * (select, epoll). Returns 1 if the call is not about RT fds.
  */
 static long lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a)
 {
@@ -111,7 +126,11 @@ static long lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a)
 	f = lx_rtfd_get(p, a[0]);
 	switch (nr) {
 	case __NR_read:
-		return f ? lx_rtfd_read(f, a[1], a[2]) : 1;
+		return f ? lx_rtfd_read(p, f, a[1], a[2]) : 1;
+	case __NR_write:
+		return f ? lx_rtfd_write(p, f, a[1], a[2]) : 1;
+	case __NR_ioctl:
+		return f ? lx_rtfd_ioctl(f, a) : 1;
 	case __NR_close:
 		return f ? lx_rtfd_close(p, (int)a[0]) : 1;
 	case __NR_dup:
@@ -160,6 +179,13 @@ long lx_rcall_restartable(long nr, const uint64_t *a)
 	return err;
 }
 
+static void lx_count_local(struct lx_thread *lt, long nr)
+{
+	lt->stats->local_calls++;
+	if (nr < CRTOS_STATS_SYSCALLS)
+		lt->proc->stats->local_by_nr[nr]++;
+}
+
 static long lx_remote(struct lx_thread *lt, long nr, const uint64_t *a, unsigned int cls)
 {
 	long err;
@@ -170,12 +196,16 @@ static long lx_remote(struct lx_thread *lt, long nr, const uint64_t *a, unsigned
 		return -EBADF;
 	if (cls == SC_REMOTE_PATH) {
 		err = lx_path_check(nr, a);
-		if (err)
+		if (err != 1) {
+			lx_count_local(lt, nr);	/* the RT namespace */
 			return err;
+		}
 	}
 	err = lx_rtfd_route(lt->proc, nr, a);
-	if (err != 1)
+	if (err != 1) {
+		lx_count_local(lt, nr);	/* served in the realm (an RT fd) */
 		return err;
+	}
 	return lx_rcall_restartable(nr, a);
 }
 
@@ -195,9 +225,7 @@ void syscall_entry(arch_regs_t *regs)
 	lt->syscall_nr = nr;
 	cls = syscall_routes[nr].cls;
 	if (lx_handlers[nr]) {
-		lt->stats->local_calls++;
-		if (nr < CRTOS_STATS_SYSCALLS)
-			lt->proc->stats->local_by_nr[nr]++;
+		lx_count_local(lt, nr);
 		ret = lx_handlers[nr](a);
 	} else if (cls == SC_REMOTE || cls == SC_REMOTE_FD || cls == SC_REMOTE_PATH) {
 		ret = lx_remote(lt, nr, a, cls);
