@@ -77,10 +77,10 @@ static int lx_path_arg(long nr)
 
 /*
  * Paths under /dev/rt belong to the RT namespace: open() of /dev/rtf/NAME
- * is an RT-FIFO (rtfifo.c); anything else there does not exist. 1: not an
- * RT path, the call goes to Linux.
+ * is an RT-FIFO (rtfifo.c); anything else there does not exist. Returns
+ * whether the path is the RT namespace's, with the call's result in *ret.
  */
-static long lx_path_check(long nr, const uint64_t *a)
+static bool lx_path_check(long nr, const uint64_t *a, long *ret)
 {
 	char path[64];
 	long len = strncpy_from_user(path, a[lx_path_arg(nr)], sizeof(path));
@@ -88,17 +88,20 @@ static long lx_path_check(long nr, const uint64_t *a)
 	/* A longer path copies nothing, but its first bytes are there: look at those. */
 	if (len == -ENAMETOOLONG && !copy_from_user(path, a[lx_path_arg(nr)], 7))
 		len = 7;
+	*ret = len;
 	if (len == -EFAULT)
-		return -EFAULT;
+		return true;
 	if (len < 7 || memcmp(path, "/dev/rt", 7))
-		return 1;
+		return false;
 	if (nr == __NR_open)
-		return lx_rtfifo_open(a[0], a[1]);
-	if (nr == __NR_openat)
-		return lx_rtfifo_open(a[1], a[2]);
-	if (nr == __NR_creat)
-		return lx_rtfifo_open(a[0], O_CREAT | O_WRONLY | O_TRUNC);
-	return -ENOENT;
+		*ret = lx_rtfifo_open(a[0], a[1]);
+	else if (nr == __NR_openat)
+		*ret = lx_rtfifo_open(a[1], a[2]);
+	else if (nr == __NR_creat)
+		*ret = lx_rtfifo_open(a[0], O_CREAT | O_WRONLY | O_TRUNC);
+	else
+		*ret = -ENOENT;
+	return true;
 }
 
 static long lx_enosys(long nr)
@@ -115,39 +118,53 @@ static long lx_enosys(long nr)
 /*
  * Calls on RT fds (linuxabi/rtfd.h): read, write, ioctl and close are the
  * realm's, dup and fcntl follow Linux; RT fds may not be watched by Linux
- * (select, epoll). Returns 1 if the call is not about RT fds.
+ * (select, epoll). Returns whether the call was about RT fds, with its
+ * result in *ret.
  */
-static long lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a)
+static bool lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a, long *ret)
 {
 	struct lx_rtfd *f;
 
 	if (!lx_rtfd_count(p))
-		return 1;
+		return false;
 	f = lx_rtfd_get(p, a[0]);
 	switch (nr) {
 	case __NR_read:
-		return f ? lx_rtfd_read(p, f, a[1], a[2]) : 1;
+		if (f)
+			*ret = lx_rtfd_read(p, f, a[1], a[2]);
+		return f;
 	case __NR_write:
-		return f ? lx_rtfd_write(p, f, a[1], a[2]) : 1;
+		if (f)
+			*ret = lx_rtfd_write(p, f, a[1], a[2]);
+		return f;
 	case __NR_ioctl:
-		return f ? lx_rtfd_ioctl(f, a) : 1;
+		if (f)
+			*ret = lx_rtfd_ioctl(f, a);
+		return f;
 	case __NR_close:
-		return f ? lx_rtfd_close(p, (int)a[0]) : 1;
+		if (f)
+			*ret = lx_rtfd_close(p, (int)a[0]);
+		return f;
 	case __NR_dup:
 	case __NR_dup2:
 	case __NR_dup3:
 	case __NR_fcntl:
-		return lx_rtfd_fcntl_dup(p, nr, a);
+		if (!f && !((nr == __NR_dup2 || nr == __NR_dup3) && lx_rtfd_get(p, a[1])))
+			return false;
+		*ret = lx_rtfd_fcntl_dup(p, nr, a);
+		return true;
 	case __NR_epoll_ctl:
-		return lx_rtfd_get(p, a[2]) ? -EPERM : 1;
+		*ret = -EPERM;
+		return lx_rtfd_get(p, a[2]);
 	case __NR_select:
 	case __NR_pselect6: {
 		const uint64_t sets[3] = { a[1], a[2], a[3] };
 
-		return lx_select_has_rtfd(p, a[0], sets) ? -EINVAL : 1;
+		*ret = -EINVAL;
+		return lx_select_has_rtfd(p, a[0], sets);
 	}
 	default:
-		return 1;
+		return false;
 	}
 }
 
@@ -194,16 +211,9 @@ static long lx_remote(struct lx_thread *lt, long nr, const uint64_t *a, unsigned
 		return -EBADF;
 	if (lx_second_fd_private(lt->proc, nr, a))
 		return -EBADF;
-	if (cls == SC_REMOTE_PATH) {
-		err = lx_path_check(nr, a);
-		if (err != 1) {
-			lx_count_local(lt, nr);	/* the RT namespace */
-			return err;
-		}
-	}
-	err = lx_rtfd_route(lt->proc, nr, a);
-	if (err != 1) {
-		lx_count_local(lt, nr);	/* served in the realm (an RT fd) */
+	if ((cls == SC_REMOTE_PATH && lx_path_check(nr, a, &err)) ||
+	    lx_rtfd_route(lt->proc, nr, a, &err)) {
+		lx_count_local(lt, nr);	/* the RT namespace, or an RT fd: served in the realm */
 		return err;
 	}
 	return lx_rcall_restartable(nr, a);

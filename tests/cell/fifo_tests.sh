@@ -18,11 +18,15 @@ hold_cell() {
 	[[ -n $FIFOS ]] || { cat "$CELL_LOG"; fail "the cell has no FIFO mount (FUSE)"; }
 }
 
-release_cell() {
+end_cell() {
 	kill -TERM "$CELL_PID"
 	wait "$CELL_PID" || true
 	grep -q "crtos: the cell shut down, exit status 0" "$CELL_LOG" ||
 		{ cat "$CELL_LOG"; fail "the cell did not shut down in order"; }
+}
+
+release_cell() {
+	end_cell
 	[[ ! -e $FIFOS/samples ]] || fail "the FIFO mount is still there after the cell ended"
 }
 
@@ -60,19 +64,22 @@ test_fifo_rt_samples_reach_a_linux_reader_in_order() {
 
 # seq | FIFO -> an RT program that echoes -> FIFO | cat: the same lines.
 test_fifo_shell_pipeline_through_an_rt_echo() {
-	local got out
+	local got out echo_pid cat_pid
 	got=$(tmp)
 	out=$(tmp)
 	hold_cell
 	"$CRTOS" run -- "$FIFO_PROG" echo in out >"$out" 2>&1 &
+	echo_pid=$!
 	for _ in $(seq 200); do [[ -e $FIFOS/in && -e $FIFOS/out ]] && break; sleep 0.05; done
 	timeout 20 cat "$FIFOS/out" >"$got" &
+	cat_pid=$!
 	seq 1 1000 >"$FIFOS/in"
-	wait %2 || fail "cat of out did not end: $(cat "$out")"
-	wait %1 || fail "the RT echo failed: $(cat "$out")"
+	wait $cat_pid || fail "cat of out did not end: $(cat "$out")"
+	wait $echo_pid || fail "the RT echo failed: $(cat "$out")"
 	cmp -s <(seq 1 1000) "$got" || { diff <(seq 1 1000) "$got" | head; fail "the echo differs"; }
 	# python's open() and poll() on a FIFO file.
 	"$CRTOS" run -- "$FIFO_PROG" echo in2 out2 >"$out" 2>&1 &
+	echo_pid=$!
 	for _ in $(seq 200); do [[ -e $FIFOS/in2 && -e $FIFOS/out2 ]] && break; sleep 0.05; done
 	timeout 20 python3 - "$FIFOS" <<'EOF' || fail "python's view of the FIFOs"
 import select, sys
@@ -92,18 +99,19 @@ while True:
     data += b
 assert data == b'hello from python\n', data
 EOF
-	wait %3 || fail "the second RT echo failed"
+	wait $echo_pid || fail "the second RT echo failed: $(cat "$out")"
 	release_cell
 }
 
 # poll() in the realm on an RT-FIFO and a Linux fd (a pipe) wakes on either.
 test_fifo_poll_on_rt_fifo_and_linux_fd_wakes_on_either() {
-	local out pipe
+	local out pipe pid
 	out=$(tmp)
 	pipe=$(mktemp -u)
 	mkfifo "$pipe"
 	hold_cell
 	"$CRTOS" run -- "$FIFO_PROG" pollmix pin <"$pipe" >"$out" 2>&1 &
+	pid=$!
 	exec 7>"$pipe"
 	wait_for_text "$out" "polling"
 	sleep 0.2
@@ -113,7 +121,7 @@ test_fifo_poll_on_rt_fifo_and_linux_fd_wakes_on_either() {
 	echo then-linux >&7
 	wait_for_text "$out" "stdin woke poll: then-linux"
 	exec 7>&-
-	wait %1 || fail "pollmix failed: $(cat "$out")"
+	wait $pid || fail "pollmix failed: $(cat "$out")"
 	rm -f "$pipe"
 	release_cell
 }
@@ -122,7 +130,7 @@ test_fifo_poll_on_rt_fifo_and_linux_fd_wakes_on_either() {
 # and an unmounted FUSE view leave the RT writer running; the cell goes on.
 # timeout: 60
 test_fifo_full_dead_reader_and_unmount_leave_the_rt_program_running() {
-	local out
+	local out cat_pid pid
 	out=$(tmp)
 	hold_cell
 	"$CRTOS" fifo create small --size 4K
@@ -131,27 +139,29 @@ test_fifo_full_dead_reader_and_unmount_leave_the_rt_program_running() {
 	# A reader killed while the RT program writes: the writer fills the FIFO and counts EAGAINs.
 	"$CRTOS" fifo create samples --size 4K
 	cat "$FIFOS/samples" >/dev/null &
+	cat_pid=$!
 	sleep 0.2
 	"$CRTOS" run -- "$FIFO_PROG" samples 1500 nonblock >"$out" 2>&1 &
+	pid=$!
 	sleep 0.3
-	kill -KILL %1
-	wait %2 || fail "the RT writer failed after its reader was killed: $(cat "$out")"
+	kill -KILL $cat_pid
+	wait $pid || fail "the RT writer failed after its reader was killed: $(cat "$out")"
 	grep -q '^# full [1-9]' "$out" || fail "the writer never found the FIFO full: $(cat "$out")"
 	"$CRTOS" fifo show samples | grep -q "found full:  [1-9]" || fail "crtos fifo show: no full count"
 	# The FUSE view unmounted under a writer and a blocked Linux reader.
 	"$CRTOS" fifo rm samples
 	"$CRTOS" fifo create samples --size 4K
 	cat "$FIFOS/samples" >/dev/null 2>&1 &
+	cat_pid=$!
 	"$CRTOS" run -- "$FIFO_PROG" samples 1000 nonblock >"$out" 2>&1 &
+	pid=$!
 	sleep 0.3
 	umount -l "$FIFOS"
-	wait %4 || fail "the RT writer failed after the unmount: $(cat "$out")"
-	wait %3 || true
+	wait $pid || fail "the RT writer failed after the unmount: $(cat "$out")"
+	wait $cat_pid || true
 	[[ $("$CRTOS" run -- /bin/busybox echo still serving) == "still serving" ]] ||
 		fail "the cell did not carry on"
-	kill -TERM "$CELL_PID"
-	wait "$CELL_PID" || true
-	expect_text "$CELL_LOG" "crtos: the cell shut down, exit status 0"
+	end_cell
 }
 
 test_fifo_command_creates_lists_shows_and_removes() {

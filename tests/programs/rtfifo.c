@@ -112,10 +112,13 @@ static int do_echo(const char *in, const char *out)
 static void take_line(int fd, char *line, size_t len)
 {
 	size_t got = 0;
+	ssize_t n = 0;
 
-	while (got + 1 < len && read(fd, line + got, 1) == 1 && line[got] != '\n')
+	while (got + 1 < len && (n = read(fd, line + got, 1)) == 1 && line[got] != '\n')
 		got++;
 	line[got] = '\0';
+	if (n != 1)
+		printf("read after %zu bytes: %s\n", got, n ? errno_name(errno) : "end of file");
 }
 
 static int do_pollmix(const char *name)

@@ -39,6 +39,7 @@
 struct ff_file {
 	struct cell_fifo_handle h;
 	bool nonblock;
+	struct ff_file *prev, *next;	/* fs.files */
 };
 
 struct ff_poller {
@@ -57,6 +58,7 @@ struct fifofs {
 	bool stop;
 	struct ff_poller pollers[MAX_POLLERS];
 	int nr_pollers;
+	struct ff_file *files;		/* open, not yet released */
 };
 
 static struct fifofs fs;
@@ -241,8 +243,44 @@ static int ff_open_index(unsigned int index, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
-	ff_changed();
+	pthread_mutex_lock(&fs.lock);
+	f->next = fs.files;
+	if (f->next)
+		f->next->prev = f;
+	fs.files = f;
+	ff_changed_locked();
+	pthread_mutex_unlock(&fs.lock);
 	return 0;
+}
+
+/* Release f: its Linux roles go back. Under fs.lock. */
+static void ff_file_close_locked(struct ff_file *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		fs.files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	cell_fifo_close(fs.c, &f->h);
+	free(f);
+	ff_changed_locked();
+}
+
+/* The mount is gone (unmounted, perhaps lazily with files open): nothing holds a role any more. */
+static void ff_close_all(void)
+{
+	pthread_mutex_lock(&fs.lock);
+	while (fs.files)
+		ff_file_close_locked(fs.files);
+	pthread_mutex_unlock(&fs.lock);
+}
+
+static void ff_release_fh(uint64_t fh)
+{
+	pthread_mutex_lock(&fs.lock);
+	ff_file_close_locked((struct ff_file *)(uintptr_t)fh);
+	pthread_mutex_unlock(&fs.lock);
 }
 
 static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -252,7 +290,7 @@ static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else if (fuse_reply_open(req, fi) == -ENOENT)
-		cell_fifo_close(fs.c, &((struct ff_file *)(uintptr_t)fi->fh)->h);	/* gone meanwhile */
+		ff_release_fh(fi->fh);	/* the opener is gone meanwhile */
 }
 
 static void ff_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -363,12 +401,8 @@ static void ff_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void ff_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct ff_file *f = (struct ff_file *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	cell_fifo_close(fs.c, &f->h);
-	free(f);
-	ff_changed();
+	ff_release_fh(fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -415,6 +449,7 @@ static void *ff_loop_main(void *arg)
 		fuse_session_loop_mt(fs.se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}
+	ff_close_all();
 	return NULL;
 }
 
@@ -496,6 +531,7 @@ void fifofs_stop(void)
 		pthread_join(fs.loop_thread, NULL);
 	if (fs.event_started)
 		pthread_join(fs.event_thread, NULL);
+	ff_close_all();
 	fuse_session_destroy(fs.se);
 	fs.se = NULL;
 	rmdir(fs.mnt);

@@ -69,7 +69,7 @@ bool lx_select_has_rtfd(struct lx_process *p, uint64_t nfds, const uint64_t *set
 
 /* RT-FIFOs (rtfifo.c). */
 void lx_rtfifo_init(void);
-/* open() of /dev/rtf/NAME (path in user memory): the new fd, or -errno. 1: not an RT-FIFO path. */
+/* open() of a /dev/rt path (in user memory): the new RT-FIFO fd, or -errno (-ENOENT: not /dev/rtf/NAME). */
 long lx_rtfifo_open(uint64_t upath, uint64_t flags);
 /* The VMM's requests. */
 long lx_rtfifo_create(const char *name, uint64_t size, uint64_t *index);
