@@ -12,11 +12,14 @@
  *   rtfifo full NAME              fill /dev/rtf/NAME without blocking: EAGAIN,
  *                                 not writable in poll, FIONREAD, EBADF for read
  *   rtfifo local                  one process writes and reads its own FIFO
+ *   rtfifo pong                   at SCHED_FIFO 80, answer each byte of /dev/rtf/ping
+ *                                 with one byte on /dev/rtf/pong (bench/fifo/run)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +195,20 @@ static int do_local(void)
 	return check_done();
 }
 
+static int do_pong(void)
+{
+	struct sched_param sp = { .sched_priority = 80 };
+	int in = open_fifo("ping", O_RDONLY), out = open_fifo("pong", O_WRONLY);
+	char c;
+
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		printf("sched_setscheduler: %s\n", errno_name(errno));
+	while (read(in, &c, 1) == 1)
+		if (write(out, &c, 1) != 1)
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -205,7 +222,9 @@ int main(int argc, char **argv)
 		return do_full(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "local"))
 		return do_local();
+	if (argc == 2 && !strcmp(argv[1], "pong"))
+		return do_pong();
 	fprintf(stderr, "usage: rtfifo samples N [nonblock] | echo IN OUT | pollmix NAME | "
-		"full NAME | local\n");
+		"full NAME | local | pong\n");
 	return 64;
 }
