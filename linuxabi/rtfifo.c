@@ -154,12 +154,6 @@ static bool fifo_writable(const struct lx_rtfd *f)
 	return (f->flags & O_ACCMODE) != O_RDONLY;
 }
 
-/* Bytes in f's ring (head and tail as loaded; a broken pair reads as empty). */
-static uint64_t fifo_fill(const struct crtos_fifo *sh, uint64_t head, uint64_t tail)
-{
-	return head - tail <= sh->size ? head - tail : 0;
-}
-
 static long fifo_try_read(struct lx_rtfd *rf, uint64_t buf, size_t len)
 {
 	struct lx_fifo *f = rf->obj;
@@ -173,12 +167,11 @@ static long fifo_try_read(struct lx_rtfd *rf, uint64_t buf, size_t len)
 
 		head = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
 		tail = __atomic_load_n(&sh->tail, __ATOMIC_RELAXED);
-		fill = fifo_fill(sh, head, tail);
+		fill = crtos_fifo_fill(sh, head, tail);
 		if (fill || !len)
 			break;
-		if (__atomic_load_n(&sh->writer_side, __ATOMIC_ACQUIRE) == CRTOS_FIFO_SIDE_NONE &&
-		    __atomic_load_n(&sh->hup, __ATOMIC_ACQUIRE))
-			return 0;	/* every writer is gone: end of file */
+		if (crtos_fifo_writers_gone(sh))
+			return 0;	/* end of file */
 		if (!fifo_want_kick(f, lseq))
 			return -EAGAIN;
 	}
@@ -208,7 +201,7 @@ static long fifo_try_write(struct lx_rtfd *rf, uint64_t buf, size_t len)
 
 		head = __atomic_load_n(&sh->head, __ATOMIC_RELAXED);
 		tail = __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE);
-		room = sh->size - fifo_fill(sh, head, tail);
+		room = sh->size - crtos_fifo_fill(sh, head, tail);
 		if (room >= len || (room && (len > CRTOS_FIFO_ATOMIC || len > sh->size)))
 			break;
 		if (!fifo_want_kick(f, lseq)) {
@@ -238,14 +231,12 @@ static unsigned int fifo_poll(struct lx_rtfd *rf)
 		uint64_t fill;
 
 		lseq = __atomic_load_n(&sh->lseq, __ATOMIC_ACQUIRE);
-		fill = fifo_fill(sh, __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE),
+		fill = crtos_fifo_fill(sh, __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE),
 				 __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE));
 		mask = 0;
 		if (fifo_readable(rf) && fill)
 			mask |= POLLIN | POLLRDNORM;
-		else if (fifo_readable(rf) &&
-			 __atomic_load_n(&sh->writer_side, __ATOMIC_ACQUIRE) == CRTOS_FIFO_SIDE_NONE &&
-			 __atomic_load_n(&sh->hup, __ATOMIC_ACQUIRE))
+		else if (fifo_readable(rf) && crtos_fifo_writers_gone(sh))
 			mask |= POLLHUP;
 		if (fifo_writable(rf) && sh->size - fill >= MIN(sh->size, (uint64_t)CRTOS_FIFO_ATOMIC))
 			mask |= POLLOUT | POLLWRNORM;
@@ -261,7 +252,7 @@ static long fifo_ioctl(struct lx_rtfd *rf, unsigned int cmd, uint64_t arg)
 
 	if (cmd != FIONREAD)
 		return -ENOTTY;
-	n = (int)fifo_fill(sh, __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE),
+	n = (int)crtos_fifo_fill(sh, __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE),
 			   __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE));
 	return copy_to_user(arg, &n, sizeof(n));
 }
@@ -447,9 +438,13 @@ long lx_rtfifo_open(uint64_t upath, uint64_t oflags)
 		return -EINVAL;
 	if (oflags & O_DIRECTORY)
 		return -ENOTDIR;
-	err = lx_rtfifo_create(path + sizeof(RTF_PREFIX) - 1, 0, &index);	/* created on first open */
-	if (err == -EEXIST && (oflags & O_CREAT) && (oflags & O_EXCL))
+	flags = arch_irq_save();
+	f = fifo_dir ? fifo_find(path + sizeof(RTF_PREFIX) - 1) : NULL;
+	index = f ? (uint64_t)(f - fifos) : 0;
+	arch_irq_restore(flags);
+	if (f && (oflags & O_CREAT) && (oflags & O_EXCL))
 		return -EEXIST;
+	err = f ? 0 : lx_rtfifo_create(path + sizeof(RTF_PREFIX) - 1, 0, &index);	/* first open */
 	if (err && err != -EEXIST)
 		return err;
 	/*

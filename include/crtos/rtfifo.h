@@ -89,4 +89,17 @@ struct crtos_fifo_dir {
 	struct crtos_fifo fifos[CRTOS_FIFO_MAX];
 };
 
+/* Bytes in the ring for head and tail as loaded (a broken pair, which only a bug can make, reads as empty). */
+static inline uint64_t crtos_fifo_fill(const struct crtos_fifo *f, uint64_t head, uint64_t tail)
+{
+	return head - tail <= f->size ? head - tail : 0;
+}
+
+/* Every writer closed (after at least one opened): readers read end of file once it is empty. */
+static inline int crtos_fifo_writers_gone(const struct crtos_fifo *f)
+{
+	return __atomic_load_n(&f->writer_side, __ATOMIC_ACQUIRE) == CRTOS_FIFO_SIDE_NONE &&
+	       __atomic_load_n(&f->hup, __ATOMIC_ACQUIRE);
+}
+
 #endif

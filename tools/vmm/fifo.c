@@ -73,7 +73,7 @@ static void fifo_fill_info(const struct crtos_fifo *f, unsigned int index, struc
 	o->index = index;
 	o->gen = f->gen;
 	o->size = f->size;
-	o->fill = head - tail <= f->size ? head - tail : 0;
+	o->fill = crtos_fifo_fill(f, head, tail);
 	o->writer_side = f->writer_side;
 	o->reader_side = f->reader_side;
 	o->rt_readers = f->rt_readers;
@@ -204,8 +204,7 @@ static long fifo_read_locked(struct cell *c, struct crtos_fifo *f, void *buf, si
 	if (fill > f->size)
 		return -EIO;
 	if (!fill)
-		return __atomic_load_n(&f->writer_side, __ATOMIC_ACQUIRE) == CRTOS_FIFO_SIDE_NONE &&
-		       __atomic_load_n(&f->hup, __ATOMIC_ACQUIRE) ? 0 : -EAGAIN;
+		return crtos_fifo_writers_gone(f) ? 0 : -EAGAIN;
 	n = len < fill ? len : fill;
 	off = tail & (f->size - 1);
 	first = n < f->size - off ? n : f->size - off;
