@@ -141,16 +141,24 @@ void personality_interrupt(void)
 	lx_ctl_kick();
 }
 
+/* RT-FIFOs that Linux changes need no kick: the idle loop looks at them. */
+void personality_start_polling(void)
+{
+	lx_rtfifo_set_polling(true);
+}
+
 /*
- * Callers of remote calls were left to the idle loop's polling: now their
+ * Callers of remote calls (and RT-FIFO waiters) were left to the idle loop's polling: now their
  * twins must kick the CPU when done (a thread that runs meanwhile may be of
  * lower priority: it must not delay them). Calls done already are taken.
  */
 void personality_stop_polling(void)
 {
 	rcall_set_wake_all();
+	lx_rtfifo_set_polling(false);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	rcall_poll();
+	lx_rtfifo_poll();
 }
 
 /*

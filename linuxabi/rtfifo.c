@@ -120,6 +120,12 @@ static bool fifo_want_kick(struct lx_fifo *f, uint32_t lseq)
 	return __atomic_load_n(&sh->lseq, __ATOMIC_SEQ_CST) != lseq;
 }
 
+void lx_rtfifo_set_polling(bool polling)
+{
+	if (fifo_dir && READ_ONCE(fifo_dir->rt_polling) != polling)
+		__atomic_store_n(&fifo_dir->rt_polling, polling, __ATOMIC_SEQ_CST);
+}
+
 bool lx_rtfifo_poll(void)
 {
 	bool woke = false;

@@ -22,7 +22,8 @@
  * (sequentially consistent); a side that changed head, tail or a claim
  * bumps its *seq word and, if the other side waits, notifies it: the
  * kernel stores to CRTOS_MMIO_FIFO_DOORBELL (an ioeventfd, no VM exit),
- * the VMM kicks the kernel (CRTOS_VEC_KICK).
+ * the VMM kicks the kernel (CRTOS_VEC_KICK) unless the kernel's idle loop
+ * says it polls (rt_polling; it looks at every lseq after clearing it).
  */
 #ifndef CRTOS_RTFIFO_H
 #define CRTOS_RTFIFO_H
@@ -85,7 +86,7 @@ struct crtos_fifo_dir {
 	uint32_t abi_version;		/* kernel */
 	uint32_t max;			/* kernel: CRTOS_FIFO_MAX */
 	uint32_t seq;			/* kernel: bumped when a FIFO is created or removed */
-	uint32_t reserved;
+	uint32_t rt_polling;		/* kernel: its idle loop polls every FIFO: no kick needed */
 	struct crtos_fifo fifos[CRTOS_FIFO_MAX];
 };
 

@@ -55,11 +55,14 @@ static struct crtos_fifo *fifo_of(struct cell *c, const struct cell_fifo_handle 
 	return f && f->gen == h->gen ? f : NULL;
 }
 
-/* We changed f: the kernel's waiters look again. */
+/* We changed f: the kernel's waiters look again (a kick, unless its idle loop polls anyway). */
 static void fifo_changed(struct cell *c, struct crtos_fifo *f)
 {
+	struct crtos_fifo_dir *d = fifo_dir(c);
+
 	__atomic_fetch_add(&f->lseq, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&f->rt_waiting, __ATOMIC_SEQ_CST))
+	if (__atomic_load_n(&f->rt_waiting, __ATOMIC_SEQ_CST) &&
+	    !(d && __atomic_load_n(&d->rt_polling, __ATOMIC_SEQ_CST)))
 		eventfd_write(c->kick_efd, 1);
 }
 

@@ -76,5 +76,10 @@ long lx_rtfifo_create(const char *name, uint64_t size, uint64_t *index);
 long lx_rtfifo_remove(const char *name);
 /* Changes the VMM made (polled, and at each kick). Masked. Returns whether it woke anyone. */
 bool lx_rtfifo_poll(void);
+/*
+ * The idle loop polls the FIFOs (true): the VMM need not kick after a
+ * change. Set false, then lx_rtfifo_poll(), before the CPU stops polling.
+ */
+void lx_rtfifo_set_polling(bool polling);
 
 #endif
