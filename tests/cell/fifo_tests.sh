@@ -164,9 +164,22 @@ test_fifo_full_dead_reader_and_unmount_leave_the_rt_program_running() {
 	end_cell
 }
 
+# FIFOs without a held cell (crtos run boots its own; no FUSE view): one
+# program writes, reads through a dup, and reads end of file.
+test_fifo_rt_only_in_a_cell_of_its_own() {
+	local out
+	out=$(tmp)
+	run "$out" run -- "$BUILD/programs/rtfifo-musl" local
+	expect_status 0
+	expect_text "$out" "end of file once every writer closed: 0"
+	expect_no_text "$out" FAILED
+}
+
 test_fifo_command_creates_lists_shows_and_removes() {
 	local out
 	out=$(tmp)
+	run "$out" --help
+	expect_text "$out" "fifo "
 	run "$out" fifo --help
 	expect_status 0
 	for w in create list show rm --size --cpu /dev/rtf/NAME "Exit status"; do
