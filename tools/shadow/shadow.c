@@ -641,7 +641,6 @@ static void *dispatcher(void *arg)
 			finish();
 		for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
 			struct crtos_rcall *s = &sh.chan->slots[i];
-
 			uint32_t calls;
 
 			if (!slot_requested(s))
