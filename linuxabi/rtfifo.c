@@ -160,11 +160,22 @@ static bool fifo_writable(const struct lx_rtfd *f)
 	return (f->flags & O_ACCMODE) != O_RDONLY;
 }
 
+/* n bytes between the ring at stream position pos and user memory at buf (in: to the ring). */
+static int fifo_copy(struct lx_fifo *f, uint64_t pos, uint64_t buf, uint64_t n, bool in)
+{
+	uint64_t size = fifo_sh(f)->size, off = pos & (size - 1), first = MIN(n, size - off);
+
+	if (in)
+		return copy_from_user(f->data + off, buf, first) ?:
+		       copy_from_user(f->data, buf + first, n - first);
+	return copy_to_user(buf, f->data + off, first) ?: copy_to_user(buf + first, f->data, n - first);
+}
+
 static long fifo_try_read(struct lx_rtfd *rf, uint64_t buf, size_t len)
 {
 	struct lx_fifo *f = rf->obj;
 	struct crtos_fifo *sh = fifo_sh(f);
-	uint64_t head, tail, fill, off, n, first;
+	uint64_t head, tail, fill, n;
 
 	if (!fifo_readable(rf))
 		return -EBADF;
@@ -182,10 +193,7 @@ static long fifo_try_read(struct lx_rtfd *rf, uint64_t buf, size_t len)
 			return -EAGAIN;
 	}
 	n = MIN((uint64_t)len, fill);
-	off = tail & (sh->size - 1);
-	first = MIN(n, sh->size - off);
-	if (copy_to_user(buf, f->data + off, first) ||
-	    copy_to_user(buf + first, f->data, n - first))
+	if (fifo_copy(f, tail, buf, n, false))
 		return -EFAULT;
 	__atomic_store_n(&sh->tail, tail + n, __ATOMIC_RELEASE);
 	fifo_changed(f);
@@ -196,7 +204,7 @@ static long fifo_try_write(struct lx_rtfd *rf, uint64_t buf, size_t len)
 {
 	struct lx_fifo *f = rf->obj;
 	struct crtos_fifo *sh = fifo_sh(f);
-	uint64_t head, tail, room, off, n, first;
+	uint64_t head, tail, room, n;
 
 	if (!fifo_writable(rf))
 		return -EBADF;
@@ -216,10 +224,7 @@ static long fifo_try_write(struct lx_rtfd *rf, uint64_t buf, size_t len)
 		}
 	}
 	n = MIN((uint64_t)len, room);
-	off = head & (sh->size - 1);
-	first = MIN(n, sh->size - off);
-	if (copy_from_user(f->data + off, buf, first) ||
-	    copy_from_user(f->data, buf + first, n - first))
+	if (fifo_copy(f, head, buf, n, true))
 		return -EFAULT;
 	__atomic_store_n(&sh->head, head + n, __ATOMIC_RELEASE);
 	fifo_changed(f);

@@ -71,6 +71,10 @@ test_fifo_shell_pipeline_through_an_rt_echo() {
 	"$CRTOS" run -- "$FIFO_PROG" echo in out >"$out" 2>&1 &
 	echo_pid=$!
 	for _ in $(seq 200); do [[ -e $FIFOS/in && -e $FIFOS/out ]] && break; sleep 0.05; done
+	# The realm reads "in": a Linux reader is refused, and the cell says why.
+	! cat "$FIFOS/in" 2>"$got" || fail "a Linux reader of a FIFO the realm reads was not refused"
+	grep -q "Device or resource busy" "$got" || fail "not EBUSY: $(cat "$got")"
+	expect_text "$CELL_LOG" "crtos: FIFO in: a Linux open for reading was refused (EBUSY)"
 	timeout 20 cat "$FIFOS/out" >"$got" &
 	cat_pid=$!
 	seq 1 1000 >"$FIFOS/in"

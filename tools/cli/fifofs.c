@@ -226,6 +226,20 @@ static void ff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/* The opener only sees EBUSY: say why on the cell's terminal (or log). */
+static void ff_explain_busy(unsigned int index, int acc)
+{
+	struct cell_fifo_info info;
+
+	if (cell_fifo_info(fs.c, index, &info))
+		return;
+	fprintf(stderr, "crtos: FIFO %s: a Linux open for %s was refused (EBUSY): the realm %s it, and "
+		"bytes flow one way between the realms; open it from the realm too, or close the "
+		"realm's end first\n", info.name, acc == O_RDONLY ? "reading" : acc == O_WRONLY ?
+		"writing" : "reading and writing",
+		info.reader_side == CRTOS_FIFO_SIDE_RT && acc != O_WRONLY ? "reads" : "writes");
+}
+
 static int ff_open_index(unsigned int index, struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
@@ -235,6 +249,8 @@ static int ff_open_index(unsigned int index, struct fuse_file_info *fi)
 	if (!f)
 		return -ENOMEM;
 	ret = cell_fifo_open(fs.c, index, acc != O_WRONLY, acc != O_RDONLY, &f->h);
+	if (ret == -EBUSY)
+		ff_explain_busy(index, acc);
 	if (ret) {
 		free(f);
 		return ret;

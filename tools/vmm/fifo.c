@@ -197,22 +197,28 @@ void cell_fifo_close(struct cell *c, const struct cell_fifo_handle *h)
 	pthread_mutex_unlock(&c->fifo_lock);
 }
 
+/* n bytes between a ring of size bytes, at stream position pos, and buf (in: to the ring). */
+static void ring_copy(uint8_t *ring, uint64_t size, uint64_t pos, void *buf, uint64_t n, bool in)
+{
+	uint64_t off = pos & (size - 1), first = n < size - off ? n : size - off;
+
+	memcpy(in ? ring + off : buf, in ? buf : ring + off, first);
+	memcpy(in ? ring : (uint8_t *)buf + first, in ? (uint8_t *)buf + first : ring, n - first);
+}
+
 static long fifo_read_locked(struct cell *c, struct crtos_fifo *f, void *buf, size_t len)
 {
 	uint64_t head = __atomic_load_n(&f->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = __atomic_load_n(&f->tail, __ATOMIC_RELAXED);
-	uint64_t fill = head - tail, off, n, first;
-	const uint8_t *ring = c->mem + f->data_gpa;
+	uint64_t fill = head - tail, n;
+	uint8_t *ring = c->mem + f->data_gpa;
 
 	if (fill > f->size)
 		return -EIO;
 	if (!fill)
 		return crtos_fifo_writers_gone(f) ? 0 : -EAGAIN;
 	n = len < fill ? len : fill;
-	off = tail & (f->size - 1);
-	first = n < f->size - off ? n : f->size - off;
-	memcpy(buf, ring + off, first);
-	memcpy((uint8_t *)buf + first, ring, n - first);
+	ring_copy(ring, f->size, tail, buf, n, false);
 	__atomic_store_n(&f->tail, tail + n, __ATOMIC_RELEASE);
 	fifo_changed(c, f);
 	return (long)n;
@@ -236,7 +242,7 @@ static long fifo_write_locked(struct cell *c, struct crtos_fifo *f, const void *
 {
 	uint64_t head = __atomic_load_n(&f->head, __ATOMIC_RELAXED);
 	uint64_t tail = __atomic_load_n(&f->tail, __ATOMIC_ACQUIRE);
-	uint64_t room, off, n, first;
+	uint64_t room, n;
 	uint8_t *ring = c->mem + f->data_gpa;
 
 	if (head - tail > f->size)
@@ -247,10 +253,7 @@ static long fifo_write_locked(struct cell *c, struct crtos_fifo *f, const void *
 		return -EAGAIN;
 	}
 	n = len < room ? len : room;
-	off = head & (f->size - 1);
-	first = n < f->size - off ? n : f->size - off;
-	memcpy(ring + off, buf, first);
-	memcpy(ring, (const uint8_t *)buf + first, n - first);
+	ring_copy(ring, f->size, head, (void *)buf, n, true);
 	__atomic_store_n(&f->head, head + n, __ATOMIC_RELEASE);
 	fifo_changed(c, f);
 	return (long)n;
