@@ -53,7 +53,7 @@ KERNEL_SRCS := \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
 	linuxabi/thread.c linuxabi/signal.c linuxabi/futex.c linuxabi/timers.c linuxabi/sys_sched.c \
-	linuxabi/sys_wait.c \
+	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
@@ -64,14 +64,16 @@ KERNEL	:= $(BUILD)/crtos-kernel.elf
 # not -idirafter: headers found through -idirafter are system headers, which
 # -MMD leaves out of the dependencies.)
 TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread $(SHARED_INC) -Itools \
-	-Iarch/x86_64/include
+	-Iarch/x86_64/include -I/usr/include/fuse3
+# The FUSE view of RT-FIFOs (tools/cli/fifofs.c): libfuse3 (Debian's libfuse3-dev).
+TOOLS_LIBS := -lfuse3
 TOOLS_SRCS := \
 	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c \
 	tools/vmm/boot.c tools/vmm/clock.c \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
-	tools/vmm/proc.c \
+	tools/vmm/proc.c tools/vmm/fifo.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
-	tools/cli/options.c tools/cli/cellsock.c
+	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
@@ -137,7 +139,7 @@ $(BUILD)/asan/t/%.c.o: %.c
 
 $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
-	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^
+	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
 $(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp
 	@echo "  LD      $@"
@@ -149,7 +151,7 @@ $(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h) $(BUILD)/include/
 
 $(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
-	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -o $@ $^
+	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(TOOLS_LIBS)
 
 include linuxabi/rules.mk
 include tests/programs/rules.mk

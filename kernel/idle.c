@@ -53,6 +53,7 @@ static bool idle_poll(struct idle_state *st, uint64_t now)
 		kernel_exit((int)shutdown - 1);
 	if (mm_poll_late_ram())
 		busy = true;
+	personality_start_polling();
 	if (personality_poll())
 		busy = true;
 	if (timer_poll())

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The Linux personality's hooks into the core (kernel/personality.h): the
- * VMM's control requests (process creation and reaping), exec requests and
+ * VMM's control requests (process creation and reaping, RT-FIFOs), exec requests and
  * forwarded signals from shadows, completed remote calls, and faults in
  * user code.
  *
@@ -17,6 +17,7 @@
 #include <kernel/personality.h>
 #include <kernel/timer.h>
 #include <linuxabi/linux.h>
+#include <linuxabi/rtfd.h>
 #include <crtos/mmio.h>
 
 static struct thread *lx_ctl_thread;
@@ -47,6 +48,14 @@ static bool lx_ctl_serve(void)
 		break;
 	case CRTOS_CTL_REAP:
 		ctl->result = lx_process_reap((unsigned int)ctl->args[0]);
+		break;
+	case CRTOS_CTL_FIFO_CREATE:
+		ctl->name[sizeof(ctl->name) - 1] = '\0';
+		ctl->result = (int)lx_rtfifo_create(ctl->name, ctl->args[0], &ctl->out[0]);
+		break;
+	case CRTOS_CTL_FIFO_REMOVE:
+		ctl->name[sizeof(ctl->name) - 1] = '\0';
+		ctl->result = (int)lx_rtfifo_remove(ctl->name);
 		break;
 	default:
 		ctl->result = -EINVAL;
@@ -86,6 +95,7 @@ static bool lx_ctl_kick(void)
 int personality_init(void)
 {
 	lx_futex_init();
+	lx_rtfifo_init();
 	lx_ctl_thread = thread_create("lx-ctl", 0, lx_ctl_main, NULL, false);
 	if (!lx_ctl_thread)
 		return -ENOMEM;
@@ -117,6 +127,7 @@ bool personality_poll(void)
 	busy |= lx_ctl_kick();
 	busy |= lx_process_poll_signals();
 	busy |= rcall_poll();
+	busy |= lx_rtfifo_poll();
 	arch_irq_restore(flags);
 	return busy;
 }
@@ -124,21 +135,30 @@ bool personality_poll(void)
 void personality_interrupt(void)
 {
 	rcall_poll();
+	lx_rtfifo_poll();
 	lx_process_poll_signals();
 	lx_ctl_reap_kills();
 	lx_ctl_kick();
 }
 
+/* RT-FIFOs that Linux changes need no kick: the idle loop looks at them. */
+void personality_start_polling(void)
+{
+	lx_rtfifo_set_polling(true);
+}
+
 /*
- * Callers of remote calls were left to the idle loop's polling: now their
+ * Callers of remote calls (and RT-FIFO waiters) were left to the idle loop's polling: now their
  * twins must kick the CPU when done (a thread that runs meanwhile may be of
  * lower priority: it must not delay them). Calls done already are taken.
  */
 void personality_stop_polling(void)
 {
 	rcall_set_wake_all();
+	lx_rtfifo_set_polling(false);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	rcall_poll();
+	lx_rtfifo_poll();
 }
 
 /*

@@ -18,6 +18,7 @@
 #include <kernel/timer.h>
 #include <kernel/trace.h>
 #include <linuxabi/linux.h>
+#include <linuxabi/rtfd.h>
 #include <crtos/mmio.h>
 
 #define CHANNEL_ORDER	5		/* 128 KiB */
@@ -102,7 +103,6 @@ int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index)
 	list_init(&p->vmas);
 	list_init(&p->threads);
 	list_init(&p->ptimers);
-	list_init(&p->rtfd_waiters);
 	list_init(&p->shared_pending.queue);
 	kmutex_init(&p->mm_lock);
 	flags = arch_irq_save();	/* interrupts look processes up */
@@ -201,6 +201,7 @@ void lx_process_kill(struct lx_process *p, int kind, int value)
 	p->exit_kind = kind;
 	p->exit_value = value;
 	lx_timers_destroy(p);
+	lx_rtfd_destroy(p);
 	list_for_each_entry(lt, &p->threads, proc_node) {
 		/* The shadow reads the statistics as soon as it sees EXITED: final values now. */
 		lt->stats->cpu_ns = clock_cycles_to_ns(thread_cpu_cycles(lt->t));
@@ -260,6 +261,7 @@ int lx_process_reap(unsigned int index)
 	lx_process_kill(p, CRTOS_EXIT_SIGNAL, SIGKILL);
 	lx_process_wait_threads(p, &flags);
 	lx_timers_destroy(p);
+	lx_rtfd_destroy(p);
 	list_for_each_entry_safe(lt, tmp, &p->threads, proc_node)
 		lx_thread_kill(lt);
 	lx_signal_flush(&p->shared_pending);

@@ -39,11 +39,12 @@ static bool rcall_done(const struct crtos_rcall *s)
  * load per iteration, no context switch. Bounded, then the caller blocks
  * and the idle loop (or a kick) takes over.
  */
-static void rcall_spin(const struct crtos_rcall *s)
+static void rcall_spin(const struct lx_thread *lt, const struct crtos_rcall *s)
 {
 	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(RCALL_SPIN_NS);
 
-	while (!rcall_done(s) && !sched_need_resched() && arch_read_tsc() - start < limit)
+	while (!rcall_done(s) && !sched_need_resched() && !READ_ONCE(lt->rcall_cut) &&
+	       arch_read_tsc() - start < limit)
 		arch_cpu_relax();
 }
 
@@ -70,13 +71,15 @@ long rcall_regs(long nr, const uint64_t args[6])
 	s->wake = 0;
 	s->interrupt = 0;
 	__atomic_store_n(&s->state, CRTOS_RCALL_REQUEST, __ATOMIC_SEQ_CST);
+	if (READ_ONCE(lt->rcall_cut))	/* cut short before it began (rtfd.c's mixed poll) */
+		__atomic_store_n(&s->interrupt, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&s->polling, __ATOMIC_SEQ_CST))
 		rcall_ring(lt->proc);
 	lt->stats->remote_calls++;
 	trace(TRACE_RCALL, nr, 0);
 	if (nr >= 0 && nr < CRTOS_STATS_SYSCALLS)
 		lt->proc->stats->remote_by_nr[nr]++;
-	rcall_spin(s);
+	rcall_spin(lt, s);
 
 	flags = arch_irq_save();
 	while (!rcall_done(s)) {
@@ -86,8 +89,8 @@ long rcall_regs(long nr, const uint64_t args[6])
 			return -EINTR;
 		}
 		list_add_tail(&rcall_waiters, &lt->rwait_node);
-		/* A signal came while we spun: it needs the call cut short. */
-		if (thread_current()->interrupt_pending)
+		/* A signal (or an RT fd change) came while we spun: it needs the call cut short. */
+		if (thread_current()->interrupt_pending || READ_ONCE(lt->rcall_cut))
 			rcall_interrupt(lt);
 		/* Other ready threads (of any priority) keep the idle loop from polling: ask for a kick. */
 		if (sched_others_ready()) {

@@ -2,7 +2,7 @@
 /*
  * Waiting on fds: poll and the calls that take a signal mask for the
  * duration of the wait (ppoll, pselect6, epoll_pwait, epoll_pwait2). Sets
- * of RT fds (timerfds) are polled in the realm; Linux fds are waited on by
+ * with RT fds are polled by the RT fd layer (rtfd.c); Linux fds are waited on by
  * the caller's twin, without the mask (the twin's mask is its own): the
  * realm applies the mask to the RT thread instead, and a signal it lets
  * through cuts the twin's wait short (rcall_interrupt).
@@ -10,6 +10,7 @@
 #include <kernel/clock.h>
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
+#include <linuxabi/rtfd.h>
 #include <linux/time.h>
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>

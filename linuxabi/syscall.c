@@ -10,7 +10,9 @@
 #include <kernel/printk.h>
 #include <kernel/string.h>
 #include <linuxabi/linux.h>
+#include <linuxabi/rtfd.h>
 #include <linuxabi/syscall_class.h>
+#include <linux/fcntl.h>
 #include <asm/unistd_64.h>
 
 #include <linuxabi/handlers.h>
@@ -73,17 +75,33 @@ static int lx_path_arg(long nr)
 	}
 }
 
-/* Paths under /dev/rt belong to the RT namespace; no RT devices exist yet. */
-static long lx_path_check(long nr, const uint64_t *a)
+/*
+ * Paths under /dev/rt belong to the RT namespace: open() of /dev/rtf/NAME
+ * is an RT-FIFO (rtfifo.c); anything else there does not exist. Returns
+ * whether the path is the RT namespace's, with the call's result in *ret.
+ */
+static bool lx_path_check(long nr, const uint64_t *a, long *ret)
 {
-	char path[16];
+	char path[64];
 	long len = strncpy_from_user(path, a[lx_path_arg(nr)], sizeof(path));
 
+	/* A longer path copies nothing, but its first bytes are there: look at those. */
+	if (len == -ENAMETOOLONG && !copy_from_user(path, a[lx_path_arg(nr)], 7))
+		len = 7;
+	*ret = len;
 	if (len == -EFAULT)
-		return -EFAULT;
-	if (len >= 7 && !memcmp(path, "/dev/rt", 7))
-		return -ENOENT;
-	return 0;
+		return true;
+	if (len < 7 || memcmp(path, "/dev/rt", 7))
+		return false;
+	if (nr == __NR_open)
+		*ret = lx_rtfifo_open(a[0], a[1]);
+	else if (nr == __NR_openat)
+		*ret = lx_rtfifo_open(a[1], a[2]);
+	else if (nr == __NR_creat)
+		*ret = lx_rtfifo_open(a[0], O_CREAT | O_WRONLY | O_TRUNC);
+	else
+		*ret = -ENOENT;
+	return true;
 }
 
 static long lx_enosys(long nr)
@@ -98,37 +116,55 @@ static long lx_enosys(long nr)
 }
 
 /*
- * Calls on RT fds (timerfds): read and close are the realm's, dup and
- * fcntl follow Linux; RT fds may not be watched by Linux (select, epoll).
- * Returns 1 if the call is not about RT fds.
+ * Calls on RT fds (linuxabi/rtfd.h): read, write, ioctl and close are the
+ * realm's, dup and fcntl follow Linux; RT fds may not be watched by Linux
+ * (select, epoll). Returns whether the call was about RT fds, with its
+ * result in *ret.
  */
-static long lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a)
+static bool lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a, long *ret)
 {
 	struct lx_rtfd *f;
 
 	if (!lx_rtfd_count(p))
-		return 1;
+		return false;
 	f = lx_rtfd_get(p, a[0]);
 	switch (nr) {
 	case __NR_read:
-		return f ? lx_rtfd_read(f, a[1], a[2]) : 1;
+		if (f)
+			*ret = lx_rtfd_read(p, f, a[1], a[2]);
+		return f;
+	case __NR_write:
+		if (f)
+			*ret = lx_rtfd_write(p, f, a[1], a[2]);
+		return f;
+	case __NR_ioctl:
+		if (f)
+			*ret = lx_rtfd_ioctl(f, a);
+		return f;
 	case __NR_close:
-		return f ? lx_rtfd_close(p, (int)a[0]) : 1;
+		if (f)
+			*ret = lx_rtfd_close(p, (int)a[0]);
+		return f;
 	case __NR_dup:
 	case __NR_dup2:
 	case __NR_dup3:
 	case __NR_fcntl:
-		return lx_rtfd_fcntl_dup(p, nr, a);
+		if (!f && !((nr == __NR_dup2 || nr == __NR_dup3) && lx_rtfd_get(p, a[1])))
+			return false;
+		*ret = lx_rtfd_fcntl_dup(p, nr, a);
+		return true;
 	case __NR_epoll_ctl:
-		return lx_rtfd_get(p, a[2]) ? -EPERM : 1;
+		*ret = -EPERM;
+		return lx_rtfd_get(p, a[2]);
 	case __NR_select:
 	case __NR_pselect6: {
 		const uint64_t sets[3] = { a[1], a[2], a[3] };
 
-		return lx_select_has_rtfd(p, a[0], sets) ? -EINVAL : 1;
+		*ret = -EINVAL;
+		return lx_select_has_rtfd(p, a[0], sets);
 	}
 	default:
-		return 1;
+		return false;
 	}
 }
 
@@ -160,6 +196,13 @@ long lx_rcall_restartable(long nr, const uint64_t *a)
 	return err;
 }
 
+static void lx_count_local(struct lx_thread *lt, long nr)
+{
+	lt->stats->local_calls++;
+	if (nr < CRTOS_STATS_SYSCALLS)
+		lt->proc->stats->local_by_nr[nr]++;
+}
+
 static long lx_remote(struct lx_thread *lt, long nr, const uint64_t *a, unsigned int cls)
 {
 	long err;
@@ -168,14 +211,11 @@ static long lx_remote(struct lx_thread *lt, long nr, const uint64_t *a, unsigned
 		return -EBADF;
 	if (lx_second_fd_private(lt->proc, nr, a))
 		return -EBADF;
-	if (cls == SC_REMOTE_PATH) {
-		err = lx_path_check(nr, a);
-		if (err)
-			return err;
-	}
-	err = lx_rtfd_route(lt->proc, nr, a);
-	if (err != 1)
+	if ((cls == SC_REMOTE_PATH && lx_path_check(nr, a, &err)) ||
+	    lx_rtfd_route(lt->proc, nr, a, &err)) {
+		lx_count_local(lt, nr);	/* the RT namespace, or an RT fd: served in the realm */
 		return err;
+	}
 	return lx_rcall_restartable(nr, a);
 }
 
@@ -195,9 +235,7 @@ void syscall_entry(arch_regs_t *regs)
 	lt->syscall_nr = nr;
 	cls = syscall_routes[nr].cls;
 	if (lx_handlers[nr]) {
-		lt->stats->local_calls++;
-		if (nr < CRTOS_STATS_SYSCALLS)
-			lt->proc->stats->local_by_nr[nr]++;
+		lx_count_local(lt, nr);
 		ret = lx_handlers[nr](a);
 	} else if (cls == SC_REMOTE || cls == SC_REMOTE_FD || cls == SC_REMOTE_PATH) {
 		ret = lx_remote(lt, nr, a, cls);

@@ -2,19 +2,14 @@
 /*
  * Timers of RT processes, on the kernel's tickless timer list: POSIX timers
  * (timer_create with SIGEV_SIGNAL, SIGEV_THREAD_ID or SIGEV_NONE), the
- * ITIMER_REAL interval timer (setitimer, alarm) and timerfds.
+ * ITIMER_REAL interval timer (setitimer, alarm), and the time arithmetic
+ * timerfds (rtfd_timerfd.c) share.
  *
  * A timer that expires while its signal is still pending counts an
  * overrun instead of queuing another (each timer owns its one queue entry,
  * so expiring never allocates). Periodic timers advance by whole periods:
  * expirations missed while the CPU was busy are overruns, as in Linux.
  * Expiry runs in the timer interrupt or the idle loop, masked.
- *
- * A timerfd is an RT file descriptor: a real Linux timerfd in the shadow
- * holds its number (so the number is unique, and fstat, fcntl and
- * /proc/self/fd see a timerfd), but the timer, read() and close() are the
- * realm's. poll() on RT fds alone is served here; mixing them with Linux
- * fds in one poll, select or epoll is not supported yet.
  */
 #include <kernel/clock.h>
 #include <kernel/kmem.h>
@@ -25,8 +20,6 @@
 #include <linux/fcntl.h>
 #include <linux/time.h>
 #include <linux/time_types.h>
-#include <linux/timerfd.h>
-#include <linux/poll.h>
 #include <asm/unistd_64.h>
 
 #define LX_ITIMER_ID		(-1)	/* the ITIMER_REAL timer among the POSIX ones */
@@ -48,28 +41,9 @@ struct lx_ptimer {
 	struct list_node node;		/* in proc->ptimers */
 };
 
-enum lx_rtfd_type { LX_RTFD_TIMERFD = 1 };
-
-struct lx_timerfd {
-	struct timer tm;
-	struct lx_process *proc;
-	uint64_t clock;
-	uint64_t interval;		/* TSC cycles, 0: one-shot */
-	uint64_t interval_ns;		/* as set */
-	uint64_t ticks;			/* expirations not yet read */
-	int refs;			/* RT fds that name it */
-};
-
-struct lx_rtfd {
-	int fd;
-	enum lx_rtfd_type type;
-	unsigned int flags;		/* O_NONBLOCK */
-	struct lx_timerfd *tfd;
-};
-
 /* ---- time conversions ---- */
 
-static bool clock_ok_for_timers(uint64_t clk)
+bool lx_timer_clock_ok(uint64_t clk)
 {
 	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME ||
 	       clk == CLOCK_REALTIME_ALARM || clk == CLOCK_BOOTTIME_ALARM;
@@ -83,7 +57,7 @@ static uint64_t clock_base(uint64_t clk)
 }
 
 /* The TSC deadline of an it_value (relative, or absolute on clk). */
-static uint64_t value_to_deadline(uint64_t clk, const struct __kernel_timespec *v, bool absolute)
+uint64_t lx_timer_deadline(uint64_t clk, const struct __kernel_timespec *v, bool absolute)
 {
 	if (absolute)
 		return lx_clock_deadline(clock_base(clk), (int64_t)lx_ts_ns(v));
@@ -91,7 +65,7 @@ static uint64_t value_to_deadline(uint64_t clk, const struct __kernel_timespec *
 }
 
 /* What is left until deadline (0 if disarmed), and the interval, as an itimerspec. */
-static struct __kernel_itimerspec spec_of(const struct timer *tm, uint64_t interval_ns)
+struct __kernel_itimerspec lx_timer_spec(const struct timer *tm, uint64_t interval_ns)
 {
 	struct __kernel_itimerspec its = { .it_interval = lx_ns_ts(interval_ns) };
 	uint64_t now = arch_read_tsc();
@@ -102,7 +76,7 @@ static struct __kernel_itimerspec spec_of(const struct timer *tm, uint64_t inter
 }
 
 /* A periodic timer fired late: advance past now, return the whole periods it missed. */
-static int advance(struct timer *tm, uint64_t interval)
+int lx_timer_advance(struct timer *tm, uint64_t interval)
 {
 	uint64_t now = arch_read_tsc(), next = tm->deadline + interval, missed = 0;
 
@@ -119,7 +93,7 @@ static int advance(struct timer *tm, uint64_t interval)
 static void ptimer_fire(struct timer *tm)
 {
 	struct lx_ptimer *pt = container_of(tm, struct lx_ptimer, tm);
-	int missed = pt->interval ? advance(tm, pt->interval) : 0;
+	int missed = pt->interval ? lx_timer_advance(tm, pt->interval) : 0;
 	struct lx_thread *target = NULL;
 
 	if (pt->notify == SIGEV_NONE)
@@ -193,27 +167,11 @@ static struct lx_ptimer *ptimer_new(struct lx_process *p, int id, uint64_t clk)
 	return pt;
 }
 
-/* Drop p's RT fd number i; its timerfd goes with its last fd. Masked. */
-static void rtfd_drop(struct lx_process *p, int i)
-{
-	struct lx_rtfd *f = p->rtfds[i];
-
-	if (--f->tfd->refs == 0) {
-		timer_cancel(&f->tfd->tm);
-		kfree(f->tfd);
-	}
-	kfree(f);
-	p->rtfds[i] = NULL;
-}
-
 /* Free every timer of p (it is ending). Masked. */
 void lx_timers_destroy(struct lx_process *p)
 {
 	while (!list_empty(&p->ptimers))
 		ptimer_free(list_first_entry(&p->ptimers, struct lx_ptimer, node));
-	for (int i = 0; i < LX_MAX_RTFDS; i++)
-		if (p->rtfds[i])
-			rtfd_drop(p, i);
 }
 
 static int ptimer_free_id(struct lx_process *p)
@@ -234,7 +192,7 @@ long sys_timer_create(const uint64_t *a)
 	unsigned long flags;
 	int id;
 
-	if (!clock_ok_for_timers(a[0]))
+	if (!lx_timer_clock_ok(a[0]))
 		return -EINVAL;
 	if (a[1] && copy_from_user(&ev, a[1], sizeof(ev)))
 		return -EFAULT;
@@ -272,13 +230,13 @@ static void ptimer_set(struct lx_ptimer *pt, const struct __kernel_itimerspec *i
 		       struct __kernel_itimerspec *old)
 {
 	if (old)
-		*old = spec_of(&pt->tm, pt->interval_ns);
+		*old = lx_timer_spec(&pt->tm, pt->interval_ns);
 	ptimer_stop(pt);
 	pt->overrun = pt->overrun_last = 0;
 	pt->interval_ns = lx_ts_ns(&its->it_interval);
 	pt->interval = clock_ns_to_cycles(pt->interval_ns);
 	if (its->it_value.tv_sec || its->it_value.tv_nsec)
-		timer_arm(&pt->tm, value_to_deadline(pt->clock, &its->it_value, absolute));
+		timer_arm(&pt->tm, lx_timer_deadline(pt->clock, &its->it_value, absolute));
 }
 
 /* timer_settime(id, flags, new, old) */
@@ -311,7 +269,7 @@ long sys_timer_gettime(const uint64_t *a)
 
 	pt = (int)a[0] < 0 ? NULL : ptimer_find(lx_current()->proc, (int)a[0]);
 	if (pt)
-		its = spec_of(&pt->tm, pt->interval_ns);
+		its = lx_timer_spec(&pt->tm, pt->interval_ns);
 	arch_irq_restore(flags);
 	return pt ? copy_to_user(a[1], &its, sizeof(its)) : -EINVAL;
 }
@@ -358,7 +316,7 @@ static struct __kernel_timespec tv_to_ts(const struct timeval *tv)
 
 static struct itimerval itimerval_of(struct lx_ptimer *pt)
 {
-	struct __kernel_itimerspec its = spec_of(&pt->tm, pt->interval_ns);
+	struct __kernel_itimerspec its = lx_timer_spec(&pt->tm, pt->interval_ns);
 
 	return (struct itimerval){ .it_interval = ns_to_tv(lx_ts_ns(&its.it_interval)),
 				   .it_value = ns_to_tv(lx_ts_ns(&its.it_value)) };
@@ -426,330 +384,4 @@ long sys_alarm(const uint64_t *a)
 	if ((!secs && old.it_value.tv_usec) || old.it_value.tv_usec >= 500000)
 		secs++;
 	return secs;
-}
-
-/* ---- timerfd ---- */
-
-/* Something changed among p's RT fds: every reader and poller looks again. Masked. */
-static void rtfd_wake_all(struct lx_process *p)
-{
-	while (!list_empty(&p->rtfd_waiters))
-		sched_wake(list_first_entry(&p->rtfd_waiters, struct thread, wait_node));
-}
-
-static void timerfd_fire(struct timer *tm)
-{
-	struct lx_timerfd *t = container_of(tm, struct lx_timerfd, tm);
-	int missed = t->interval ? advance(tm, t->interval) : 0;
-
-	t->ticks += 1 + (uint64_t)missed;
-	rtfd_wake_all(t->proc);
-}
-
-struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd)
-{
-	for (int i = 0; i < LX_MAX_RTFDS; i++)
-		if (p->rtfds[i] && (uint64_t)p->rtfds[i]->fd == fd)
-			return p->rtfds[i];
-	return NULL;
-}
-
-/* Register fd (open in the shadow) as an RT fd for tfd. Masked. */
-static int rtfd_add(struct lx_process *p, int fd, struct lx_timerfd *tfd, unsigned int flags)
-{
-	for (int i = 0; i < LX_MAX_RTFDS; i++) {
-		struct lx_rtfd *f;
-
-		if (p->rtfds[i])
-			continue;
-		f = kmalloc(sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		*f = (struct lx_rtfd){ .fd = fd, .type = LX_RTFD_TIMERFD, .flags = flags, .tfd = tfd };
-		tfd->refs++;
-		p->rtfds[i] = f;
-		return 0;
-	}
-	return -EMFILE;
-}
-
-/* Forget the RT fd fd (closed in the shadow). Masked. */
-static void rtfd_forget(struct lx_process *p, uint64_t fd)
-{
-	for (int i = 0; i < LX_MAX_RTFDS; i++)
-		if (p->rtfds[i] && (uint64_t)p->rtfds[i]->fd == fd)
-			rtfd_drop(p, i);
-	rtfd_wake_all(p);
-}
-
-long sys_timerfd_create(const uint64_t *a)
-{
-	struct lx_process *p = lx_current()->proc;
-	struct lx_timerfd *t;
-	unsigned long flags;
-	long fd, err;
-
-	if (!clock_ok_for_timers(a[0]) || a[1] & ~(uint64_t)(TFD_NONBLOCK | TFD_CLOEXEC))
-		return -EINVAL;
-	t = kzalloc(sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	fd = rcall(__NR_timerfd_create, a[0], a[1], 0, 0, 0, 0);	/* the number's holder */
-	if (fd < 0) {
-		kfree(t);
-		return fd;
-	}
-	timer_setup(&t->tm, timerfd_fire);
-	t->proc = p;
-	t->clock = a[0];
-	flags = arch_irq_save();
-	err = rtfd_add(p, (int)fd, t, (unsigned int)(a[1] & TFD_NONBLOCK));
-	arch_irq_restore(flags);
-	if (err) {
-		kfree(t);
-		rcall(__NR_close, (uint64_t)fd, 0, 0, 0, 0, 0);
-		return err;
-	}
-	return fd;
-}
-
-/* timerfd_settime(fd, flags, new, old) */
-long sys_timerfd_settime(const uint64_t *a)
-{
-	struct __kernel_itimerspec its, old;
-	unsigned long flags;
-	struct lx_rtfd *f;
-
-	if (copy_from_user(&its, a[2], sizeof(its)))
-		return -EFAULT;
-	if (!lx_ts_valid(&its.it_value) || !lx_ts_valid(&its.it_interval) ||
-	    a[1] & ~(uint64_t)(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET))
-		return -EINVAL;
-	flags = arch_irq_save();
-	f = lx_rtfd_get(lx_current()->proc, a[0]);
-	if (f) {
-		struct lx_timerfd *t = f->tfd;
-
-		old = spec_of(&t->tm, t->interval_ns);
-		timer_cancel(&t->tm);
-		t->ticks = 0;
-		t->interval_ns = lx_ts_ns(&its.it_interval);
-		t->interval = clock_ns_to_cycles(t->interval_ns);
-		if (its.it_value.tv_sec || its.it_value.tv_nsec)
-			timer_arm(&t->tm, value_to_deadline(t->clock, &its.it_value,
-							    a[1] & TFD_TIMER_ABSTIME));
-	}
-	arch_irq_restore(flags);
-	if (!f)
-		return rcall(__NR_timerfd_settime, a[0], a[1], a[2], a[3], 0, 0);	/* EBADF/EINVAL */
-	return a[3] ? copy_to_user(a[3], &old, sizeof(old)) : 0;
-}
-
-long sys_timerfd_gettime(const uint64_t *a)
-{
-	struct __kernel_itimerspec its;
-	unsigned long flags = arch_irq_save();
-	struct lx_rtfd *f = lx_rtfd_get(lx_current()->proc, a[0]);
-
-	if (f)
-		its = spec_of(&f->tfd->tm, f->tfd->interval_ns);
-	arch_irq_restore(flags);
-	if (!f)
-		return rcall(__NR_timerfd_gettime, a[0], a[1], 0, 0, 0, 0);
-	return copy_to_user(a[1], &its, sizeof(its));
-}
-
-/* read() of an RT fd: a timerfd's expiration count, waiting for one unless O_NONBLOCK. */
-long lx_rtfd_read(struct lx_rtfd *f, uint64_t buf, size_t len)
-{
-	struct lx_process *p = lx_current()->proc;
-	struct thread *self = thread_current();
-	uint64_t fd = (uint64_t)f->fd, ticks = 0;
-	unsigned long flags;
-	int err = 0;
-
-	if (len < sizeof(ticks))
-		return -EINVAL;
-	flags = arch_irq_save();
-	for (;;) {
-		f = lx_rtfd_get(p, fd);
-		if (!f) {
-			err = -EBADF;	/* another thread closed it meanwhile */
-			break;
-		}
-		if (f->tfd->ticks)
-			break;
-		if (f->flags & O_NONBLOCK) {
-			err = -EAGAIN;
-			break;
-		}
-		list_add_tail(&p->rtfd_waiters, &self->wait_node);
-		if (sched_wait(0, WAIT_INTERRUPTIBLE) == -EINTR) {
-			err = -ERESTARTSYS;
-			break;
-		}
-	}
-	if (!err) {
-		ticks = f->tfd->ticks;
-		f->tfd->ticks = 0;
-	}
-	arch_irq_restore(flags);
-	return err ?: copy_to_user(buf, &ticks, sizeof(ticks)) ?: (long)sizeof(ticks);
-}
-
-long lx_rtfd_close(struct lx_process *p, int fd)
-{
-	unsigned long flags = arch_irq_save();
-
-	rtfd_forget(p, (uint64_t)fd);
-	arch_irq_restore(flags);
-	return rcall(__NR_close, (uint64_t)fd, 0, 0, 0, 0, 0);
-}
-
-/* fcntl(F_SETFL) and dup*() on an RT fd: Linux does it to the holder, the realm follows. */
-long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a)
-{
-	struct lx_rtfd *f = lx_rtfd_get(p, a[0]);
-	bool dup = nr == __NR_dup || nr == __NR_dup2 || nr == __NR_dup3 ||
-		   (nr == __NR_fcntl && (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC));
-	unsigned long flags;
-	long ret;
-
-	if ((nr == __NR_dup2 || nr == __NR_dup3) && a[0] != a[1] && lx_rtfd_get(p, a[1])) {
-		flags = arch_irq_save();
-		rtfd_forget(p, a[1]);	/* the target is closed by dup2 */
-		arch_irq_restore(flags);
-	}
-	ret = rcall_regs(nr, a);
-	if (ret < 0 || !f)
-		return ret;
-	flags = arch_irq_save();
-	if (dup && (uint64_t)ret != a[0] && lx_rtfd_get(p, a[0]) == f &&
-	    rtfd_add(p, (int)ret, f->tfd, f->flags)) {
-		arch_irq_restore(flags);
-		rcall(__NR_close, (uint64_t)ret, 0, 0, 0, 0, 0);
-		return -EMFILE;
-	}
-	if (nr == __NR_fcntl && a[1] == F_SETFL)
-		f->flags = (unsigned int)(a[2] & O_NONBLOCK);
-	arch_irq_restore(flags);
-	return ret;
-}
-
-static long poll_mix_refused(const struct lx_process *p)
-{
-	pr_info("process %d: poll() on RT timerfds together with Linux fds is not supported yet: "
-		"-EINVAL\n", p->pid);
-	return -EINVAL;
-}
-
-/* Whether the pollfd array at ufds (nfds entries) names an RT fd; read a chunk at a time. */
-static bool poll_set_has_rtfd(struct lx_process *p, uint64_t ufds, uint64_t nfds)
-{
-	struct pollfd chunk[LX_MAX_RTFDS];
-
-	for (uint64_t done = 0; done < nfds; done += ARRAY_SIZE(chunk)) {
-		uint64_t n = MIN(nfds - done, (uint64_t)ARRAY_SIZE(chunk));
-
-		if (copy_from_user(chunk, ufds + done * sizeof(chunk[0]), n * sizeof(chunk[0])))
-			return false;	/* Linux reports the fault */
-		for (uint64_t i = 0; i < n; i++)
-			if (chunk[i].fd >= 0 && lx_rtfd_get(p, (uint64_t)chunk[i].fd))
-				return true;
-	}
-	return false;
-}
-
-/*
- * poll() of a set with RT fds in it: served here if it holds RT fds only
- * (negative fds are skipped, as Linux does). *ours: whether the set had RT
- * fds at all (if not, the caller forwards the call).
- */
-long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours)
-{
-	struct lx_process *p = lx_current()->proc;
-	struct thread *self = thread_current();
-	struct pollfd fds[LX_MAX_RTFDS];
-	bool any_rt = false, any_linux = false;
-	unsigned long flags;
-	long ready = 0;
-	int err = 0;
-
-	*ours = false;
-	if (!lx_rtfd_count(p))
-		return 0;
-	if (nfds > ARRAY_SIZE(fds)) {
-		/* More entries than RT fds can exist: with an RT fd among them, it is a mix. */
-		if (!poll_set_has_rtfd(p, ufds, nfds))
-			return 0;
-		*ours = true;
-		return poll_mix_refused(p);
-	}
-	if (copy_from_user(fds, ufds, nfds * sizeof(fds[0])))
-		return 0;	/* Linux reports the fault */
-	for (uint64_t i = 0; i < nfds; i++) {
-		if (fds[i].fd < 0)
-			continue;
-		if (lx_rtfd_get(p, (uint64_t)fds[i].fd))
-			any_rt = true;
-		else
-			any_linux = true;
-	}
-	if (!any_rt)
-		return 0;
-	*ours = true;
-	if (any_linux)
-		return poll_mix_refused(p);
-	flags = arch_irq_save();
-	for (;;) {
-		ready = 0;
-		for (uint64_t i = 0; i < nfds; i++) {
-			struct lx_rtfd *f = fds[i].fd >= 0 ? lx_rtfd_get(p, (uint64_t)fds[i].fd) : NULL;
-
-			fds[i].revents = 0;
-			if (fds[i].fd >= 0 && !f)
-				fds[i].revents = POLLNVAL;
-			else if (f && f->tfd->ticks)
-				fds[i].revents = (short)(fds[i].events & (POLLIN | POLLRDNORM));
-			ready += fds[i].revents != 0;
-		}
-		if (ready || err == -ETIMEDOUT)
-			break;
-		if (err == -EINTR) {
-			arch_irq_restore(flags);
-			return -ERESTARTNOHAND;
-		}
-		list_add_tail(&p->rtfd_waiters, &self->wait_node);
-		err = sched_wait(deadline, WAIT_INTERRUPTIBLE);
-	}
-	arch_irq_restore(flags);
-	return copy_to_user(ufds, fds, nfds * sizeof(fds[0])) ?: ready;
-}
-
-/* Whether any fd of the select() sets (nfds bits each) is an RT fd. */
-bool lx_select_has_rtfd(struct lx_process *p, uint64_t nfds, const uint64_t *sets)
-{
-	for (int s = 0; s < 3; s++) {
-		for (uint64_t fd = 0; sets[s] && fd < nfds && fd < 1024; fd += 64) {
-			uint64_t word;
-
-			if (copy_from_user(&word, sets[s] + fd / 8, sizeof(word)))
-				break;
-			for (int i = 0; i < LX_MAX_RTFDS; i++)
-				if (p->rtfds[i] && (uint64_t)p->rtfds[i]->fd >= fd &&
-				    (uint64_t)p->rtfds[i]->fd < fd + 64 &&
-				    (word >> (p->rtfds[i]->fd - fd) & 1))
-					return true;
-		}
-	}
-	return false;
-}
-
-int lx_rtfd_count(struct lx_process *p)
-{
-	int n = 0;
-
-	for (int i = 0; i < LX_MAX_RTFDS; i++)
-		n += p->rtfds[i] != NULL;
-	return n;
 }

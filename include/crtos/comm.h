@@ -61,6 +61,9 @@ struct crtos_panic_record {
 enum crtos_ctl_op {
 	CRTOS_CTL_SPAWN = 1,	/* new RT process: out[0] channel GPA, out[1] its doorbell index */
 	CRTOS_CTL_REAP,		/* args[0] doorbell index: the shadow is gone; free everything */
+	CRTOS_CTL_FIFO_CREATE,	/* name, args[0] size (0: default): out[0] its index in the FIFO
+				 * directory (crtos/rtfifo.h); -EEXIST if it exists (out[0] too) */
+	CRTOS_CTL_FIFO_REMOVE,	/* name: remove it; -EBUSY while an RT fd has it open */
 };
 
 struct crtos_ctl {
@@ -70,6 +73,7 @@ struct crtos_ctl {
 	int32_t result;			/* kernel: 0 or -errno */
 	uint64_t args[4];		/* VMM */
 	uint64_t out[4];		/* kernel */
+	char name[32];			/* VMM: the FIFO of CRTOS_CTL_FIFO_*, NUL-terminated */
 };
 
 struct crtos_comm {
@@ -85,6 +89,7 @@ struct crtos_comm {
 	uint64_t heartbeat;		/* incremented at least every heartbeat period */
 	uint64_t heartbeat_tsc;		/* TSC of the last heartbeat */
 	uint64_t ram_in_use;		/* bytes of RAM the page allocator manages */
+	uint64_t fifo_dir_gpa;		/* struct crtos_fifo_dir (crtos/rtfifo.h), 0 until booted */
 	struct crtos_panic_record panic;
 
 	/* Written by the VMM. */

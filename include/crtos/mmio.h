@@ -31,6 +31,7 @@
 
 /* Doorbells (ioeventfd): no exit. */
 #define CRTOS_MMIO_LOG_DOORBELL	0x100	/* the log ring has new records */
+#define CRTOS_MMIO_FIFO_DOORBELL 0x108	/* an RT-FIFO that Linux waits on changed (crtos/rtfifo.h) */
 #define CRTOS_MMIO_DOORBELL(n)	(0x200 + 8 * (n))	/* process n's channel has a request */
 #define CRTOS_MAX_PROCESSES	256		/* doorbells in the window */
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <crtos/rtfifo.h>
 #include "cellsock.h"
 
 #define CELLSOCK_MAX_CLIENTS	64
@@ -146,6 +147,28 @@ static void client_accept(int lsock)
 	clients[nr_clients++] = (struct client){ .sock = sock, .pidfd = -1 };
 }
 
+/* crtos fifo's requests: the answer (FIFO_INFO messages, then FIFO_DONE). */
+static void client_fifo(struct cell *c, struct client *cl, const struct cellsock_msg *msg)
+{
+	struct cellsock_msg reply = { .op = CELLSOCK_FIFO_DONE };
+	struct vmm_err err = { .msg = "" };
+	char name[sizeof(msg->name)];
+
+	snprintf(name, sizeof(name), "%.*s", (int)sizeof(name) - 1, msg->name);
+	if (msg->op == CELLSOCK_FIFO_CREATE)
+		reply.status = cell_fifo_create(c, name, msg->size, &err);
+	else if (msg->op == CELLSOCK_FIFO_REMOVE)
+		reply.status = cell_fifo_remove(c, name, &err);
+	for (unsigned int i = 0; msg->op == CELLSOCK_FIFO_LIST && i < CRTOS_FIFO_MAX; i++) {
+		struct cellsock_msg info = { .op = CELLSOCK_FIFO_INFO };
+
+		if (cell_fifo_info(c, i, &info.fifo) == 0 && cellsock_send(cl->sock, &info, NULL, 0))
+			return;
+	}
+	snprintf(reply.error, sizeof(reply.error), "%s", err.msg);
+	cellsock_send(cl->sock, &reply, NULL, 0);
+}
+
 /* One request of client i. Returns false when the client is done. */
 static bool client_serve(struct cell *c, int i)
 {
@@ -177,6 +200,11 @@ static bool client_serve(struct cell *c, int i)
 		if (cl->pidfd < 0)
 			cl->pidfd = (int)syscall(SYS_pidfd_open, msg.pid, 0);
 		return true;
+	case CELLSOCK_FIFO_CREATE:
+	case CELLSOCK_FIFO_REMOVE:
+	case CELLSOCK_FIFO_LIST:
+		client_fifo(c, cl, &msg);
+		return false;
 	case CELLSOCK_REAP:
 		reply.op = CELLSOCK_REAPED;
 		reply.status = cl->spawned ? cell_reap(c, &cl->proc) : 0;

@@ -8,6 +8,12 @@
  *   client: SHADOW {pid}          (the shadow it started)
  *   client: REAP                  -> cell: REAPED {status}
  *
+ * or, for crtos fifo, one request per connection:
+ *
+ *   client: FIFO_CREATE {name, size}   -> cell: FIFO_DONE {status, error}
+ *   client: FIFO_REMOVE {name}         -> cell: FIFO_DONE {status, error}
+ *   client: FIFO_LIST                  -> cell: FIFO_INFO {fifo}... FIFO_DONE
+ *
  * If the connection drops before REAP (crtos run was killed), the cell
  * makes sure the shadow is gone (its parent's death killed it: it runs with
  * PR_SET_PDEATHSIG) and reaps the process itself. Only root and the cell's
@@ -27,6 +33,11 @@ enum cellsock_op {
 	CELLSOCK_REAP,
 	CELLSOCK_REAPED,
 	CELLSOCK_ERROR,
+	CELLSOCK_FIFO_CREATE,
+	CELLSOCK_FIFO_REMOVE,
+	CELLSOCK_FIFO_LIST,
+	CELLSOCK_FIFO_INFO,
+	CELLSOCK_FIFO_DONE,
 };
 
 struct cellsock_msg {
@@ -35,7 +46,10 @@ struct cellsock_msg {
 	uint32_t index;			/* the process's doorbell index */
 	int32_t pid;			/* CELLSOCK_SHADOW */
 	uint64_t channel_gpa;
-	char error[256];		/* CELLSOCK_ERROR: what went wrong */
+	char error[256];		/* CELLSOCK_ERROR, FIFO_DONE: what went wrong */
+	char name[32];			/* FIFO_CREATE, FIFO_REMOVE */
+	uint64_t size;			/* FIFO_CREATE: bytes, 0 the default */
+	struct cell_fifo_info fifo;	/* FIFO_INFO */
 };
 
 /* The socket path of the cell on cpu. */

@@ -22,8 +22,10 @@ extern uint64_t cli_start_ns;
 int cmd_cell(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_fifo(int argc, char **argv);
 void cmd_cell_help(void);
 void cmd_doctor_help(void);
 void cmd_run_help(void);
+void cmd_fifo_help(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "cellsock.h"
+#include "fifofs.h"
 #include "cli.h"
 #include "vmm/vmm.h"
 
@@ -55,7 +56,9 @@ void cmd_cell_help(void)
 "  --selftest[=FILTER]  run the kernel's self-tests (those whose name contains\n"
 "                       FILTER) and exit 0 if all pass, 1 if not\n"
 "  --hold[=MS]          keep the cell running until Ctrl-C (or for MS ms), and let\n"
-"                       crtos run use it: programs then share this cell\n"
+"                       crtos run use it: programs then share this cell; its\n"
+"                       RT-FIFOs appear as files in <runtime dir>/cell<CPU>/fifo\n"
+"                       (see crtos fifo --help)\n"
 "  --cmdline TEXT       extra kernel command-line words (see below)\n"
 "  --log FILE           write the kernel log to FILE instead of the terminal\n"
 "  --log-size SIZE      kernel log ring, a power of two (default 256K)\n"
@@ -286,13 +289,19 @@ static void cell_print_ram(struct cell *c, uint64_t mem_size)
 /* Keep the cell and serve crtos run until a signal, the cell's end, or hold_ms. */
 static int cell_hold(struct cell *c, const sigset_t *set, long hold_ms, int *sig)
 {
-	char path[108];
+	char path[108], why[300];
 	int ret;
 
+	if (fifofs_start(c, why, sizeof(why)))
+		fprintf(stderr, "crtos: warning: the cell's RT-FIFOs will not be visible to Linux: %s\n",
+			why);
+	else
+		printf("crtos: RT-FIFOs (/dev/rtf/NAME in the realm) are files in %s\n", fifofs_path());
 	cellsock_path(cell_cpu(c), path, sizeof(path));
 	printf("crtos: the cell serves crtos run on CPU %d (%s) until Ctrl-C\n", cell_cpu(c), path);
 	fflush(stdout);
 	ret = cellsock_serve(c, set, sig, hold_ms);
+	fifofs_stop();
 	if (ret)
 		fprintf(stderr, "crtos: cannot serve crtos run: %s\n", strerror(-ret));
 	return cell_wait(c, 0) == 0 ? 0 : *sig ? -EINTR : -ETIMEDOUT;

@@ -22,6 +22,7 @@ static void main_help(void)
 "  run       run a Linux program in the real-time realm: crtos run -- PROG ARGS\n"
 "  cell      boot a real-time cell: kernel log, boot time, self-tests\n"
 "  doctor    check this host's real-time setup; --fix tunes it\n"
+"  fifo      RT-FIFOs of a held cell: create, list, show, rm\n"
 "  help      help for a command: crtos help <command>\n"
 "  version   print the version and ABI\n"
 "\n"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
 			cmd_run_help();
 		else if (argc > 2 && !strcmp(argv[2], "doctor"))
 			cmd_doctor_help();
+		else if (argc > 2 && !strcmp(argv[2], "fifo"))
+			cmd_fifo_help();
 		else
 			main_help();
 		return 0;
@@ -58,6 +61,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor(argc - 1, argv + 1);
+	if (!strcmp(cmd, "fifo"))
+		return cmd_fifo(argc - 1, argv + 1);
 	fprintf(stderr, "crtos: unknown command '%s'\nTry 'crtos --help'.\n", cmd);
 	return EXIT_USAGE;
 }

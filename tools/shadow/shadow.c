@@ -73,6 +73,7 @@ struct shadow {
 	sigset_t forwarded;		/* the signals we forward to the program */
 	uint64_t spin_ns;		/* how long a twin spins on its slot after a call */
 	pid_t twin_tid[CRTOS_CHANNEL_SLOTS];	/* by slot, for the dispatcher */
+	uint32_t calls[CRTOS_CHANNEL_SLOTS];	/* by slot: calls its twin took up (the twin writes) */
 };
 
 static struct shadow sh = { .prog_fd = -1 };
@@ -463,6 +464,7 @@ static void serve(struct crtos_rcall *s)
 {
 	long ret;
 
+	__atomic_fetch_add(&sh.calls[my_slot], 1, __ATOMIC_SEQ_CST);	/* before its window */
 	adopt_priority(s->prio);
 	if (s->nr >= CRTOS_SHADOW_OP_BASE)
 		ret = shadow_op(s);
@@ -624,7 +626,7 @@ static void twin_loop(int slot)
 static void *dispatcher(void *arg)
 {
 	struct pollfd pfd = { .fd = sh.doorbell, .events = POLLIN };
-	bool interrupted[CRTOS_CHANNEL_SLOTS] = { false };
+	uint32_t cut_at[CRTOS_CHANNEL_SLOTS] = { 0 };	/* sh.calls when we last cut a call short */
 	sigset_t mine;
 	eventfd_t v;
 	int prio = (int)(intptr_t)arg;
@@ -639,17 +641,21 @@ static void *dispatcher(void *arg)
 			finish();
 		for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
 			struct crtos_rcall *s = &sh.chan->slots[i];
+			uint32_t calls;
 
-			if (!slot_requested(s)) {
-				interrupted[i] = false;
+			if (!slot_requested(s))
 				continue;
-			}
 			if (s->prio > my_prio)
 				adopt_priority(s->prio);	/* never slower than the callers it serves */
-			if (__atomic_load_n(&s->interrupt, __ATOMIC_SEQ_CST) && !interrupted[i] &&
+			/*
+			 * Once per call taken up (back-to-back calls of one slot may both be
+			 * cut); one not taken up yet fails at the entry of its window anyway.
+			 */
+			calls = __atomic_load_n(&sh.calls[i], __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&s->interrupt, __ATOMIC_SEQ_CST) && cut_at[i] != calls &&
 			    sh.twin_tid[i]) {
 				syscall(SYS_tgkill, getpid(), sh.twin_tid[i], SHADOW_SIG_INTERRUPT);
-				interrupted[i] = true;
+				cut_at[i] = calls;
 			}
 			futex(&s->state, FUTEX_WAKE_PRIVATE, 1, NULL);
 		}

@@ -512,9 +512,10 @@ int cell_create(struct cell **out, const struct cell_config *cfg, struct vmm_err
 	c->cfg = *cfg;
 	c->msg = cfg->msg_out ? cfg->msg_out : stderr;
 	c->kvm_fd = c->vm_fd = c->vcpu_fd = c->mem_fd = c->cpu_lock_fd = -1;
-	c->log_efd = c->kick_efd = c->stop_efd = -1;
+	c->log_efd = c->kick_efd = c->stop_efd = c->fifo_efd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->ctl_lock, NULL);
+	pthread_mutex_init(&c->fifo_lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	p->finished = true;	/* nothing to finish until the vCPU starts */
 	ret = cell_build(c, err);
@@ -589,6 +590,7 @@ void cell_destroy(struct cell *c)
 	close_fd(&c->log_efd);
 	close_fd(&c->kick_efd);
 	close_fd(&c->stop_efd);
+	close_fd(&c->fifo_efd);
 	mem_destroy(c);
 	if (c->restore_rt_runtime)
 		vmm_host_set_rt_runtime_us(c->saved_rt_runtime, NULL);
@@ -596,6 +598,7 @@ void cell_destroy(struct cell *c)
 	vmm_image_close(&c->img);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->ctl_lock);
+	pthread_mutex_destroy(&c->fifo_lock);
 	pthread_cond_destroy(&c->cond);
 	free(priv(c));
 }

@@ -32,6 +32,7 @@ struct cell {
 	int log_efd;			/* ioeventfd: the log doorbell */
 	int kick_efd;			/* irqfd: MSI CRTOS_VEC_KICK into the guest */
 	int stop_efd;			/* wakes our helper threads for shutdown */
+	int fifo_efd;			/* ioeventfd: an RT-FIFO that Linux waits on changed */
 
 	/* Guest memory and its layout. */
 	int mem_fd;
@@ -50,6 +51,7 @@ struct cell {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* signalled when end or ram_ready changes */
 	pthread_mutex_t ctl_lock;	/* one control request at a time */
+	pthread_mutex_t fifo_lock;	/* serializes the Linux side of RT-FIFOs (fifo.c) */
 	volatile bool stopping;		/* helpers and the vCPU loop must finish */
 	bool vcpu_exited;		/* vCPU thread, atomic: it has left its loop */
 
@@ -98,6 +100,9 @@ int host_evict_kvm_workers(int cpu, pid_t vcpu_tid);
 void report_panic(struct cell *c);
 void report_nucleus_fault(struct cell *c, const struct crtos_regs *regs, const uint64_t *frame);
 void report_vcpu_state(struct cell *c, const char *what);
+
+/* proc.c */
+int ctl_request(struct cell *c, uint32_t op, uint64_t arg, const char *name, uint64_t out[4]);
 
 /* cell.c */
 void cell_set_end(struct cell *c, enum cell_end end, int status);

@@ -120,7 +120,7 @@ int kvm_create_vcpu(struct cell *c, struct vmm_err *err)
 	return kvm_set_cpuid(c, err);
 }
 
-/* The log doorbell (no exit) and the kick (an MSI to CRTOS_VEC_KICK). */
+/* The log and FIFO doorbells (no exit) and the kick (an MSI to CRTOS_VEC_KICK). */
 int kvm_setup_events(struct cell *c, struct vmm_err *err)
 {
 	struct kvm_ioeventfd doorbell = {
@@ -139,14 +139,20 @@ int kvm_setup_events(struct cell *c, struct vmm_err *err)
 		},
 	};
 	struct kvm_irqfd irqfd = { .gsi = 0 };
+	struct kvm_ioeventfd fifo_bell = {
+		.addr = c->mmio_gpa + CRTOS_MMIO_FIFO_DOORBELL,
+		.len = 8,
+	};
 
 	c->log_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->kick_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->log_efd < 0 || c->kick_efd < 0 || c->stop_efd < 0)
+	c->fifo_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->log_efd < 0 || c->kick_efd < 0 || c->stop_efd < 0 || c->fifo_efd < 0)
 		return vmm_fail(err, -errno, "eventfd failed: %s", strerror(errno));
 	doorbell.fd = c->log_efd;
-	if (ioctl(c->vm_fd, KVM_IOEVENTFD, &doorbell))
+	fifo_bell.fd = c->fifo_efd;
+	if (ioctl(c->vm_fd, KVM_IOEVENTFD, &doorbell) || ioctl(c->vm_fd, KVM_IOEVENTFD, &fifo_bell))
 		return vmm_fail(err, -errno, "KVM_IOEVENTFD failed: %s", strerror(errno));
 	if (ioctl(c->vm_fd, KVM_SET_GSI_ROUTING, &routing))
 		return vmm_fail(err, -errno, "KVM_SET_GSI_ROUTING failed: %s", strerror(errno));

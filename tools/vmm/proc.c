@@ -6,6 +6,7 @@
  * VM exit), and free it once its shadow is gone (CRTOS_CTL_REAP).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,8 +18,8 @@
 
 #define CTL_TIMEOUT_MS	5000
 
-/* One control request, waited for. Serialised by the cell's lock. */
-static int ctl_request(struct cell *c, uint32_t op, uint64_t arg, uint64_t out[4])
+/* One control request (name: for the FIFO requests, or NULL), waited for. Serialised by ctl_lock. */
+int ctl_request(struct cell *c, uint32_t op, uint64_t arg, const char *name, uint64_t out[4])
 {
 	struct crtos_ctl *ctl = &c->comm->ctl;
 	struct timespec pause = { .tv_nsec = 20000 };
@@ -29,6 +30,7 @@ static int ctl_request(struct cell *c, uint32_t op, uint64_t arg, uint64_t out[4
 	pthread_mutex_lock(&c->ctl_lock);
 	ctl->op = op;
 	ctl->args[0] = arg;
+	snprintf(ctl->name, sizeof(ctl->name), "%s", name ? name : "");
 	seq = ctl->req_seq + 1;
 	__atomic_store_n(&ctl->req_seq, seq, __ATOMIC_RELEASE);
 	eventfd_write(c->kick_efd, 1);
@@ -65,7 +67,7 @@ int cell_spawn(struct cell *c, struct cell_proc *p, struct vmm_err *err)
 
 	memset(p, 0, sizeof(*p));
 	p->doorbell_fd = -1;
-	ret = ctl_request(c, CRTOS_CTL_SPAWN, 0, out);
+	ret = ctl_request(c, CRTOS_CTL_SPAWN, 0, NULL, out);
 	if (ret == -ETIMEDOUT)
 		return vmm_fail(err, ret, "the kernel did not answer a request to create a process");
 	if (ret)
@@ -100,7 +102,7 @@ int cell_reap(struct cell *c, struct cell_proc *p)
 	if (p->doorbell_fd >= 0)
 		close(p->doorbell_fd);
 	if (p->channel_gpa)
-		ret = ctl_request(c, CRTOS_CTL_REAP, p->index, NULL);
+		ret = ctl_request(c, CRTOS_CTL_REAP, p->index, NULL, NULL);
 	memset(p, 0, sizeof(*p));
 	p->doorbell_fd = -1;
 	return ret;

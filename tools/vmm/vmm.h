@@ -265,6 +265,50 @@ int cell_reap(struct cell *c, struct cell_proc *p);
 int cell_memfd(const struct cell *c);
 int cell_kick_fd(const struct cell *c);
 
+/*
+ * ---- RT-FIFOs, the Linux side (fifo.c) ----
+ *
+ * The kernel's FIFO directory (crtos/rtfifo.h) seen from Linux: what the
+ * FUSE mount and crtos fifo use. Linux openers of one FIFO are one party
+ * for the kernel: these calls serialize them (they never block; waiting is
+ * the caller's, on cell_fifo_event_fd() and its own wake-ups).
+ */
+struct cell_fifo_info {
+	char name[32];
+	unsigned int index;
+	uint32_t gen;
+	uint64_t size, fill;
+	uint32_t writer_side, reader_side;	/* enum crtos_fifo_side */
+	uint32_t rt_readers, rt_writers, linux_readers, linux_writers;
+	uint64_t rt_full, linux_full;
+	bool hup;			/* every writer closed: readers drain, then end of file */
+};
+
+/* A FIFO as one Linux opener holds it. */
+struct cell_fifo_handle {
+	unsigned int index;
+	uint32_t gen;
+	bool rd, wr;
+};
+
+/* Ask the kernel to create or remove a FIFO. 0 or -errno (-EEXIST, -EBUSY...), err filled. */
+int cell_fifo_create(struct cell *c, const char *name, uint64_t size, struct vmm_err *err);
+int cell_fifo_remove(struct cell *c, const char *name, struct vmm_err *err);
+/* The FIFO in directory entry index (0 or -ENOENT), or called name. */
+int cell_fifo_info(struct cell *c, unsigned int index, struct cell_fifo_info *out);
+int cell_fifo_lookup(struct cell *c, const char *name, struct cell_fifo_info *out);
+/* Open for Linux: 0, -ENOENT, or -EBUSY when the realm holds the reading or writing end. */
+int cell_fifo_open(struct cell *c, unsigned int index, bool rd, bool wr, struct cell_fifo_handle *h);
+void cell_fifo_close(struct cell *c, const struct cell_fifo_handle *h);
+/* Bytes moved; read: 0 at end of file; -EAGAIN: nothing (room) yet; -ENOENT: removed. */
+long cell_fifo_read(struct cell *c, const struct cell_fifo_handle *h, void *buf, size_t len);
+long cell_fifo_write(struct cell *c, const struct cell_fifo_handle *h, const void *buf, size_t len);
+/* POLLIN, POLLOUT, POLLHUP as ready now; POLLERR once removed. */
+unsigned int cell_fifo_poll(struct cell *c, const struct cell_fifo_handle *h);
+/* Linux waits on index (delta +1) or stops (-1): the kernel then rings cell_fifo_event_fd(). */
+void cell_fifo_waiting(struct cell *c, unsigned int index, int delta);
+int cell_fifo_event_fd(const struct cell *c);
+
 /* ---- helpers shared inside libvmm ---- */
 
 uint64_t vmm_now_ns(void);

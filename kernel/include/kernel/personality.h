@@ -28,6 +28,13 @@ bool personality_poll(void);
 void personality_interrupt(void);
 
 /*
+ * The idle loop polls (personality_poll() at native speed, until
+ * personality_stop_polling()): what would interrupt the CPU to be seen
+ * may leave it to the polling instead. Masked or not.
+ */
+void personality_start_polling(void);
+
+/*
  * The idle loop stops polling, because it halts or because a thread will
  * run: ask everything that will complete later to interrupt the CPU.
  * Masked; may wake threads.

@@ -95,8 +95,7 @@ struct lx_process {
 	struct lx_sigpending shared_pending;	/* process-directed signals */
 	int nr_queued;			/* signals queued (RLIMIT_SIGPENDING-like limit) */
 	struct list_node ptimers;	/* struct lx_ptimer: POSIX timers and the itimer */
-	struct lx_rtfd *rtfds[LX_MAX_RTFDS];	/* RT file descriptors (timerfds) */
-	struct list_node rtfd_waiters;	/* threads in read() or poll() of RT fds */
+	struct lx_rtfd *rtfds[LX_MAX_RTFDS];	/* RT file descriptors (linuxabi/rtfd.h) */
 	uint64_t exited_cpu_cycles;	/* CPU time of its threads that are gone */
 	int exit_kind, exit_value;	/* set when the process ends */
 	uint64_t euid, rtprio_limit;	/* for sched_setscheduler's permission check */
@@ -130,6 +129,7 @@ struct lx_thread {
 	arch_regs_t *clone_regs;	/* a new thread's first user registers */
 	bool exiting;			/* in exit: no longer counted in nr_threads */
 	long syscall_nr;		/* the call in progress, for restarts; -1 none */
+	bool rcall_cut;			/* cut its remote call short: an RT fd it polls changed */
 	struct crtos_thread_stats *stats;	/* its record in the channel */
 	struct list_node proc_node;	/* in proc->threads */
 	struct list_node rwait_node;	/* waiting for a remote call to complete */
@@ -185,12 +185,11 @@ void lx_robust_exit(struct lx_thread *lt);
 void lx_timers_destroy(struct lx_process *p);
 void lx_ptimer_dequeued(struct lx_sigqueue *q);
 void lx_signal_unqueue(struct lx_sigqueue *q);
-long lx_rtfd_read(struct lx_rtfd *f, uint64_t buf, size_t len);
-long lx_rtfd_close(struct lx_process *p, int fd);
-struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd);
-int lx_rtfd_count(struct lx_process *p);
-long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
-long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
+struct timer;
+bool lx_timer_clock_ok(uint64_t clk);
+uint64_t lx_timer_deadline(uint64_t clk, const struct __kernel_timespec *v, bool absolute);
+struct __kernel_itimerspec lx_timer_spec(const struct timer *tm, uint64_t interval_ns);
+int lx_timer_advance(struct timer *tm, uint64_t interval);
 
 /* Timespecs as Linux checks them, and nanoseconds (saturated: a far future). */
 static inline bool lx_ts_valid(const struct __kernel_timespec *ts)
@@ -252,6 +251,5 @@ int user_word(uint64_t uaddr, bool write, uint32_t **word);
 /* syscall.c */
 void lx_syscall_init(void);
 long lx_rcall_restartable(long nr, const uint64_t *a);
-bool lx_select_has_rtfd(struct lx_process *p, uint64_t nfds, const uint64_t *sets);
 
 #endif

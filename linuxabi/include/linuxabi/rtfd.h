@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * RT file descriptors (linuxabi/rtfd.c): fds whose object lives in the
+ * realm (timerfds, RT-FIFOs) and whose read, write, poll, ioctl and close
+ * are served there, without Linux. Each holds a placeholder Linux fd of the
+ * same number in the shadow, so RT and Linux fds never collide and dup,
+ * fcntl and /proc/self/fd keep working through Linux.
+ *
+ * A kind of RT fd provides its operations: the "try" ones never block and
+ * run masked (they may copy to or from user memory, which is resident);
+ * the layer does the waiting, on one wait queue for every RT fd of the cell
+ * (an object shared between processes, like a FIFO, wakes it too).
+ */
+#ifndef LINUXABI_RTFD_H
+#define LINUXABI_RTFD_H
+
+#include <linuxabi/linux.h>
+
+struct lx_rtfd;
+
+struct lx_rtfd_ops {
+	const char *name;
+	/* Bytes read (0: end of file) or -errno; -EAGAIN: nothing yet, the layer waits. */
+	long (*try_read)(struct lx_rtfd *f, uint64_t buf, size_t len);
+	/* Bytes written or -errno; -EAGAIN: no room yet. */
+	long (*try_write)(struct lx_rtfd *f, uint64_t buf, size_t len);
+	/* POLLIN, POLLOUT, POLLHUP... as ready now. */
+	unsigned int (*poll)(struct lx_rtfd *f);
+	/* ioctl(cmd, arg): -ENOTTY for what it does not know. May be NULL. */
+	long (*ioctl)(struct lx_rtfd *f, unsigned int cmd, uint64_t arg);
+	/* A new fd names the object (open, dup), or one stops naming it (close). */
+	void (*hold)(struct lx_rtfd *f);
+	void (*drop)(struct lx_rtfd *f);
+};
+
+struct lx_rtfd {
+	int fd;
+	unsigned int flags;		/* O_NONBLOCK, and the access mode it was opened with */
+	const struct lx_rtfd_ops *ops;
+	void *obj;			/* the kind's object */
+};
+
+/*
+ * Register fd (a placeholder open in the shadow) as an RT fd of p for obj;
+ * ops->hold is called. Masked. 0 or -EMFILE/-ENOMEM.
+ */
+int lx_rtfd_add(struct lx_process *p, int fd, const struct lx_rtfd_ops *ops, void *obj,
+		unsigned int flags);
+struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd);
+int lx_rtfd_count(struct lx_process *p);
+/* Something an RT fd waits for may have changed: every waiter looks again. Masked. */
+void lx_rtfd_wake_all(void);
+/* Drop every RT fd of p (it is ending). Masked. */
+void lx_rtfd_destroy(struct lx_process *p);
+
+/* The calls, dispatched by syscall.c and sys_wait.c. */
+long lx_rtfd_read(struct lx_process *p, struct lx_rtfd *f, uint64_t buf, size_t len);
+long lx_rtfd_write(struct lx_process *p, struct lx_rtfd *f, uint64_t buf, size_t len);
+long lx_rtfd_ioctl(struct lx_rtfd *f, const uint64_t *a);
+long lx_rtfd_close(struct lx_process *p, int fd);
+long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
+/*
+ * poll() of a set with RT fds in it, RT fds alone or mixed with Linux fds.
+ * *ours: whether the set had RT fds at all (if not, the caller forwards the
+ * call). deadline: TSC, 0 none.
+ */
+long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
+bool lx_select_has_rtfd(struct lx_process *p, uint64_t nfds, const uint64_t *sets);
+
+/* RT-FIFOs (rtfifo.c). */
+void lx_rtfifo_init(void);
+/* open() of a /dev/rt path (in user memory): the new RT-FIFO fd, or -errno (-ENOENT: not /dev/rtf/NAME). */
+long lx_rtfifo_open(uint64_t upath, uint64_t flags);
+/* The VMM's requests. */
+long lx_rtfifo_create(const char *name, uint64_t size, uint64_t *index);
+long lx_rtfifo_remove(const char *name);
+/* Changes the VMM made (polled, and at each kick). Masked. Returns whether it woke anyone. */
+bool lx_rtfifo_poll(void);
+/*
+ * The idle loop polls the FIFOs (true): the VMM need not kick after a
+ * change. Set false, then lx_rtfifo_poll(), before the CPU stops polling.
+ */
+void lx_rtfifo_set_polling(bool polling);
+
+#endif

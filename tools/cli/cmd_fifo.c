@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crtos fifo: create, list, remove and show the RT-FIFOs of a held cell
+ * (crtos cell --hold), through its socket (cellsock.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <crtos/rtfifo.h>
+#include "cellsock.h"
+#include "cli.h"
+
+void cmd_fifo_help(void)
+{
+	printf(
+"Usage: crtos fifo create NAME [--size SIZE] [--cpu N]\n"
+"       crtos fifo list [--cpu N]\n"
+"       crtos fifo show NAME [--cpu N]\n"
+"       crtos fifo rm NAME [--cpu N]\n"
+"\n"
+"RT-FIFOs are byte queues between real-time programs and Linux. A program in\n"
+"the realm opens /dev/rtf/NAME with open(), read(), write() and poll(), without\n"
+"ever waiting for Linux; a Linux process uses the same FIFO as the file\n"
+"<runtime dir>/cell<CPU>/fifo/NAME (e.g. /run/crtos/cell1/fifo/NAME), which a\n"
+"held cell (crtos cell --hold) serves, owned by its user, mode 0600. They\n"
+"behave like pipes: reads wait for data (or say EAGAIN with O_NONBLOCK) and\n"
+"read end of file once every writer has closed; writes of 4096 bytes or fewer\n"
+"are whole; a full FIFO blocks its writer (or EAGAIN). Bytes flow one way\n"
+"across the realms: all the writers of a FIFO are in one realm and all its\n"
+"readers in one realm, and an open that breaks this fails with EBUSY.\n"
+"A FIFO is created by its first open, by creating the file, or here.\n"
+"\n"
+"Commands:\n"
+"  create NAME    create a FIFO (NAME: 1-31 of A-Z a-z 0-9 . _ -)\n"
+"  list           every FIFO: size, bytes waiting, who reads and writes\n"
+"  show NAME      one FIFO in detail, with the writes that found it full\n"
+"  rm NAME        remove a FIFO nobody has open\n"
+"\n"
+"Options:\n"
+"  --size SIZE    create: ring size, a power of two from 4K to 16M (default 64K)\n"
+"  --cpu N        the cell on CPU N (default: the last CPU crtos may use)\n"
+"  -h, --help     this text\n"
+"\n"
+"Exit status: 0 done; 1 the cell refused (the message says why); 64 bad usage;\n"
+"69 no cell is held on that CPU.\n");
+}
+
+static int fifo_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "crtos fifo: %s%s%s\nTry 'crtos fifo --help'.\n", what, arg ? " " : "",
+		arg ? arg : "");
+	return EXIT_USAGE;
+}
+
+static const char *side_name(uint32_t side)
+{
+	return side == CRTOS_FIFO_SIDE_RT ? "realm" : side == CRTOS_FIFO_SIDE_LINUX ? "linux" : "-";
+}
+
+static void fifo_print_row(const struct cell_fifo_info *f)
+{
+	printf("%-31s %9llu %9llu %-7s %-7s\n", f->name, (unsigned long long)f->size,
+	       (unsigned long long)f->fill, side_name(f->writer_side), side_name(f->reader_side));
+}
+
+static void fifo_print_detail(const struct cell_fifo_info *f)
+{
+	printf("name:        %s\n", f->name);
+	printf("size:        %llu bytes\n", (unsigned long long)f->size);
+	printf("waiting:     %llu bytes (%.1f%% full)\n", (unsigned long long)f->fill,
+	       100.0 * (double)f->fill / (double)f->size);
+	printf("writers:     %s (realm %u, linux %u)%s\n", side_name(f->writer_side), f->rt_writers,
+	       f->linux_writers, f->hup && f->writer_side == CRTOS_FIFO_SIDE_NONE ?
+	       ", all closed: readers get end of file once empty" : "");
+	printf("readers:     %s (realm %u, linux %u)\n", side_name(f->reader_side), f->rt_readers,
+	       f->linux_readers);
+	printf("found full:  %llu realm writes, %llu linux writes\n",
+	       (unsigned long long)f->rt_full, (unsigned long long)f->linux_full);
+}
+
+/* Send one request to the cell on cpu, print its answer. The exit status. */
+static int fifo_request(int cpu, struct cellsock_msg *req, const char *show)
+{
+	struct cellsock_msg msg;
+	int sock, found = 0, ret;
+
+	if (cpu < 0)
+		cpu = vmm_host_pick_cpu(-1, NULL);
+	sock = cpu < 0 ? cpu : cellsock_connect(cpu);
+	if (sock < 0) {
+		fprintf(stderr, "crtos fifo: no cell is held on CPU %d (%s): start one with "
+			"'crtos cell --hold'%s\n", cpu, strerror(-sock), cpu >= 0 ? "" : " and say --cpu");
+		return EXIT_HOST;
+	}
+	if (cellsock_send(sock, req, NULL, 0)) {
+		close(sock);
+		fprintf(stderr, "crtos fifo: the cell on CPU %d does not answer\n", cpu);
+		return EXIT_HOST;
+	}
+	if (req->op == CELLSOCK_FIFO_LIST && !show)
+		printf("%-31s %9s %9s %-7s %-7s\n", "NAME", "SIZE", "WAITING", "WRITER", "READER");
+	while (!(ret = cellsock_recv(sock, &msg, NULL, NULL)) && msg.op == CELLSOCK_FIFO_INFO) {
+		msg.fifo.name[sizeof(msg.fifo.name) - 1] = '\0';
+		if (!show)
+			fifo_print_row(&msg.fifo);
+		else if (!strcmp(show, msg.fifo.name) && ++found)
+			fifo_print_detail(&msg.fifo);
+	}
+	close(sock);
+	if (ret || msg.op != CELLSOCK_FIFO_DONE) {
+		fprintf(stderr, "crtos fifo: the cell on CPU %d broke off its answer\n", cpu);
+		return EXIT_HOST;
+	}
+	if (msg.status) {
+		fprintf(stderr, "crtos fifo: %s\n", msg.error[0] ? msg.error : strerror(-msg.status));
+		return 1;
+	}
+	if (show && !found) {
+		fprintf(stderr, "crtos fifo: no FIFO called %s in the cell on CPU %d "
+			"(crtos fifo list shows them)\n", show, cpu);
+		return 1;
+	}
+	return 0;
+}
+
+enum { OPT_SIZE = 256, OPT_CPU };
+
+static const struct option fifo_options[] = {
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_fifo(int argc, char **argv)
+{
+	struct cellsock_msg req = { 0 };
+	const char *cmd, *name;
+	int64_t size = 0;
+	long cpu = -1;
+	int opt;
+
+	optind = 1;	/* GNU getopt: the words may come before or after the options */
+	while ((opt = getopt_long(argc, argv, "h", fifo_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SIZE:
+			size = cli_parse_size(optarg);
+			if (size < (int64_t)CRTOS_FIFO_MIN_SIZE || size > (int64_t)CRTOS_FIFO_MAX_SIZE ||
+			    (size & (size - 1)))
+				return fifo_usage("--size needs a power of two from 4K to 16M, not", optarg);
+			break;
+		case OPT_CPU:
+			if (!cli_parse_int(optarg, 0, 4095, &cpu))
+				return fifo_usage("--cpu needs a CPU number, not", optarg);
+			break;
+		case 'h':
+			cmd_fifo_help();
+			return 0;
+		default:
+			return fifo_usage("unknown option", NULL);
+		}
+	}
+	cmd = optind < argc ? argv[optind] : NULL;
+	name = optind + 1 < argc ? argv[optind + 1] : NULL;
+	if (!cmd)
+		return fifo_usage("which command? create, list, show or rm", NULL);
+	if (optind + (strcmp(cmd, "list") ? 2 : 1) < argc)
+		return fifo_usage("unexpected argument", argv[argc - 1]);
+	if (strcmp(cmd, "list") && !name)
+		return fifo_usage("which FIFO? give its NAME after", cmd);
+	if (size && strcmp(cmd, "create"))
+		return fifo_usage("--size is for create only", NULL);
+	if (name)
+		snprintf(req.name, sizeof(req.name), "%s", name);
+	if (name && strlen(name) >= sizeof(req.name))
+		return fifo_usage("a FIFO's name has at most 31 characters:", name);
+	if (!strcmp(cmd, "create")) {
+		req.op = CELLSOCK_FIFO_CREATE;
+		req.size = (uint64_t)size;
+	} else if (!strcmp(cmd, "rm")) {
+		req.op = CELLSOCK_FIFO_REMOVE;
+	} else if (!strcmp(cmd, "list") || !strcmp(cmd, "show")) {
+		req.op = CELLSOCK_FIFO_LIST;
+	} else {
+		return fifo_usage("unknown command (create, list, show, rm):", cmd);
+	}
+	return fifo_request((int)cpu, &req, !strcmp(cmd, "show") ? name : NULL);
+}
