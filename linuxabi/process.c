@@ -132,12 +132,12 @@ static void lx_main_thread(void *arg)
 	int err;
 
 	why[0] = '\0';
-	err = lx_exec(p, &entry, &sp, why, sizeof(why));
+	err = lx_exec(p, false, NULL, &entry, &sp, why, sizeof(why));
 	if (err) {
 		strlcpy(p->chan->exit_msg, why, sizeof(p->chan->exit_msg));
 		lx_process_exit(CRTOS_EXIT_EXEC_FAILED, err);
 	}
-	rcall(CRTOS_SHADOW_EXEC_DONE, 0, 0, 0, 0, 0, 0);
+	rcall(CRTOS_SHADOW_EXEC_DONE, 1, 0, 0, 0, 0, 0);
 	__atomic_store_n(&p->chan->state, CRTOS_CHAN_RUNNING, __ATOMIC_RELEASE);
 	arch_enter_user(entry, sp);
 }
@@ -200,6 +200,7 @@ void lx_process_kill(struct lx_process *p, int kind, int value)
 	p->state = LX_PROC_ZOMBIE;
 	p->exit_kind = kind;
 	p->exit_value = value;
+	lx_vfork_release(p);
 	lx_timers_destroy(p);
 	list_for_each_entry(lt, &p->threads, proc_node) {
 		/* The shadow reads the statistics as soon as it sees EXITED: final values now. */
@@ -275,6 +276,16 @@ int lx_process_reap(unsigned int index)
 	pr_debug("process %u reaped: %lu KiB free, %lu heap objects\n", index,
 		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects());
 	return 0;
+}
+
+/* Thread t is gone: no process may wake it from vfork any more. Masked. */
+void lx_vfork_forget(struct thread *t)
+{
+	struct lx_process *p;
+
+	list_for_each_entry(p, &lx_processes, link)
+		if (p->vfork_parent == t)
+			p->vfork_parent = NULL;
 }
 
 /* Signals from every running process's shadow. Masked, any context. */

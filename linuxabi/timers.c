@@ -206,11 +206,17 @@ static void rtfd_drop(struct lx_process *p, int i)
 	p->rtfds[i] = NULL;
 }
 
-/* Free every timer of p (it is ending). Masked. */
-void lx_timers_destroy(struct lx_process *p)
+/* Free p's POSIX timers and interval timer (execve ends them). Masked. */
+void lx_ptimers_destroy(struct lx_process *p)
 {
 	while (!list_empty(&p->ptimers))
 		ptimer_free(list_first_entry(&p->ptimers, struct lx_ptimer, node));
+}
+
+/* Free every timer of p (it is ending). Masked. */
+void lx_timers_destroy(struct lx_process *p)
+{
+	lx_ptimers_destroy(p);
 	for (int i = 0; i < LX_MAX_RTFDS; i++)
 		if (p->rtfds[i])
 			rtfd_drop(p, i);
