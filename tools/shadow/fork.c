@@ -43,9 +43,15 @@ static int sup_call(struct sup_msg *msg, int *fds, int *nfds)
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	if (send(sh.sup, msg, sizeof(*msg), MSG_NOSIGNAL) != sizeof(*msg))
+	/* Not cut short: the kernel may ask for EINTR (a signal came), but a fork restarts anyway. */
+	do
+		n = send(sh.sup, msg, sizeof(*msg), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(*msg))
 		return -EAGAIN;
-	n = recvmsg(sh.sup, &mh, MSG_CMSG_CLOEXEC);
+	do
+		n = recvmsg(sh.sup, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
 	if (n != sizeof(*msg))
 		return -EAGAIN;
 	*nfds = 0;
