@@ -177,8 +177,11 @@ static long vma_map_pages(struct vma *v, vaddr_t start, vaddr_t end)
 	return vma_for_each_run(v, start, end, cur_proc(), run_map);
 }
 
-/* A new VMA over [start, end), its pages zeroed; not yet mapped anywhere. */
-static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot)
+/*
+ * A new VMA over [start, end), its pages zeroed unless the caller fills
+ * them all (fork's copy); not yet mapped anywhere.
+ */
+static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot, bool zero)
 {
 	struct lx_vma *lv = kzalloc(sizeof(*lv));
 	size_t n = (end - start) >> PAGE_SHIFT, done = 0;
@@ -195,7 +198,8 @@ static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot)
 		pa = pmm_alloc_pages(order, &got);	/* waits for late RAM if it must */
 		if (pa == PADDR_INVALID)
 			goto err;
-		memset(arch_phys_to_virt(pa), 0, got * PAGE_SIZE);
+		if (zero)
+			memset(arch_phys_to_virt(pa), 0, got * PAGE_SIZE);
 		for (size_t i = 0; i < got; i++)
 			lv->pages[done + i] = pa + i * PAGE_SIZE;
 		done += got;
@@ -277,7 +281,7 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 		if (!addr)
 			return -ENOMEM;
 	}
-	v = vma_populate(addr, addr + len, prot);
+	v = vma_populate(addr, addr + len, prot, true);
 	if (!v)
 		return -ENOMEM;
 	err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
@@ -472,7 +476,7 @@ static struct vma *vma_copy(struct vma *v)
 	struct vma *nv;
 
 	if (!src->foreign) {
-		nv = vma_populate(v->start, v->end, v->prot);
+		nv = vma_populate(v->start, v->end, v->prot, false);
 		if (!nv)
 			return NULL;
 		for (size_t i = 0; i < vma_pages(v); i++)
