@@ -60,19 +60,7 @@ test_procs_crtos_run_runs_a_script() {
 
 # timeout: 300
 test_procs_program_matches_native_musl_and_glibc() {
-	local libc d1 d2 native rt rc
-	for libc in musl glibc dyn; do
-		d1=$(mktemp -d)
-		d2=$(mktemp -d)
-		native=$(tmp)
-		rt=$(tmp)
-		{ rc=0; "$BUILD/programs/procs-$libc" "$d1" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
-		{ rc=0; "$CRTOS" run -- "$BUILD/programs/procs-$libc" "$d2" || rc=$?; echo "exit $rc"; } \
-			>"$rt" 2>&1
-		rm -rf "$d1" "$d2"
-		grep -q '^exit 0$' "$native" || { cat "$native"; fail "procs-$libc fails natively"; }
-		cmp -s "$native" "$rt" || { diff "$native" "$rt" | head -20; fail "procs-$libc differs"; }
-	done
+	program_matches_native procs ""
 }
 
 # python's subprocess: vfork (or posix_spawn), pipes for the output, exec.

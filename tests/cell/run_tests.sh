@@ -81,22 +81,30 @@ test_run_ls_la_root_matches_native() {
 	cmp -s "$native" "$rt" || { diff "$native" "$rt"; fail "ls -la / differs"; }
 }
 
+# program_matches_native PROG SUFFIX: tests/programs' PROG, with each C
+# library, passes natively and prints the same in the realm. Its argument
+# is a fresh directory of its own, with SUFFIX appended.
+program_matches_native() {
+	local prog=$1 suffix=$2 libc native rt d1 d2 rc
+	for libc in musl glibc dyn; do
+		d1=$(mktemp -d)
+		d2=$(mktemp -d)
+		native=$(tmp)
+		rt=$(tmp)
+		{ rc=0; "$BUILD/programs/$prog-$libc" "$d1$suffix" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+		{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2$suffix" || rc=$?; echo "exit $rc"; } \
+			>"$rt" 2>&1
+		rm -rf "$d1" "$d2"
+		grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog-$libc fails natively"; }
+		cmp -s "$native" "$rt" || { diff "$native" "$rt" | head -20; fail "$prog-$libc differs"; }
+	done
+}
+
 # timeout: 300
 test_run_test_programs_match_native_musl_and_glibc() {
-	local prog native rt d1 d2 rc
+	local prog
 	for prog in fileops fdops memops errnos; do
-		for libc in musl glibc dyn; do
-			d1=$(mktemp -d)
-			d2=$(mktemp -d)
-			native=$(tmp)
-			rt=$(tmp)
-			{ rc=0; "$BUILD/programs/$prog-$libc" "$d1/s" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
-			{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2/s" || rc=$?; echo "exit $rc"; } \
-				>"$rt" 2>&1
-			rm -rf "$d1" "$d2"
-			grep -q '^exit 0$' "$native" || fail "$prog-$libc fails natively"
-			cmp -s "$native" "$rt" || { diff "$native" "$rt" | head; fail "$prog-$libc differs"; }
-		done
+		program_matches_native $prog /s
 	done
 }
 
