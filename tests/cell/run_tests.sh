@@ -45,7 +45,7 @@ test_run_busybox_matches_native() {
 	native_vs_rt uname $BUSYBOX uname -m
 	native_vs_rt true $BUSYBOX true
 	native_vs_rt false $BUSYBOX false
-	# The program's environment is exactly crtos run's (env(1) itself would exec: issue 11).
+	# The program's environment is exactly crtos run's.
 	[[ $(env -i A=1 B=two "$CRTOS" run -- $BUSYBOX env) == "$(printf 'A=1\nB=two')" ]] ||
 		fail "env: the program's environment is not crtos run's"
 	native_vs_rt sh $BUSYBOX sh -c 'x=6; echo $((x * 7)); for i in 1 2 3; do echo $i; done; test -d / && echo dir; exit 3'

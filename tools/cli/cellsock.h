@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A running cell serves `crtos run` over a unix socket (SOCK_SEQPACKET) at
- * <runtime dir>/cell<CPU>.sock. One connection per program:
+ * <runtime dir>/cell<CPU>.sock. One connection per RT process (crtos run
+ * opens one more for each process the program forks):
  *
  *   client: SPAWN                 -> cell: SPAWNED {index, channel GPA}
  *                                          + fds [memfd, doorbell, kick]
