@@ -519,6 +519,27 @@ long sys_timerfd_create(const uint64_t *a)
 	return fd;
 }
 
+/*
+ * After an execve: forget the RT fds whose placeholder the shadow closed
+ * (they were close-on-exec, which Linux keeps on the placeholder).
+ */
+void lx_rtfd_exec(struct lx_process *p)
+{
+	for (int i = 0; i < LX_MAX_RTFDS; i++) {
+		unsigned long flags;
+		int fd;
+
+		if (!p->rtfds[i])
+			continue;
+		fd = p->rtfds[i]->fd;
+		if (rcall(__NR_fcntl, (uint64_t)fd, F_GETFD, 0, 0, 0, 0) != -EBADF)
+			continue;
+		flags = arch_irq_save();
+		rtfd_forget(p, (uint64_t)fd);
+		arch_irq_restore(flags);
+	}
+}
+
 /* timerfd_settime(fd, flags, new, old) */
 long sys_timerfd_settime(const uint64_t *a)
 {

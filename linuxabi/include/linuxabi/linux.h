@@ -199,6 +199,7 @@ long lx_rtfd_close(struct lx_process *p, int fd);
 struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd);
 int lx_rtfd_count(struct lx_process *p);
 long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
+void lx_rtfd_exec(struct lx_process *p);
 long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
 
 /* Timespecs as Linux checks them, and nanoseconds (saturated: a far future). */
