@@ -126,3 +126,24 @@ test_procs_fork_exit_cycles_leak_no_memory() {
 	[[ $(grep -c 'reaped:' "$log") -ge 223 ]] || fail "fewer processes were reaped than forked"
 	[[ -n $before && $before == "$after" ]] || fail "the cell did not get its memory back"
 }
+
+# In a serving cell each forked process has a connection of its own: more
+# processes, one after the other, than the cell serves connections at once.
+# timeout: 120
+test_procs_fork_in_a_serving_cell() {
+	local cell out
+	cell=$(tmp)
+	out=$(tmp)
+	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
+	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	"$CRTOS" run -- $BUSYBOX sh -c \
+		'i=0; while [ $i -lt 80 ]; do (exit 0); i=$((i + 1)); done; echo "$(echo $i) | $(ls / | wc -l)"' \
+		>"$out" 2>&1
+	cat "$out"
+	[[ $(cat "$out") == "80 | $(ls / | wc -l)" ]] || fail "forks in a serving cell"
+	[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the cell did not carry on"
+	kill -TERM %1
+	wait %1
+	cat "$cell"
+	expect_text "$cell" "crtos: the cell shut down, exit status 0"
+}
