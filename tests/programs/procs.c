@@ -226,6 +226,21 @@ static void check_exec(const char *dir)
 		_exit(127);
 	}
 	check_status("execve of a #! script", pid, "exit 7");
+
+	/* A script whose interpreter is a script: "script arg" comes first, then this one. */
+	snprintf(text, sizeof(text), "#!%s  \n", script);
+	snprintf(script, sizeof(script), "%s/script2", dir);
+	fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	check_quiet("write script2", write(fd, text, strlen(text)));
+	close(fd);
+	pid = fork();
+	if (pid == 0) {
+		char *sargv[] = { "script2", "y", NULL };
+
+		execve(script, sargv, envp);
+		_exit(127);
+	}
+	check_status("execve of a #! script run by a script", pid, "exit 7");
 }
 
 /*
