@@ -524,6 +524,7 @@ static long lx_execve(uint64_t dirfd, uint64_t path, uint64_t argv, uint64_t env
 		lx_process_exit(CRTOS_EXIT_SIGNAL, SIGSEGV);
 	}
 	lx_rtfd_exec(p);
+	lx_sigchld_sync(p);	/* a handler's SA_NOCLDWAIT is gone */
 	lx_vfork_release(p);
 	lt->syscall_nr = -1;
 	arch_enter_user(entry, sp);

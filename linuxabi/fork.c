@@ -92,6 +92,7 @@ static long lx_fork_copy(struct lx_thread *self, struct lx_process *child, const
 	memcpy(child->exe, p->exe, sizeof(p->exe));
 	memcpy(child->private_fds, p->private_fds, sizeof(p->private_fds));
 	child->nr_private_fds = p->nr_private_fds;
+	child->sigchld_autoreap = p->sigchld_autoreap;	/* fork keeps the shadow's action too */
 	child->euid = p->euid;
 	child->rtprio_limit = p->rtprio_limit;
 	return lx_fork_thread(self, child, a[0], a[1], a[3], a[4]);

@@ -150,6 +150,7 @@ static void lx_process_inherit_signals(struct lx_process *p)
 	for (int sig = 1; sig < 32; sig++)
 		if (ignored & (1u << sig) && sig != SIGKILL && sig != SIGSTOP)
 			p->sigactions[sig].handler = 1;	/* SIG_IGN */
+	p->sigchld_autoreap = p->sigactions[SIGCHLD].handler == 1;	/* the shadow's too */
 }
 
 /* The shadow asked for exec: start the main thread. The lx-ctl thread, masked. */

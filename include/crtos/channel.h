@@ -81,6 +81,9 @@ struct crtos_rcall {
 								 * that process's channel; returns its pid */
 #define CRTOS_SHADOW_EXEC_PREPARE (CRTOS_SHADOW_OP_BASE + 9)	/* dirfd, AT_* flags: open the program the
 								 * strings area names (execve), see below */
+#define CRTOS_SHADOW_SIGCHLD	(CRTOS_SHADOW_OP_BASE + 10)	/* on: Linux reaps the shadow's children
+								 * itself (the program ignores SIGCHLD or
+								 * set SA_NOCLDWAIT), 0: it does not */
 
 /* Channel life cycle (crtos_channel.state). */
 enum crtos_channel_state {

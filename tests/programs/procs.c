@@ -150,7 +150,17 @@ static void check_wait(void)
 	check_true("waitid: CLD_EXITED 5", si.si_code == CLD_EXITED && si.si_status == 5 &&
 		   si.si_pid == pid);
 	check_true("SIGCHLD came", got_chld > 0);
+	/* Ignored: children are reaped without a wait, which then finds none. */
+	signal(SIGCHLD, SIG_IGN);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	check_err("wait with SIGCHLD ignored", waitpid(pid, NULL, 0), ECHILD);
 	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid == 0)
+		_exit(6);
+	check_status("wait with SIGCHLD default again", pid, "exit 6");
 }
 
 /* Process groups and sessions, as a shell's job control makes them. */

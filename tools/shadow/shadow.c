@@ -222,6 +222,20 @@ static void interrupt_signal(int sig, siginfo_t *si, void *ucv)
 	/* A call in progress returns EINTR: this handler has no SA_RESTART. */
 }
 
+/*
+ * CRTOS_SHADOW_SIGCHLD: Linux reaps our children (the shadows of the
+ * program's) without a wait when on, as the program's SIGCHLD action asks
+ * (SIG_IGN or SA_NOCLDWAIT); we forward SIGCHLD either way.
+ */
+static long sigchld_autoreap(int on)
+{
+	struct sigaction sa = { .sa_sigaction = forward_signal,
+				.sa_flags = SA_SIGINFO | SA_RESTART | (on ? SA_NOCLDWAIT : 0) };
+
+	sa.sa_mask = sh.forwarded;
+	return sigaction(SIGCHLD, &sa, NULL) ? -errno : 0;
+}
+
 static void install_forwarding(void)
 {
 	static const int fatal_to_us[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
@@ -240,7 +254,8 @@ static void install_forwarding(void)
 		if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN) {
 			if (sig < 32)
 				sh.ignored |= 1u << sig;
-			continue;
+			if (sig != SIGCHLD)	/* ours either way: see sigchld_autoreap() */
+				continue;
 		}
 		if (!skip)
 			sigaddset(&sh.forwarded, sig);
@@ -249,6 +264,8 @@ static void install_forwarding(void)
 	for (int sig = 1; sig < SIGRTMAX; sig++)
 		if (sigismember(&sh.forwarded, sig))
 			sigaction(sig, &sa, NULL);
+	if (sh.ignored & (1u << SIGCHLD))
+		sigchld_autoreap(1);
 	sigemptyset(&intr.sa_mask);
 	sigaction(SHADOW_SIG_INTERRUPT, &intr, NULL);
 	/* Until threads set their own: everything forwarded stays blocked here. */
@@ -385,6 +402,8 @@ static long shadow_op(const struct crtos_rcall *s)
 		return fork_prepare();
 	case CRTOS_SHADOW_FORK:
 		return fork_shadow((unsigned int)s->args[0], (int)s->args[1]);
+	case CRTOS_SHADOW_SIGCHLD:
+		return sigchld_autoreap((int)s->args[0]);
 	case CRTOS_SHADOW_CLONE:
 		return twin_start((int)s->args[0]);
 	case CRTOS_SHADOW_THREAD_EXIT:

@@ -104,6 +104,7 @@ struct lx_process {
 	int private_fds[8];		/* the shadow's own fds (EBADF for the program) */
 	unsigned int nr_private_fds;
 	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
+	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
 	struct list_node link;		/* all processes */
 };
 
@@ -181,6 +182,7 @@ void lx_signal_flush(struct lx_sigpending *sp);
 void lx_signal_discard(struct lx_process *p, int sig);
 long lx_sigreturn(arch_regs_t *regs);
 int lx_sig_default_kills(int sig);
+void lx_sigchld_sync(struct lx_process *p);
 
 /* futex.c */
 void lx_futex_init(void);
