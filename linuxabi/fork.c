@@ -162,13 +162,20 @@ static long lx_fork(const uint64_t *a)
 		return index == -ENOMEM ? -ENOMEM : -EAGAIN;
 	flags = arch_irq_save();
 	child = lx_find_index((unsigned int)index);
+	if (child && child->state == LX_PROC_NEW && !child->forking)
+		child->forking = true;	/* a reap now waits until we are done with it */
+	else
+		child = NULL;
 	arch_irq_restore(flags);
-	err = child && child->state == LX_PROC_NEW ? lx_fork_copy(self, child, a) : -EAGAIN;
+	err = child ? lx_fork_copy(self, child, a) : -EAGAIN;
 	/* On failure the shadow drops the new process: crtos run reaps it, and what we copied. */
 	pid = rcall(CRTOS_SHADOW_FORK, (uint64_t)index, err ? 1 : 0, 0, 0, 0, 0);
+	if (!err && pid > 0)
+		lx_fork_start(child, (int)pid, a[0] & CLONE_VFORK ? self : NULL);
+	if (child)
+		child->forking = false;
 	if (err || pid <= 0)
 		return err ? err : pid ? pid : -EAGAIN;
-	lx_fork_start(child, (int)pid, a[0] & CLONE_VFORK ? self : NULL);
 	pid32 = (int32_t)pid;
 	if (a[0] & CLONE_PARENT_SETTID)
 		copy_to_user(a[2], &pid32, sizeof(pid32));

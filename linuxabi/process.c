@@ -234,7 +234,8 @@ static void lx_process_wait_threads(struct lx_process *p, unsigned long *flags)
 {
 	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(100 * NSEC_PER_MSEC);
 
-	while (!list_empty(&p->threads) && arch_read_tsc() - start < limit) {
+	/* A parent still copying itself into p (its shadow died meanwhile) is done in ms. */
+	while ((!list_empty(&p->threads) || p->forking) && arch_read_tsc() - start < limit) {
 		arch_irq_restore(*flags);
 		timer_sleep_until(arch_read_tsc() + clock_ns_to_cycles(NSEC_PER_MSEC));
 		*flags = arch_irq_save();

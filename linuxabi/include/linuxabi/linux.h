@@ -105,6 +105,7 @@ struct lx_process {
 	unsigned int nr_private_fds;
 	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
 	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
+	bool forking;			/* a parent's fork is filling it in: the reap waits */
 	struct list_node link;		/* all processes */
 };
 
