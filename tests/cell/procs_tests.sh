@@ -108,8 +108,7 @@ test_procs_fork_exit_cycles_leak_no_memory() {
 	local cell log before after
 	cell=$(tmp)
 	log=$(tmp)
-	"$CRTOS" cell --hold --quiet --cmdline loglevel=7 --log "$log" >"$cell" 2>&1 &
-	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
 	# Every page of the cell is ready before counting (the late RAM grows the free count).
 	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$log" && break; sleep 0.05; done
 	"$CRTOS" run -- $BUSYBOX true
@@ -134,8 +133,7 @@ test_procs_fork_in_a_serving_cell() {
 	local cell out
 	cell=$(tmp)
 	out=$(tmp)
-	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
-	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	hold_cell "$cell"
 	"$CRTOS" run -- $BUSYBOX sh -c \
 		'i=0; while [ $i -lt 80 ]; do (exit 0); i=$((i + 1)); done; echo "$(echo $i) | $(ls / | wc -l)"' \
 		>"$out" 2>&1

@@ -186,12 +186,20 @@ test_run_exit_statuses_are_a_shells() {
 	expect_status 126
 }
 
+# hold_cell FILE [OPTIONS...]: a serving cell in the background (this test's
+# job %1), its output in FILE; returns once it serves crtos run.
+hold_cell() {
+	local out=$1
+	shift
+	"$CRTOS" cell --hold --quiet "$@" >"$out" 2>&1 &
+	for _ in $(seq 100); do grep -q "serves crtos run" "$out" && break; sleep 0.05; done
+}
+
 test_run_killed_shadow_ends_the_program_and_the_cell_carries_on() {
 	local cell out
 	cell=$(tmp)
 	out=$(tmp)
-	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
-	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	hold_cell "$cell"
 	"$CRTOS" run -- $BUSYBOX sleep 100 &
 	for _ in $(seq 100); do shadow_of $! >/dev/null && break; sleep 0.05; done
 	kill -KILL "$(shadow_of $!)"

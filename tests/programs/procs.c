@@ -182,37 +182,50 @@ static void check_groups(void)
 	check_status("setsid in the child", pid, "exit 0");
 }
 
+/* Write text into a new file at path with mode. */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	check_quiet("write a file", fd < 0 ? -1 : write(fd, text, strlen(text)));
+	close(fd);
+}
+
+/* fork; the child execs path with argv and envp (exit 127 if it cannot). The child's pid. */
+static pid_t fork_exec(const char *path, char **argv, char **envp)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* execve: arguments, environment, close-on-exec; failures leave the caller running. */
 static void check_exec(const char *dir)
 {
 	char *argv[] = { "procs", "child", "a b", "", "c", NULL };
 	char *envp[] = { "PROCS_VAR=set", NULL };
+	char *sargv[] = { "script", "x", NULL }, *s2argv[] = { "script2", "y", NULL };
 	char script[4200], text[4400];
 	pid_t pid;
 	int fd;
 
 	check_err("execve ENOENT", execve("/nonexistent/program", argv, envp), ENOENT);
 	snprintf(script, sizeof(script), "%s/noexec", dir);
-	fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	check_quiet("write noexec", write(fd, "#!/bin/sh\n", 10));
-	close(fd);
+	write_file(script, "#!/bin/sh\n", 0644);
 	check_err("execve EACCES", execve(script, argv, envp), EACCES);
 	snprintf(script, sizeof(script), "%s/garbage", dir);
-	fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	check_quiet("write garbage", write(fd, "garbage\n", 8));
-	close(fd);
+	write_file(script, "garbage\n", 0755);
 	check_err("execve ENOEXEC", execve(script, argv, envp), ENOEXEC);
 	check_err("execve a directory", execve("/", argv, envp), EACCES);
 
 	/* fd 3: close-on-exec, so the child sees it closed. */
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	dup3(fd, 3, O_CLOEXEC);
-	pid = fork();
-	if (pid == 0) {
-		execve(self, argv, envp);
-		_exit(127);
-	}
-	check_status("fork + execve", pid, "exit 7");
+	check_status("fork + execve", fork_exec(self, argv, envp), "exit 7");
 	fcntl(3, F_SETFD, 0);	/* inherited this time */
 	pid = vfork();
 	if (pid == 0) {
@@ -225,32 +238,15 @@ static void check_exec(const char *dir)
 	/* A `#!` script: the interpreter gets its optional argument and the script's path. */
 	snprintf(script, sizeof(script), "%s/script", dir);
 	snprintf(text, sizeof(text), "#!%s child\n", self);
-	fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	check_quiet("write script", write(fd, text, strlen(text)));
-	close(fd);
-	pid = fork();
-	if (pid == 0) {
-		char *sargv[] = { "script", "x", NULL };
-
-		execve(script, sargv, envp);
-		_exit(127);
-	}
-	check_status("execve of a #! script", pid, "exit 7");
+	write_file(script, text, 0755);
+	check_status("execve of a #! script", fork_exec(script, sargv, envp), "exit 7");
 
 	/* A script whose interpreter is a script: "script arg" comes first, then this one. */
 	snprintf(text, sizeof(text), "#!%s  \n", script);
 	snprintf(script, sizeof(script), "%s/script2", dir);
-	fd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	check_quiet("write script2", write(fd, text, strlen(text)));
-	close(fd);
-	pid = fork();
-	if (pid == 0) {
-		char *sargv[] = { "script2", "y", NULL };
-
-		execve(script, sargv, envp);
-		_exit(127);
-	}
-	check_status("execve of a #! script run by a script", pid, "exit 7");
+	write_file(script, text, 0755);
+	check_status("execve of a #! script run by a script", fork_exec(script, s2argv, envp),
+		     "exit 7");
 }
 
 /*
