@@ -53,7 +53,7 @@ KERNEL_SRCS := \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
 	linuxabi/thread.c linuxabi/signal.c linuxabi/futex.c linuxabi/timers.c linuxabi/sys_sched.c \
-	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c \
+	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c linuxabi/fork.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
@@ -73,7 +73,8 @@ TOOLS_SRCS := \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
 	tools/vmm/proc.c tools/vmm/fifo.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
-	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c
+	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c \
+	tools/cli/run_procs.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
@@ -141,12 +142,19 @@ $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
-$(SHADOW): tools/shadow/shadow.c $(wildcard include/crtos/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp
+SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c
+SHADOW_OBJS := $(patsubst %,$(BUILD)/s/%.o,$(SHADOW_SRCS))
+
+$(BUILD)/s/%.c.o: %.c $(wildcard include/crtos/*.h tools/shadow/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp
+	@echo "  CC      $< (musl)"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -Itools -I$(BUILD)/include \
+		-idirafter $(UAPI) -fpie -c -o $@ $<
+
+$(SHADOW): $(SHADOW_OBJS)
 	@echo "  LD      $@"
-	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD)/include -idirafter $(UAPI) -fpie \
-		-c -o $@.o $<
 	$(Q)$(CC) -nostdlib -static-pie -Wl,--no-dynamic-linker -o $@ $(MUSL_LIB)rcrt1.o \
-		$(MUSL_LIB)crti.o $@.o $(MUSL_LIB)libc.a $(shell $(CC) -print-libgcc-file-name) \
+		$(MUSL_LIB)crti.o $(SHADOW_OBJS) $(MUSL_LIB)libc.a $(shell $(CC) -print-libgcc-file-name) \
 		$(MUSL_LIB)crtn.o
 
 $(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))

@@ -13,16 +13,26 @@
  * mmap area, and the program starts in it, with AT_BASE telling it where it
  * is and AT_ENTRY, AT_PHDR where the program is, as Linux does. ld.so then
  * maps the libraries itself, through ordinary system calls.
+ *
+ * execve: the kernel copies path, argv and envp into the channel, the
+ * shadow opens the file (following `#!` lines) and fills in the request,
+ * the kernel reads and checks the headers; only then (the point of no
+ * return) does the old image go, in both realms, with the signal handlers,
+ * POSIX timers and the alternate stack. An error before that point is the
+ * caller's to handle, as in Linux; after it, the process dies of SIGSEGV.
  */
 #include <kernel/kmem.h>
 #include <kernel/printk.h>
 #include <kernel/string.h>
 #include <linuxabi/elf.h>
+#include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
+#include <linuxabi/rtfd.h>
 #include <linuxabi/stack.h>
 #include <asm/unistd_64.h>
 #include <linux/fcntl.h>
 #include <linux/fs.h>
+#include <linux/signal.h>
 
 #define LX_ET_DYN_BASE		0x0000555555554000ull	/* Linux's ELF_ET_DYN_BASE, without ASLR */
 #define LX_STACK_TOP		0x00007effff000000ull
@@ -47,6 +57,8 @@ struct exec_ctx {
 	const char **argv, **envp;
 	struct exec_file prog;
 	struct exec_file interp;	/* fd -1: none (a static program) */
+	bool replace;			/* execve: an old image goes first */
+	const char *exe;		/* the canonical path, for /proc/self/exe */
 	char *why;
 	size_t whylen;
 };
@@ -75,7 +87,7 @@ static int exec_parse_strings(struct exec_ctx *x)
 		return exec_fail(x, -EINVAL, "malformed exec request");
 	for (uint32_t off = 0; off < size; off += (uint32_t)strlen(x->strings + off) + 1, n++) {
 		if (n == 1)
-			strlcpy(x->p->exe, x->strings + off, sizeof(x->p->exe));
+			x->exe = x->strings + off;
 		else if (n >= 2 && n < 2 + x->req.argc)
 			x->argv[n - 2] = x->strings + off;
 		else if (n >= 2 + x->req.argc && n < want)
@@ -86,7 +98,7 @@ static int exec_parse_strings(struct exec_ctx *x)
 	x->argv[x->req.argc] = NULL;
 	x->envp[x->req.envc] = NULL;
 	/* As across execve: ignored signals stay ignored, everything else is default. */
-	for (int sig = 1; sig < 32; sig++)
+	for (int sig = 1; sig < 32 && !x->replace; sig++)
 		x->p->sigactions[sig].handler = (x->req.ignored_signals >> sig) & 1;
 	return 0;
 }
@@ -355,13 +367,40 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 }
 
 /*
- * Load the program of p's exec request into p (the current thread's
- * process, still empty). Returns 0 with the entry point and initial stack
- * pointer, or -errno with the reason in why.
+ * The point of no return of execve: the old image goes. Handlers become
+ * SIG_DFL (SIG_IGN stays), POSIX timers and the alternate stack end, the
+ * thread's TLS, robust list and clear_child_tid are forgotten. The caller
+ * is the only thread.
  */
-int lx_exec(struct lx_process *p, uint64_t *entry, uint64_t *sp, char *why, size_t whylen)
+static int exec_flush_old(struct exec_ctx *x)
 {
-	struct exec_ctx x = { .p = p, .why = why, .whylen = whylen };
+	struct lx_thread *lt = lx_current();
+	unsigned long flags = arch_irq_save();
+
+	for (int sig = 1; sig <= LX_NSIG; sig++) {
+		struct lx_sigaction *sa = &x->p->sigactions[sig];
+
+		*sa = (struct lx_sigaction){ .handler = sa->handler == 1 };
+	}
+	lx_ptimers_destroy(x->p);
+	lt->altstack = (struct lx_altstack){ .flags = SS_DISABLE };
+	lt->robust_list = 0;
+	lt->clear_child_tid = 0;
+	arch_irq_restore(flags);
+	arch_thread_set_tls(&lt->t->arch, 0, true);
+	return (int)lx_mm_unmap_all() ? exec_fail(x, -ENOMEM, "cannot unmap the old image") : 0;
+}
+
+/*
+ * Load the program of p's exec request into p (the current thread's
+ * process: empty, or with replace its old image goes once the new file
+ * checks out, and *committed says so). Returns 0 with the entry point and
+ * initial stack pointer, or -errno with the reason in why.
+ */
+int lx_exec(struct lx_process *p, bool replace, bool *committed, uint64_t *entry, uint64_t *sp,
+	    char *why, size_t whylen)
+{
+	struct exec_ctx x = { .p = p, .why = why, .whylen = whylen, .replace = replace };
 	int err;
 
 	memcpy(&x.req, &p->chan->exec, sizeof(x.req));
@@ -371,6 +410,12 @@ int lx_exec(struct lx_process *p, uint64_t *entry, uint64_t *sp, char *why, size
 	err = exec_parse_strings(&x);
 	err = err ?: exec_read_headers(&x);
 	err = err ?: exec_open_interp(&x);
+	if (!err && replace) {
+		*committed = true;
+		err = exec_flush_old(&x);
+	}
+	if (!err)
+		strlcpy(p->exe, x.exe, sizeof(p->exe));
 	err = err ?: exec_load_program(&x);
 	err = err ?: exec_load_interp(&x);
 	err = err ?: exec_map_vdso(&x);
@@ -385,4 +430,113 @@ int lx_exec(struct lx_process *p, uint64_t *entry, uint64_t *sp, char *why, size
 	kfree(x.argv);
 	kfree(x.envp);
 	return err;
+}
+
+/* Copy the user string at uaddr to *at in the strings area (of size end). */
+static long exec_stage_string(char *area, size_t *at, uint64_t uaddr)
+{
+	long n = strncpy_from_user(area + *at, uaddr, CRTOS_EXEC_STRINGS - *at);
+
+	if (n < 0)
+		return n;
+	if ((size_t)n >= CRTOS_EXEC_STRINGS - *at)
+		return -E2BIG;
+	*at += (size_t)n + 1;
+	return 0;
+}
+
+/* Copy a NULL-terminated user array of strings (NULL: none); *count gets its length. */
+static long exec_stage_array(char *area, size_t *at, uint64_t uarray, uint32_t *count)
+{
+	uint64_t ptr;
+	long err;
+
+	for (*count = 0; uarray; (*count)++) {
+		if (*count >= LX_ARGS_MAX)
+			return -E2BIG;
+		if (copy_from_user(&ptr, uarray + *count * sizeof(ptr), sizeof(ptr)))
+			return -EFAULT;
+		if (!ptr)
+			break;
+		err = exec_stage_string(area, at, ptr);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The strings area as CRTOS_SHADOW_EXEC_PREPARE expects it: path, argv[],
+ * envp[]. /proc/self/exe is the program, not the shadow (busybox re-execs
+ * itself that way): its path goes instead.
+ */
+static long exec_stage(struct lx_process *p, uint64_t path, uint64_t argv, uint64_t envp)
+{
+	char *area = (char *)p->chan + CRTOS_CHANNEL_STRINGS;
+	size_t at = 0;
+	uint32_t argc, envc;
+	long err = exec_stage_string(area, &at, path);
+
+	if (!err && !strcmp(area, "/proc/self/exe")) {
+		at = strlcpy(area, p->exe, CRTOS_EXEC_STRINGS) + 1;
+		if (at > sizeof(p->exe))
+			return -ENAMETOOLONG;
+	}
+
+	err = err ?: exec_stage_array(area, &at, argv, &argc);
+	err = err ?: exec_stage_array(area, &at, envp, &envc);
+	if (err)
+		return err;
+	p->chan->exec.argc = argc;
+	p->chan->exec.envc = envc;
+	p->chan->exec.strings_size = (uint32_t)at;
+	return 0;
+}
+
+/*
+ * execveat(dirfd, path, argv, envp, flags) in both realms. Returns -errno
+ * as Linux would, or enters the new program. Only a process's single
+ * thread may exec for now.
+ */
+static long lx_execve(uint64_t dirfd, uint64_t path, uint64_t argv, uint64_t envp, uint64_t flags)
+{
+	struct lx_thread *lt = lx_current();
+	struct lx_process *p = lt->proc;
+	bool committed = false;
+	uint64_t entry, sp;
+	char why[200];
+	long err;
+
+	if (p->nr_threads > 1) {
+		pr_info("process %d: execve with %d threads is not supported in the RT realm yet\n",
+			p->pid, p->nr_threads);
+		return -EAGAIN;
+	}
+	err = exec_stage(p, path, argv, envp);
+	err = err ?: lx_rcall_restartable(CRTOS_SHADOW_EXEC_PREPARE, (const uint64_t[6]){ dirfd, flags });
+	if (err)
+		return err;
+	err = lx_exec(p, true, &committed, &entry, &sp, why, sizeof(why));
+	rcall(CRTOS_SHADOW_EXEC_DONE, err ? 0 : 2, 0, 0, 0, 0, 0);
+	if (err && !committed)
+		return err;
+	if (err) {
+		pr_info("process %d: execve failed after the old image was gone: %s\n", p->pid, why);
+		lx_process_exit(CRTOS_EXIT_SIGNAL, SIGSEGV);
+	}
+	lx_rtfd_prune(p);	/* the close-on-exec RT fds */
+	lx_sigchld_sync(p);	/* a handler's SA_NOCLDWAIT is gone */
+	lx_vfork_release(p);
+	lt->syscall_nr = -1;
+	arch_enter_user(entry, sp);
+}
+
+long sys_execve(const uint64_t *a)
+{
+	return lx_execve((uint64_t)(int64_t)AT_FDCWD, a[0], a[1], a[2], 0);
+}
+
+long sys_execveat(const uint64_t *a)
+{
+	return lx_execve(a[0], a[1], a[2], a[3], a[4]);
 }

@@ -138,8 +138,8 @@ static void vma_free(struct vma *v, bool free_pages)
 }
 
 /* Calls fn for each run of physically contiguous pages of v in [start, end). */
-static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end,
-			     long (*fn)(struct vma *v, vaddr_t va, paddr_t pa, size_t len))
+static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end, void *ctx,
+			     long (*fn)(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx))
 {
 	paddr_t *pages = to_lx(v)->pages;
 
@@ -149,7 +149,7 @@ static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end,
 
 		while (start + n * PAGE_SIZE < end && pages[i + n] == pages[i] + n * PAGE_SIZE)
 			n++;
-		err = fn(v, start, pages[i], n * PAGE_SIZE);
+		err = fn(v, start, pages[i], n * PAGE_SIZE, ctx);
 		if (err)
 			return err;
 		start += n * PAGE_SIZE;
@@ -157,14 +157,16 @@ static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end,
 	return 0;
 }
 
-static long run_mirror(struct vma *v, vaddr_t va, paddr_t pa, size_t len)
+static long run_mirror(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx)
 {
+	(void)ctx;
 	return rcall(CRTOS_SHADOW_MAP, va, len, pa, map_to_prot(v->prot), 0, 0);
 }
 
-static long run_map(struct vma *v, vaddr_t va, paddr_t pa, size_t len)
+/* ctx: the process whose page tables get the run. */
+static long run_map(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx)
 {
-	return aspace_map(&cur_proc()->as, va, pa, len, v->prot | MAP_USER);
+	return aspace_map(&((struct lx_process *)ctx)->as, va, pa, len, v->prot | MAP_USER);
 }
 
 /* Page tables for [start, end) of v, following its protection. */
@@ -172,11 +174,14 @@ static long vma_map_pages(struct vma *v, vaddr_t start, vaddr_t end)
 {
 	if (!(v->prot & MAP_READ))
 		return 0;	/* PROT_NONE: no entries at all */
-	return vma_for_each_run(v, start, end, run_map);
+	return vma_for_each_run(v, start, end, cur_proc(), run_map);
 }
 
-/* A new VMA over [start, end), its pages zeroed; not yet mapped anywhere. */
-static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot)
+/*
+ * A new VMA over [start, end), its pages zeroed unless the caller fills
+ * them all (fork's copy); not yet mapped anywhere.
+ */
+static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot, bool zero)
 {
 	struct lx_vma *lv = kzalloc(sizeof(*lv));
 	size_t n = (end - start) >> PAGE_SHIFT, done = 0;
@@ -193,7 +198,8 @@ static struct vma *vma_populate(vaddr_t start, vaddr_t end, unsigned int prot)
 		pa = pmm_alloc_pages(order, &got);	/* waits for late RAM if it must */
 		if (pa == PADDR_INVALID)
 			goto err;
-		memset(arch_phys_to_virt(pa), 0, got * PAGE_SIZE);
+		if (zero)
+			memset(arch_phys_to_virt(pa), 0, got * PAGE_SIZE);
 		for (size_t i = 0; i < got; i++)
 			lv->pages[done + i] = pa + i * PAGE_SIZE;
 		done += got;
@@ -275,10 +281,10 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 		if (!addr)
 			return -ENOMEM;
 	}
-	v = vma_populate(addr, addr + len, prot);
+	v = vma_populate(addr, addr + len, prot, true);
 	if (!v)
 		return -ENOMEM;
-	err = vma_for_each_run(v, v->start, v->end, run_mirror);
+	err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
 	if (err) {
 		rcall(CRTOS_SHADOW_UNMAP, v->start, len, 0, 0, 0, 0);
 		vma_free(v, true);
@@ -322,7 +328,7 @@ long lx_map_kernel_pages(vaddr_t addr, paddr_t pa, size_t len, unsigned int prot
 	lv->v.end = addr + len;
 	lv->v.prot = prot;
 	list_init(&lv->v.node);
-	err = vma_for_each_run(&lv->v, addr, addr + len, run_mirror);
+	err = vma_for_each_run(&lv->v, addr, addr + len, NULL, run_mirror);
 	if (err) {
 		vma_free(&lv->v, false);
 		return err;
@@ -455,4 +461,81 @@ void lx_mm_destroy(struct lx_process *p)
 	aspace_unmap(&p->as, 0, LX_USER_TOP);
 	list_for_each_entry_safe(v, tmp, &p->vmas, node)
 		vma_free(v, true);
+}
+
+/* Unmap all user memory of the current process, in both realms (execve). */
+long lx_mm_unmap_all(void)
+{
+	return do_munmap(cur_proc(), 0, LX_USER_TOP);
+}
+
+/* A copy of v for another process: fresh pages with the same contents (the kernel's are shared). */
+static struct vma *vma_copy(struct vma *v)
+{
+	struct lx_vma *src = to_lx(v), *lv;
+	struct vma *nv;
+
+	if (!src->foreign) {
+		nv = vma_populate(v->start, v->end, v->prot, false);
+		if (!nv)
+			return NULL;
+		for (size_t i = 0; i < vma_pages(v); i++)
+			memcpy(arch_phys_to_virt(to_lx(nv)->pages[i]),
+			       arch_phys_to_virt(src->pages[i]), PAGE_SIZE);
+		return nv;
+	}
+	lv = kzalloc(sizeof(*lv));
+	if (!lv || !(lv->pages = kmalloc(vma_pages(v) * sizeof(paddr_t)))) {
+		kfree(lv);
+		return NULL;
+	}
+	memcpy(lv->pages, src->pages, vma_pages(v) * sizeof(paddr_t));
+	lv->foreign = true;
+	lv->v = *v;
+	list_init(&lv->v.node);
+	return &lv->v;
+}
+
+/*
+ * fork: give child (new, empty, not running) an eager copy of the current
+ * process's memory, with its page tables. The child's shadow is not
+ * mirrored yet: the child's first thread does that (lx_mm_mirror_all).
+ * 0 or -ENOMEM; on failure what was copied stays for the reap to free.
+ */
+long lx_mm_copy(struct lx_process *child)
+{
+	struct lx_process *p = cur_proc();
+	struct vma *v, *nv;
+	long err = 0;
+
+	kmutex_lock(&p->mm_lock);
+	list_for_each_entry(v, &p->vmas, node) {
+		nv = vma_copy(v);
+		if (!nv) {
+			err = -ENOMEM;
+			break;
+		}
+		list_add_tail(&child->vmas, &nv->node);
+		if ((nv->prot & MAP_READ) &&
+		    (err = vma_for_each_run(nv, nv->start, nv->end, child, run_map)))
+			break;
+	}
+	child->brk_start = p->brk_start;
+	child->brk = p->brk;
+	kmutex_unlock(&p->mm_lock);
+	return err;
+}
+
+/* Mirror every mapping of the current process in its shadow (a forked child's first step). */
+long lx_mm_mirror_all(void)
+{
+	struct vma *v;
+	long err;
+
+	list_for_each_entry(v, &cur_proc()->vmas, node) {
+		err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
+		if (err)
+			return err;
+	}
+	return 0;
 }

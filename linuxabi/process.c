@@ -132,12 +132,12 @@ static void lx_main_thread(void *arg)
 	int err;
 
 	why[0] = '\0';
-	err = lx_exec(p, &entry, &sp, why, sizeof(why));
+	err = lx_exec(p, false, NULL, &entry, &sp, why, sizeof(why));
 	if (err) {
 		strlcpy(p->chan->exit_msg, why, sizeof(p->chan->exit_msg));
 		lx_process_exit(CRTOS_EXIT_EXEC_FAILED, err);
 	}
-	rcall(CRTOS_SHADOW_EXEC_DONE, 0, 0, 0, 0, 0, 0);
+	rcall(CRTOS_SHADOW_EXEC_DONE, 1, 0, 0, 0, 0, 0);
 	__atomic_store_n(&p->chan->state, CRTOS_CHAN_RUNNING, __ATOMIC_RELEASE);
 	arch_enter_user(entry, sp);
 }
@@ -150,6 +150,7 @@ static void lx_process_inherit_signals(struct lx_process *p)
 	for (int sig = 1; sig < 32; sig++)
 		if (ignored & (1u << sig) && sig != SIGKILL && sig != SIGSTOP)
 			p->sigactions[sig].handler = 1;	/* SIG_IGN */
+	p->sigchld_autoreap = p->sigactions[SIGCHLD].handler == 1;	/* the shadow's too */
 }
 
 /* The shadow asked for exec: start the main thread. The lx-ctl thread, masked. */
@@ -200,6 +201,7 @@ void lx_process_kill(struct lx_process *p, int kind, int value)
 	p->state = LX_PROC_ZOMBIE;
 	p->exit_kind = kind;
 	p->exit_value = value;
+	lx_vfork_release(p);
 	lx_timers_destroy(p);
 	lx_rtfd_destroy(p);
 	list_for_each_entry(lt, &p->threads, proc_node) {
@@ -233,7 +235,8 @@ static void lx_process_wait_threads(struct lx_process *p, unsigned long *flags)
 {
 	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(100 * NSEC_PER_MSEC);
 
-	while (!list_empty(&p->threads) && arch_read_tsc() - start < limit) {
+	/* A parent still copying itself into p (its shadow died meanwhile) is done in ms. */
+	while ((!list_empty(&p->threads) || p->forking) && arch_read_tsc() - start < limit) {
 		arch_irq_restore(*flags);
 		timer_sleep_until(arch_read_tsc() + clock_ns_to_cycles(NSEC_PER_MSEC));
 		*flags = arch_irq_save();
@@ -277,6 +280,16 @@ int lx_process_reap(unsigned int index)
 	pr_debug("process %u reaped: %lu KiB free, %lu heap objects\n", index,
 		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects());
 	return 0;
+}
+
+/* Thread t is gone: no process may wake it from vfork any more. Masked. */
+void lx_vfork_forget(struct thread *t)
+{
+	struct lx_process *p;
+
+	list_for_each_entry(p, &lx_processes, link)
+		if (p->vfork_parent == t)
+			p->vfork_parent = NULL;
 }
 
 /* Signals from every running process's shadow. Masked, any context. */

@@ -106,6 +106,41 @@ static void rtfd_forget(struct lx_process *p, uint64_t fd)
 	lx_rtfd_wake_all();
 }
 
+/*
+ * fork: child gets an RT fd of the same number for each of p's, naming the
+ * same object (a timerfd's timer, a FIFO's end), as Linux's fork shares
+ * the open file; the child's shadow inherits the placeholders. Masked. 0 or
+ * -EMFILE/-ENOMEM (what was added goes with the child).
+ */
+int lx_rtfd_fork(struct lx_process *p, struct lx_process *child)
+{
+	for (int i = 0; i < LX_MAX_RTFDS; i++) {
+		struct lx_rtfd *f = p->rtfds[i];
+		int err;
+
+		if (f && (err = lx_rtfd_add(child, f->fd, f->ops, f->obj, f->flags)))
+			return err;
+	}
+	return 0;
+}
+
+void lx_rtfd_prune(struct lx_process *p)
+{
+	for (int i = 0; i < LX_MAX_RTFDS; i++) {
+		unsigned long flags;
+		int fd;
+
+		if (!p->rtfds[i])
+			continue;
+		fd = p->rtfds[i]->fd;
+		if (rcall(__NR_fcntl, (uint64_t)fd, F_GETFD, 0, 0, 0, 0) != -EBADF)
+			continue;
+		flags = arch_irq_save();
+		rtfd_forget(p, (uint64_t)fd);
+		arch_irq_restore(flags);
+	}
+}
+
 /* Wait for a change to any RT fd, or deadline. Masked. 0, -ETIMEDOUT or -EINTR. */
 static int rtfd_wait(uint64_t deadline)
 {

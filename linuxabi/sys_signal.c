@@ -47,7 +47,23 @@ long sys_rt_sigaction(const uint64_t *a)
 	    (act.handler == (uint64_t)SIG_DFL && !lx_sig_default_kills((int)sig)))
 		lx_signal_discard(p, (int)sig);
 	arch_irq_restore(flags);
+	if (sig == SIGCHLD)
+		lx_sigchld_sync(p);
 	return 0;
+}
+
+/*
+ * Children are reaped without a wait exactly when the program's SIGCHLD
+ * action says so (SIG_IGN, or SA_NOCLDWAIT): the children's shadows are
+ * Linux's, so the shadow's own action must say the same. May block.
+ */
+void lx_sigchld_sync(struct lx_process *p)
+{
+	const struct lx_sigaction *sa = &p->sigactions[SIGCHLD];
+	bool on = sa->handler == (uint64_t)SIG_IGN || (sa->flags & SA_NOCLDWAIT);
+
+	if (on != p->sigchld_autoreap && !rcall(CRTOS_SHADOW_SIGCHLD, on, 0, 0, 0, 0, 0))
+		p->sigchld_autoreap = on;
 }
 
 long sys_rt_sigprocmask(const uint64_t *a)

@@ -7,8 +7,7 @@
  * ends by exit() (its robust futexes marked, its clear_child_tid word
  * cleared and woken, its twin ended), or with its process.
  *
- * Other clone()s (fork, vfork, new namespaces) are not supported in the
- * RT realm yet.
+ * clone() without CLONE_THREAD makes a process (fork.c).
  */
 #include <kernel/clock.h>
 #include <kernel/kmem.h>
@@ -123,6 +122,7 @@ static void lx_thread_detach(struct lx_thread *lt)
 	if (!lt->exiting)
 		p->nr_threads--;
 	p->slots_used &= ~(1u << lt->slot);
+	lx_vfork_forget(lt->t);
 	lt->t->owner = NULL;
 	kfree(lt->clone_regs);
 	kfree(lt);
@@ -181,22 +181,22 @@ static void lx_clone_child(void *arg)
 
 static long lx_clone_flags_check(uint64_t flags)
 {
-	if ((flags & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS) {
-		if (!(flags & CLONE_THREAD))
-			pr_info("process %d: fork/vfork (clone flags %#lx) is not supported in the RT "
-				"realm yet\n", lx_current()->proc->pid, (unsigned long)flags);
-		return (flags & CLONE_THREAD) ? -EINVAL : -ENOSYS;
-	}
+	if ((flags & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS)
+		return -EINVAL;
 	return flags & ~(uint64_t)CLONE_THREAD_MAY ? -EINVAL : 0;
 }
 
-/* clone(flags, stack, parent_tid, child_tid, tls): threads only. */
+/* clone(flags, stack, parent_tid, child_tid, tls): a thread, or a process (fork.c). */
 long sys_clone(const uint64_t *a)
 {
 	uint64_t flags = a[0], stack = a[1], parent_tid = a[2], child_tid = a[3], tls = a[4];
 	struct lx_thread *self = lx_current(), *child;
 	struct lx_process *p = self->proc;
-	long err = lx_clone_flags_check(flags), tid;
+	long err, tid;
+
+	if (!(flags & CLONE_THREAD))
+		return lx_clone_process(a);
+	err = lx_clone_flags_check(flags);
 
 	if (err)
 		return err;

@@ -167,11 +167,17 @@ static struct lx_ptimer *ptimer_new(struct lx_process *p, int id, uint64_t clk)
 	return pt;
 }
 
-/* Free every timer of p (it is ending). Masked. */
-void lx_timers_destroy(struct lx_process *p)
+/* Free p's POSIX timers and interval timer (execve ends them). Masked. */
+void lx_ptimers_destroy(struct lx_process *p)
 {
 	while (!list_empty(&p->ptimers))
 		ptimer_free(list_first_entry(&p->ptimers, struct lx_ptimer, node));
+}
+
+/* Free every timer of p (it is ending; its timerfds go with its RT fds, lx_rtfd_destroy). Masked. */
+void lx_timers_destroy(struct lx_process *p)
+{
+	lx_ptimers_destroy(p);
 }
 
 static int ptimer_free_id(struct lx_process *p)

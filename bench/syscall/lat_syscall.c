@@ -17,25 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "../lib/timing.h"
 
 static void report(const char *name, long long *t, int n)
 {
-	qsort(t, (size_t)n, sizeof(*t), cmp);
+	sort_ns(t, n);
 	printf("%-22s n=%d min=%lld median=%lld p90=%lld p99=%lld p99.9=%lld max=%lld\n", name, n,
 	       t[0], t[n / 2], t[n * 90 / 100], t[n * 99 / 100], t[n * 999 / 1000], t[n - 1]);
 }

@@ -69,10 +69,21 @@ struct crtos_rcall {
 #define CRTOS_SHADOW_MAP	(CRTOS_SHADOW_OP_BASE + 1)	/* va, len, gpa, prot: mirror RT memory */
 #define CRTOS_SHADOW_UNMAP	(CRTOS_SHADOW_OP_BASE + 2)	/* va, len */
 #define CRTOS_SHADOW_PROTECT	(CRTOS_SHADOW_OP_BASE + 3)	/* va, len, prot */
-#define CRTOS_SHADOW_EXEC_DONE	(CRTOS_SHADOW_OP_BASE + 4)	/* the program file is loaded: close it */
+#define CRTOS_SHADOW_EXEC_DONE	(CRTOS_SHADOW_OP_BASE + 4)	/* ok: the program file is loaded (1) or
+								 * abandoned (0): close it; 1 after an
+								 * execve also closes close-on-exec fds */
 #define CRTOS_SHADOW_CLONE	(CRTOS_SHADOW_OP_BASE + 5)	/* slot: start a twin serving slot;
 								 * returns its tid */
 #define CRTOS_SHADOW_THREAD_EXIT (CRTOS_SHADOW_OP_BASE + 6)	/* the caller's twin ends after answering */
+#define CRTOS_SHADOW_FORK_PREPARE (CRTOS_SHADOW_OP_BASE + 7)	/* have crtos run make an empty process
+								 * for a child; returns its doorbell index */
+#define CRTOS_SHADOW_FORK	(CRTOS_SHADOW_OP_BASE + 8)	/* index: fork the shadow; the child serves
+								 * that process's channel; returns its pid */
+#define CRTOS_SHADOW_EXEC_PREPARE (CRTOS_SHADOW_OP_BASE + 9)	/* dirfd, AT_* flags: open the program the
+								 * strings area names (execve), see below */
+#define CRTOS_SHADOW_SIGCHLD	(CRTOS_SHADOW_OP_BASE + 10)	/* on: Linux reaps the shadow's children
+								 * itself (the program ignores SIGCHLD or
+								 * set SA_NOCLDWAIT), 0: it does not */
 
 /* Channel life cycle (crtos_channel.state). */
 enum crtos_channel_state {
@@ -89,7 +100,14 @@ enum crtos_exit_kind {
 	CRTOS_EXIT_EXEC_FAILED,		/* exit_value is -errno; exit_msg says why */
 };
 
-/* What to run: written by the shadow before it sets CRTOS_CHAN_EXEC_REQUESTED. */
+/*
+ * What to run: written by the shadow before it sets CRTOS_CHAN_EXEC_REQUESTED,
+ * and for an execve by CRTOS_SHADOW_EXEC_PREPARE. For that call the kernel
+ * first writes argc, envc, strings_size and the strings area as path,
+ * argv[], envp[] (no exe); the shadow opens the program (following `#!`
+ * lines: the interpreter's argv comes first) and rewrites the request in
+ * the layout below, or answers -errno as execve would fail.
+ */
 struct crtos_exec_request {
 	int32_t fd;			/* the program file, open in the shadow */
 	uint32_t argc, envc;
@@ -165,8 +183,9 @@ struct crtos_channel {
 	uint32_t doorbell;		/* kernel, at creation: value to store at CRTOS_MMIO_DOORBELL(n) */
 	uint32_t doorbell_index;	/* kernel, at creation: n */
 	uint32_t state;			/* enum crtos_channel_state; see there for who writes */
-	int32_t pid;			/* shadow, before EXEC_REQUESTED: its pid (the RT process's pid) */
-	uint64_t shadow_va;		/* shadow, before EXEC_REQUESTED: where it mapped this channel */
+	int32_t pid;			/* shadow, before EXEC_REQUESTED (a forked child's shadow:
+					 * before it serves a call): its pid, the RT process's */
+	uint64_t shadow_va;		/* shadow, with pid: where it mapped this channel */
 	uint64_t signals;		/* shadow sets bit sig - 1 when the ring is full; kernel clears */
 	uint32_t sig_head;		/* shadow: claims of the signal ring */
 	uint32_t reserved1;

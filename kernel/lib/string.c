@@ -6,11 +6,23 @@
  */
 #include <kernel/string.h>
 
+/*
+ * Aligned buffers go a word at a time: pages are copied and zeroed this
+ * way (fork's copy, every new mapping), 8 times fewer iterations than bytes.
+ */
+typedef uint64_t __attribute__((may_alias)) string_word_t;
+
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	uint8_t *d = dst;
 	const uint8_t *s = src;
 
+	if (!(((uintptr_t)d | (uintptr_t)s) & (sizeof(string_word_t) - 1)))
+		for (; n >= sizeof(string_word_t); n -= sizeof(string_word_t)) {
+			*(string_word_t *)d = *(const string_word_t *)s;
+			d += sizeof(string_word_t);
+			s += sizeof(string_word_t);
+		}
 	while (n--)
 		*d++ = *s++;
 	return dst;
@@ -31,7 +43,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	uint8_t *d = dst;
+	string_word_t w = 0x0101010101010101ull * (uint8_t)c;
 
+	if (!((uintptr_t)d & (sizeof(w) - 1)))
+		for (; n >= sizeof(w); n -= sizeof(w), d += sizeof(w))
+			*(string_word_t *)d = w;
 	while (n--)
 		*d++ = (uint8_t)c;
 	return dst;

@@ -7,8 +7,9 @@
 
 FIFO_PROG=$BUILD/programs/rtfifo-glibc
 
-# hold_cell: a held cell of this test's (killed at its end); sets CELL_LOG and FIFOS.
-hold_cell() {
+# hold_fifo_cell: a held cell of this test's (killed at its end); sets CELL_LOG and FIFOS.
+# (Not hold_cell: run_tests.sh has that one, and every tests/cell file is sourced together.)
+hold_fifo_cell() {
 	CELL_LOG=$(tmp)
 	"$CRTOS" cell --hold --quiet >"$CELL_LOG" 2>&1 &
 	CELL_PID=$!
@@ -48,7 +49,7 @@ test_fifo_rt_samples_reach_a_linux_reader_in_order() {
 	local got out n=2000
 	got=$(tmp)
 	out=$(tmp)
-	hold_cell
+	hold_fifo_cell
 	"$CRTOS" fifo create samples --size 64K
 	[[ $(stat -c '%U %a %F' "$FIFOS/samples") == "$(id -un) 600 regular empty file" ]] ||
 		fail "the FIFO's file: $(stat -c '%U %a %F' "$FIFOS/samples"), not the user's, 0600"
@@ -67,7 +68,7 @@ test_fifo_shell_pipeline_through_an_rt_echo() {
 	local got out echo_pid cat_pid
 	got=$(tmp)
 	out=$(tmp)
-	hold_cell
+	hold_fifo_cell
 	"$CRTOS" run -- "$FIFO_PROG" echo in out >"$out" 2>&1 &
 	echo_pid=$!
 	for _ in $(seq 200); do [[ -e $FIFOS/in && -e $FIFOS/out ]] && break; sleep 0.05; done
@@ -113,7 +114,7 @@ test_fifo_poll_on_rt_fifo_and_linux_fd_wakes_on_either() {
 	out=$(tmp)
 	pipe=$(mktemp -u)
 	mkfifo "$pipe"
-	hold_cell
+	hold_fifo_cell
 	"$CRTOS" run -- "$FIFO_PROG" pollmix pin <"$pipe" >"$out" 2>&1 &
 	pid=$!
 	exec 7>"$pipe"
@@ -136,7 +137,7 @@ test_fifo_poll_on_rt_fifo_and_linux_fd_wakes_on_either() {
 test_fifo_full_dead_reader_and_unmount_leave_the_rt_program_running() {
 	local out cat_pid pid
 	out=$(tmp)
-	hold_cell
+	hold_fifo_cell
 	"$CRTOS" fifo create small --size 4K
 	run "$out" run -- "$FIFO_PROG" full small
 	expect_status 0
@@ -179,6 +180,18 @@ test_fifo_rt_only_in_a_cell_of_its_own() {
 	expect_no_text "$out" FAILED
 }
 
+# FIFO ends across fork and execve (tests/programs/rtfifo.c, fork): the
+# child's are the parent's, O_CLOEXEC ones end at the exec, and a process
+# that ends gives its ends back (end of file once the last writer is gone).
+test_fifo_ends_across_fork_and_exec() {
+	local out
+	out=$(tmp)
+	run "$out" run -- "$BUILD/programs/rtfifo-glibc" fork
+	expect_status 0
+	expect_text "$out" "end of file: the children's copies went with them: 0"
+	expect_no_text "$out" FAILED
+}
+
 test_fifo_command_creates_lists_shows_and_removes() {
 	local out
 	out=$(tmp)
@@ -196,7 +209,7 @@ test_fifo_command_creates_lists_shows_and_removes() {
 	expect_status 64
 	run "$out" fifo create x --size 3000
 	expect_status 64
-	hold_cell
+	hold_fifo_cell
 	run "$out" fifo create alpha --size 8K
 	expect_status 0
 	run "$out" fifo create alpha

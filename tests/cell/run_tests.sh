@@ -45,7 +45,7 @@ test_run_busybox_matches_native() {
 	native_vs_rt uname $BUSYBOX uname -m
 	native_vs_rt true $BUSYBOX true
 	native_vs_rt false $BUSYBOX false
-	# The program's environment is exactly crtos run's (env(1) itself would exec: issue 11).
+	# The program's environment is exactly crtos run's.
 	[[ $(env -i A=1 B=two "$CRTOS" run -- $BUSYBOX env) == "$(printf 'A=1\nB=two')" ]] ||
 		fail "env: the program's environment is not crtos run's"
 	native_vs_rt sh $BUSYBOX sh -c 'x=6; echo $((x * 7)); for i in 1 2 3; do echo $i; done; test -d / && echo dir; exit 3'
@@ -82,22 +82,30 @@ test_run_ls_la_root_matches_native() {
 	cmp -s "$native" "$rt" || { diff "$native" "$rt"; fail "ls -la / differs"; }
 }
 
+# program_matches_native PROG SUFFIX: tests/programs' PROG, with each C
+# library, passes natively and prints the same in the realm. Its argument
+# is a fresh directory of its own, with SUFFIX appended.
+program_matches_native() {
+	local prog=$1 suffix=$2 libc native rt d1 d2 rc
+	for libc in musl glibc dyn; do
+		d1=$(mktemp -d)
+		d2=$(mktemp -d)
+		native=$(tmp)
+		rt=$(tmp)
+		{ rc=0; "$BUILD/programs/$prog-$libc" "$d1$suffix" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+		{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2$suffix" || rc=$?; echo "exit $rc"; } \
+			>"$rt" 2>&1
+		rm -rf "$d1" "$d2"
+		grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog-$libc fails natively"; }
+		cmp -s "$native" "$rt" || { diff "$native" "$rt" | head -20; fail "$prog-$libc differs"; }
+	done
+}
+
 # timeout: 300
 test_run_test_programs_match_native_musl_and_glibc() {
-	local prog native rt d1 d2 rc
+	local prog
 	for prog in fileops fdops memops errnos; do
-		for libc in musl glibc dyn; do
-			d1=$(mktemp -d)
-			d2=$(mktemp -d)
-			native=$(tmp)
-			rt=$(tmp)
-			{ rc=0; "$BUILD/programs/$prog-$libc" "$d1/s" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
-			{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog-$libc" "$d2/s" || rc=$?; echo "exit $rc"; } \
-				>"$rt" 2>&1
-			rm -rf "$d1" "$d2"
-			grep -q '^exit 0$' "$native" || fail "$prog-$libc fails natively"
-			cmp -s "$native" "$rt" || { diff "$native" "$rt" | head; fail "$prog-$libc differs"; }
-		done
+		program_matches_native $prog /s
 	done
 }
 
@@ -181,12 +189,20 @@ test_run_exit_statuses_are_a_shells() {
 	expect_status 126
 }
 
+# hold_cell FILE [OPTIONS...]: a serving cell in the background (this test's
+# job %1), its output in FILE; returns once it serves crtos run.
+hold_cell() {
+	local out=$1
+	shift
+	"$CRTOS" cell --hold --quiet "$@" >"$out" 2>&1 &
+	for _ in $(seq 100); do grep -q "serves crtos run" "$out" && break; sleep 0.05; done
+}
+
 test_run_killed_shadow_ends_the_program_and_the_cell_carries_on() {
 	local cell out
 	cell=$(tmp)
 	out=$(tmp)
-	"$CRTOS" cell --hold --quiet >"$cell" 2>&1 &
-	for _ in $(seq 100); do grep -q "serves crtos run" "$cell" && break; sleep 0.05; done
+	hold_cell "$cell"
 	"$CRTOS" run -- $BUSYBOX sleep 100 &
 	for _ in $(seq 100); do shadow_of $! >/dev/null && break; sleep 0.05; done
 	kill -KILL "$(shadow_of $!)"

@@ -12,6 +12,9 @@
  *   rtfifo full NAME              fill /dev/rtf/NAME without blocking: EAGAIN,
  *                                 not writable in poll, FIONREAD, EBADF for read
  *   rtfifo local                  one process writes and reads its own FIFO
+ *   rtfifo fork                   FIFO ends across fork and execve: inherited,
+ *                                 O_CLOEXEC ones closed at the exec, end of file
+ *                                 only once the children's copies are gone too
  *   rtfifo pong                   at SCHED_FIFO 80, answer each byte of /dev/rtf/ping
  *                                 with one byte on /dev/rtf/pong (bench/fifo/run)
  */
@@ -27,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include "check.h"
 
 static int open_fifo(const char *name, int flags)
@@ -195,6 +199,57 @@ static int do_local(void)
 	return check_done();
 }
 
+/* Wait for pid; whether it exited 0. */
+static int child_ok(pid_t pid)
+{
+	int st;
+
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* The exec'd child of do_fork: w is still a writer, cx was O_CLOEXEC. */
+static int do_fork_exec(int w, int cx)
+{
+	if (fcntl(cx, F_GETFD) != -1 || errno != EBADF)
+		return 1;
+	if (write(cx, "x", 1) != -1 || errno != EBADF)
+		return 2;
+	return write(w, "exec", 4) == 4 ? 0 : 3;
+}
+
+static int do_fork(void)
+{
+	char self[4096] = { 0 };
+	int w = open_fifo("forked", O_WRONLY), r = open_fifo("forked", O_RDONLY | O_NONBLOCK);
+	int cx = open_fifo("forked", O_WRONLY | O_CLOEXEC);
+	char buf[16] = { 0 }, sw[16], scx[16], *argv[] = { "rtfifo", "forkexec", sw, scx, NULL };
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(write(w, "child", 5) == 5 && !close(w) ? 0 : 1);
+	check_true("the forked child wrote through the inherited fd", child_ok(pid));
+	check_long("the parent reads it", read(r, buf, sizeof(buf)), 5);
+	check_str("the bytes", buf, "child");
+	check_err("the child's close left the parent a writer", read(r, buf, sizeof(buf)), EAGAIN);
+	check_quiet("readlink /proc/self/exe", readlink("/proc/self/exe", self, sizeof(self) - 1));
+	snprintf(sw, sizeof(sw), "%d", w);
+	snprintf(scx, sizeof(scx), "%d", cx);
+	pid = fork();
+	if (pid == 0) {
+		execv(self, argv);
+		_exit(127);
+	}
+	check_true("after execve: the O_CLOEXEC fd is gone, the other writes", child_ok(pid));
+	memset(buf, 0, sizeof(buf));
+	check_long("the parent reads what the exec'd child wrote", read(r, buf, sizeof(buf)), 4);
+	check_str("the bytes", buf, "exec");
+	check_ok("close the writer", close(w));
+	check_ok("close the other writer", close(cx));
+	check_long("end of file: the children's copies went with them", read(r, buf, sizeof(buf)), 0);
+	check_ok("close", close(r));
+	return check_done();
+}
+
 static int do_pong(void)
 {
 	struct sched_param sp = { .sched_priority = 80 };
@@ -224,7 +279,11 @@ int main(int argc, char **argv)
 		return do_local();
 	if (argc == 2 && !strcmp(argv[1], "pong"))
 		return do_pong();
+	if (argc == 2 && !strcmp(argv[1], "fork"))
+		return do_fork();
+	if (argc == 4 && !strcmp(argv[1], "forkexec"))
+		return do_fork_exec(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "usage: rtfifo samples N [nonblock] | echo IN OUT | pollmix NAME | "
-		"full NAME | local | pong\n");
+		"full NAME | local | fork | pong\n");
 	return 64;
 }

@@ -24,11 +24,18 @@ void cellsock_path(int cpu, char *buf, size_t len)
 
 int cellsock_send(int sock, const struct cellsock_msg *msg, const int *fds, int nfds)
 {
+	return cellsock_send_bytes(sock, msg, sizeof(*msg), fds, nfds);
+}
+
+int cellsock_send_bytes(int sock, const void *msg, size_t len, const int *fds, int nfds)
+{
 	char control[CMSG_SPACE(sizeof(int) * CELLSOCK_MAX_FDS)] = { 0 };
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = sizeof(*msg) };
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
+	if (nfds > CELLSOCK_MAX_FDS)
+		return -EINVAL;
 	if (nfds > 0) {
 		mh.msg_control = control;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
@@ -38,7 +45,7 @@ int cellsock_send(int sock, const struct cellsock_msg *msg, const int *fds, int 
 		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
 	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(*msg) ? 0 : -errno;
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
 }
 
 int cellsock_recv(int sock, struct cellsock_msg *msg, int *fds, int *nfds)

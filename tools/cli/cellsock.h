@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A running cell serves `crtos run` over a unix socket (SOCK_SEQPACKET) at
- * <runtime dir>/cell<CPU>.sock. One connection per program:
+ * <runtime dir>/cell<CPU>.sock. One connection per RT process (crtos run
+ * opens one more for each process the program forks):
  *
  *   client: SPAWN                 -> cell: SPAWNED {index, channel GPA}
  *                                          + fds [memfd, doorbell, kick]
@@ -57,6 +58,9 @@ void cellsock_path(int cpu, char *buf, size_t len);
 
 /* Send msg with up to 3 fds (nfds may be 0). 0 or -errno. */
 int cellsock_send(int sock, const struct cellsock_msg *msg, const int *fds, int nfds);
+
+/* The same for any message of len bytes (the shadows' sockets, shadow/supervise.h). */
+int cellsock_send_bytes(int sock, const void *msg, size_t len, const int *fds, int nfds);
 
 /* Receive a message and up to 3 fds (*nfds in: room, out: received). 0, -EPIPE at EOF, or -errno. */
 int cellsock_recv(int sock, struct cellsock_msg *msg, int *fds, int *nfds);

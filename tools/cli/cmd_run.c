@@ -10,6 +10,10 @@
  * which is in the same process group), and exits with the program's status,
  * as a shell would: 128 + signal when a signal ended it, 126 when it could
  * not be executed, 127 when it was not found.
+ *
+ * It also makes the RT processes the program forks (run_procs.c): the
+ * shadows ask over a socket each, and it reaps each when its shadow is
+ * gone. It is their subreaper, so an orphaned shadow stays in its care.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,7 @@
 #include <sys/wait.h>
 #include "cellsock.h"
 #include "cli.h"
+#include "run_procs.h"
 #include "vmm/vmm.h"
 #include <crtos/channel.h>
 
@@ -246,6 +251,7 @@ static int run_parse(struct run_opts *o, int argc, char **argv)
 /* What the shadow needs from the cell, however we reached it. */
 struct run_cell {
 	int memfd, doorbell, kick;
+	int sup;			/* the shadow's end of its socket to us (run_procs.h) */
 	uint64_t channel_gpa;
 	struct cell *local;		/* a cell of our own, or NULL */
 	int sock;			/* a serving cell's socket, or -1 */
@@ -254,17 +260,18 @@ struct run_cell {
 /* The child: become the shadow. Never returns. */
 static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const char *shadow)
 {
-	char memfd[16], bell[16], kick[16], gpa[32], prio[8], flags[16];
+	char memfd[16], bell[16], kick[16], sup[16], gpa[32], prio[8], flags[16];
 	int n = 0;
 	char **args;
 	sigset_t none;
 
 	for (int i = 0; o->argv[i]; i++)
 		n++;
-	args = calloc((size_t)n + 10, sizeof(char *));
+	args = calloc((size_t)n + 11, sizeof(char *));
 	snprintf(memfd, sizeof(memfd), "%d", rc->memfd);
 	snprintf(bell, sizeof(bell), "%d", rc->doorbell);
 	snprintf(kick, sizeof(kick), "%d", rc->kick);
+	snprintf(sup, sizeof(sup), "%d", rc->sup);
 	snprintf(gpa, sizeof(gpa), "%#llx", (unsigned long long)rc->channel_gpa);
 	snprintf(prio, sizeof(prio), "%d", o->prio);
 	snprintf(flags, sizeof(flags), "%#x", o->stats ? CRTOS_EXEC_STATS : 0);
@@ -272,17 +279,19 @@ static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const
 	args[1] = memfd;
 	args[2] = bell;
 	args[3] = kick;
-	args[4] = gpa;
-	args[5] = prio;
-	args[6] = flags;
-	args[7] = "--";
-	args[8] = o->path;
+	args[4] = sup;
+	args[5] = gpa;
+	args[6] = prio;
+	args[7] = flags;
+	args[8] = "--";
+	args[9] = o->path;
 	for (int i = 0; i <= n; i++)
-		args[9 + i] = o->argv[i];
+		args[10 + i] = o->argv[i];
 	/* The fds cross exec; the shadow hides them at the top of its fd range. */
 	fcntl(rc->memfd, F_SETFD, 0);
 	fcntl(rc->doorbell, F_SETFD, 0);
 	fcntl(rc->kick, F_SETFD, 0);
+	fcntl(rc->sup, F_SETFD, 0);
 	fcntl(rc->doorbell, F_SETFL, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);	/* dispositions stay: SIG_IGN crosses exec */
@@ -303,21 +312,43 @@ static bool run_cell_gone(const struct run_cell *rc)
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLIN));
 }
 
+/* Reap our children: the shadow (its status into *status, true), and orphaned forked shadows. */
+static bool run_reap_children(pid_t shadow, int *status)
+{
+	bool done = false;
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == shadow) {
+			*status = st;
+			done = true;
+		}
+	}
+	return done;
+}
+
 /*
  * Wait for the shadow, relaying the signals sent to us (the terminal's reach
- * the shadow itself: same process group). Returns its wait status, or -1 if
- * the cell died first.
+ * the shadow itself: same process group) and serving the shadows' requests
+ * for forked processes. Returns its wait status, or -1 if the cell died
+ * first.
  */
-static int run_wait(const struct run_cell *rc, pid_t shadow, const sigset_t *set)
+static int run_wait(const struct run_cell *rc, pid_t shadow, const sigset_t *set,
+		    struct run_procs *rp)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, shadow, 0), sfd = signalfd(-1, set, SFD_CLOEXEC);
-	struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	struct pollfd pfd[2 + 1 + RUN_MAX_PROCS];
 	struct signalfd_siginfo si;
-	int status;
+	int status, n;
 
 	for (;;) {
-		poll(pfd, 2, 50);
-		if (waitpid(shadow, &status, WNOHANG) == shadow)
+		pfd[0] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		n = run_procs_pollfds(rp, pfd + 2);
+		poll(pfd, 2 + (nfds_t)n, 50);
+		run_procs_serve(rp, pfd + 2, n);
+		if (run_reap_children(shadow, &status))
 			break;
 		if ((pfd[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si) &&
 		    si.ssi_code != SI_KERNEL)
@@ -339,6 +370,8 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 {
 	struct cellsock_msg msg = { .op = CELLSOCK_SHADOW };
 	char shadow[PATH_MAX];
+	struct run_procs rp;
+	struct run_cell shadow_rc = *rc;
 	pid_t pid;
 	int status;
 
@@ -346,18 +379,26 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		fprintf(stderr, "crtos: cannot find crtos-shadow next to crtos\n");
 		return EXIT_HOST;
 	}
+	run_procs_init(&rp, rc->local, o->cfg.cpu);
+	if (run_procs_socketpair(&rp.main_sock, &shadow_rc.sup)) {
+		fprintf(stderr, "crtos: cannot make a socket for the shadow: %s\n", strerror(errno));
+		return EXIT_HOST;
+	}
 	pid = fork();
 	if (pid == 0)
-		run_exec_shadow(o, rc, shadow);
+		run_exec_shadow(o, &shadow_rc, shadow);
+	close(shadow_rc.sup);
 	if (pid < 0) {
 		fprintf(stderr, "crtos: fork failed: %s\n", strerror(errno));
+		close(rp.main_sock);
 		return EXIT_HOST;
 	}
 	if (rc->sock >= 0) {
 		msg.pid = pid;
 		cellsock_send(rc->sock, &msg, NULL, 0);
 	}
-	status = run_wait(rc, pid, set);
+	status = run_wait(rc, pid, set, &rp);
+	run_procs_end(&rp);
 	if (status == -1) {
 		fprintf(stderr, "crtos: the cell stopped while the program ran\n");
 		return rc->local ? cell_exit_code(rc->local) : 70;
@@ -462,6 +503,8 @@ int cmd_run(int argc, char **argv)
 			sigaddset(&set, run_relayed[i]);
 	}
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* Forked shadows whose parent shadow ended become ours (run_reap_children). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	if (!o.new_cell) {
 		int cpu = o.cfg.cpu >= 0 ? o.cfg.cpu : vmm_host_pick_cpu(-1, NULL);

@@ -27,8 +27,13 @@
  * dispatcher sends the twin SHADOW_SIG_INTERRUPT: a call in progress fails
  * with EINTR, a call not yet started does not start.
  *
+ * Processes. fork and execve are the kernel's and ours together: exec.c
+ * opens what execve runs, fork.c forks this process for an RT child.
+ * crtos run holds the cell and makes the RT processes; SUPFD is our socket
+ * to it (shadow/supervise.h): its hang-up means crtos run is gone.
+ *
  * Usage (by crtos run only):
- *   crtos-shadow MEMFD DOORBELLFD KICKFD CHANNEL_GPA PRIO FLAGS -- PATH ARGV0 ARGS...
+ *   crtos-shadow MEMFD DOORBELLFD KICKFD SUPFD CHANNEL_GPA PRIO FLAGS -- PATH ARGV0 ARGS...
  * FLAGS: CRTOS_EXEC_* bits.
  */
 #include <errno.h>
@@ -57,26 +62,14 @@
 #include <sys/syscall.h>
 #include <crtos/channel.h>
 #include <linux_syscalls.h>
+#include "shadow.h"
 
-#define SHADOW_STACK_DEFAULT	(8ull << 20)
 #define SHADOW_SIG_INTERRUPT	SIGRTMAX	/* dispatcher to twin: cut your call short */
 #define TWIN_STACK_SIZE		(128 * 1024)
 
 extern char **environ;
 
-struct shadow {
-	int memfd, doorbell, kick;
-	struct crtos_channel *chan;
-	int prog_fd;
-	uint32_t flags;			/* CRTOS_EXEC_* */
-	uint32_t ignored;		/* signals ignored when we were started */
-	sigset_t forwarded;		/* the signals we forward to the program */
-	uint64_t spin_ns;		/* how long a twin spins on its slot after a call */
-	pid_t twin_tid[CRTOS_CHANNEL_SLOTS];	/* by slot, for the dispatcher */
-	uint32_t calls[CRTOS_CHANNEL_SLOTS];	/* by slot: calls its twin took up (the twin writes) */
-};
-
-static struct shadow sh = { .prog_fd = -1 };
+struct shadow sh = { .prog_fd = -1, .sup = -1 };
 
 /* Per thread: the slot a twin serves (-1 elsewhere), its priority, whether a signal is its own. */
 static __thread int my_slot = -1;
@@ -118,7 +111,7 @@ __asm__(".text\n"
 	"	ret\n"
 	".size shadow_syscall_cp, . - shadow_syscall_cp\n");
 
-static void die(int status, const char *fmt, ...)
+void die(int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -156,8 +149,7 @@ static void check_own_mappings(void)
 	}
 }
 
-/* Move fd to the top of the fd range, close-on-exec, out of the program's way. */
-static int fd_hide(int fd)
+int fd_hide(int fd)
 {
 	struct rlimit rl;
 	int high;
@@ -230,9 +222,23 @@ static void interrupt_signal(int sig, siginfo_t *si, void *ucv)
 	/* A call in progress returns EINTR: this handler has no SA_RESTART. */
 }
 
+/*
+ * CRTOS_SHADOW_SIGCHLD: Linux reaps our children (the shadows of the
+ * program's) without a wait when on, as the program's SIGCHLD action asks
+ * (SIG_IGN or SA_NOCLDWAIT); we forward SIGCHLD either way.
+ */
+static long sigchld_autoreap(int on)
+{
+	struct sigaction sa = { .sa_sigaction = forward_signal,
+				.sa_flags = SA_SIGINFO | SA_RESTART | (on ? SA_NOCLDWAIT : 0) };
+
+	sa.sa_mask = sh.forwarded;
+	return sigaction(SIGCHLD, &sa, NULL) ? -errno : 0;
+}
+
 static void install_forwarding(void)
 {
-	static const int fatal_to_us[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGCHLD,
+	static const int fatal_to_us[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
 					   SIGKILL, SIGSTOP, SIGTRAP, SIGSYS };
 	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
 	struct sigaction intr = { .sa_sigaction = interrupt_signal, .sa_flags = SA_SIGINFO };
@@ -248,7 +254,8 @@ static void install_forwarding(void)
 		if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN) {
 			if (sig < 32)
 				sh.ignored |= 1u << sig;
-			continue;
+			if (sig != SIGCHLD)	/* ours either way: see sigchld_autoreap() */
+				continue;
 		}
 		if (!skip)
 			sigaddset(&sh.forwarded, sig);
@@ -257,6 +264,8 @@ static void install_forwarding(void)
 	for (int sig = 1; sig < SIGRTMAX; sig++)
 		if (sigismember(&sh.forwarded, sig))
 			sigaction(sig, &sa, NULL);
+	if (sh.ignored & (1u << SIGCHLD))
+		sigchld_autoreap(1);
 	sigemptyset(&intr.sa_mask);
 	sigaction(SHADOW_SIG_INTERRUPT, &intr, NULL);
 	/* Until threads set their own: everything forwarded stays blocked here. */
@@ -275,79 +284,31 @@ static void map_channel(uint64_t gpa)
 		die(126, "the channel does not speak crtos ABI %d: rebuild crtos", CRTOS_ABI_VERSION);
 }
 
-static void put_string(const char *s, size_t *used, const char *path)
-{
-	char *area = (char *)sh.chan + CRTOS_CHANNEL_STRINGS;
-	size_t n = strlen(s) + 1;
-
-	if (*used + n > CRTOS_EXEC_STRINGS)
-		die(126, "%s: argument list too long", path);
-	memcpy(area + *used, s, n);
-	*used += n;
-}
-
-/* Copy path, the canonical path, argv and envp into the channel's string area. */
-static void put_strings(struct crtos_exec_request *req, char **argv, int argc)
-{
-	char exe[4096];
-	size_t used = 0;
-	int envc = 0;
-
-	if (!realpath(argv[-1], exe))	/* argv[-1] is the path */
-		snprintf(exe, sizeof(exe), "%s", argv[-1]);
-	put_string(argv[-1], &used, argv[-1]);
-	put_string(exe, &used, argv[-1]);
-	for (int i = 0; i < argc; i++)
-		put_string(argv[i], &used, argv[-1]);
-	for (; environ[envc]; envc++)
-		put_string(environ[envc], &used, argv[-1]);
-	req->argc = (uint32_t)argc;
-	req->envc = (uint32_t)envc;
-	req->strings_size = (uint32_t)used;
-}
-
+/* The first program: open it (following `#!`), fill in the exec request, ask the kernel. */
 static void request_exec(char **argv, int argc, int prio)
 {
 	struct crtos_exec_request *req = &sh.chan->exec;
-	const char *platform = (const char *)getauxval(AT_PLATFORM);
-	struct rlimit stack;
-	struct stat st;
+	const char *path = argv[-1];	/* argv[-1] is the path */
+	struct rlimit rtprio;
+	int envc = 0, err;
 
-	sh.prog_fd = open(argv[-1], O_RDONLY | O_CLOEXEC);
-	if (sh.prog_fd < 0)
-		die(errno == ENOENT ? 127 : 126, "%s: %s", argv[-1], strerror(errno));
-	if (fstat(sh.prog_fd, &st) || !S_ISREG(st.st_mode))
-		die(126, "%s: not a regular file", argv[-1]);
-	put_strings(req, argv, argc);
-	req->fd = sh.prog_fd;
-	req->file_size = (uint64_t)st.st_size;
-	req->uid = getuid();
-	req->euid = geteuid();
-	req->gid = getgid();
-	req->egid = getegid();
-	req->secure = 0;
-	req->hwcap = getauxval(AT_HWCAP);
-	req->hwcap2 = getauxval(AT_HWCAP2);
-	req->clktck = getauxval(AT_CLKTCK);
-	req->minsigstksz = getauxval(AT_MINSIGSTKSZ);
-	getrlimit(RLIMIT_STACK, &stack);
-	req->stack_limit = stack.rlim_cur == RLIM_INFINITY ? SHADOW_STACK_DEFAULT : stack.rlim_cur;
+	while (environ[envc])
+		envc++;
+	err = exec_request_fill(AT_FDCWD, path, 0, argv, argc, environ, envc);
+	if (err == -E2BIG)
+		die(126, "%s: argument list too long", path);
+	if (err)
+		die(err == -ENOENT ? 127 : 126, "%s: %s", path, strerror(-err));
 	req->prio = prio;
-	if (getrandom(req->random, sizeof(req->random), 0) != sizeof(req->random))
-		die(126, "getrandom failed");
-	snprintf(req->platform, sizeof(req->platform), "%s", platform ? platform : "x86_64");
 	req->private_fds[0] = sh.memfd;
 	req->private_fds[1] = sh.doorbell;
 	req->private_fds[2] = sh.kick;
-	req->nr_private_fds = 3;
+	req->private_fds[3] = sh.sup;
+	req->nr_private_fds = 4;
 	req->ignored_signals = sh.ignored;
 	req->flags = sh.flags;
-	{
-		struct rlimit rtprio;
-
-		getrlimit(RLIMIT_RTPRIO, &rtprio);
-		req->rtprio_limit = rtprio.rlim_cur;
-	}
+	getrlimit(RLIMIT_RTPRIO, &rtprio);
+	req->rtprio_limit = rtprio.rlim_cur;
 	sh.chan->pid = getpid();
 	sh.chan->shadow_va = (uint64_t)(uintptr_t)sh.chan;
 	__atomic_store_n(&sh.chan->state, CRTOS_CHAN_EXEC_REQUESTED, __ATOMIC_RELEASE);
@@ -365,8 +326,6 @@ static void adopt_priority(int prio)
 	if (!syscall(SYS_sched_setscheduler, 0, prio > 0 ? SCHED_FIFO : SCHED_OTHER, &sp))
 		my_prio = prio;
 }
-
-static void twin_loop(int slot);
 
 struct twin_start {
 	int slot;
@@ -436,9 +395,15 @@ static long shadow_op(const struct crtos_rcall *s)
 	case CRTOS_SHADOW_PROTECT:
 		return mprotect(va, len, (int)s->args[2]) ? -errno : 0;
 	case CRTOS_SHADOW_EXEC_DONE:
-		close(sh.prog_fd);
-		sh.prog_fd = -1;
-		return 0;
+		return exec_done((int)s->args[0]);
+	case CRTOS_SHADOW_EXEC_PREPARE:
+		return exec_prepare((int)s->args[0], (int)s->args[1]);
+	case CRTOS_SHADOW_FORK_PREPARE:
+		return fork_prepare();
+	case CRTOS_SHADOW_FORK:
+		return fork_shadow((unsigned int)s->args[0], (int)s->args[1]);
+	case CRTOS_SHADOW_SIGCHLD:
+		return sigchld_autoreap((int)s->args[0]);
 	case CRTOS_SHADOW_CLONE:
 		return twin_start((int)s->args[0]);
 	case CRTOS_SHADOW_THREAD_EXIT:
@@ -584,7 +549,7 @@ static bool slot_requested(struct crtos_rcall *s)
  * us). Clearing polling and re-checking closes the race with a request
  * posted just then. Asleep, the twin takes the program's signals too.
  */
-static void twin_loop(int slot)
+_Noreturn void twin_loop(int slot)
 {
 	struct crtos_rcall *s = &sh.chan->slots[slot];
 	struct timespec second = { 1, 0 };
@@ -625,13 +590,12 @@ static void twin_loop(int slot)
  */
 static void *dispatcher(void *arg)
 {
-	struct pollfd pfd = { .fd = sh.doorbell, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = sh.doorbell, .events = POLLIN }, { .fd = sh.sup } };
 	uint32_t cut_at[CRTOS_CHANNEL_SLOTS] = { 0 };	/* sh.calls when we last cut a call short */
 	sigset_t mine;
 	eventfd_t v;
 	int prio = (int)(intptr_t)arg;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigemptyset(&mine);
 	sigaddset(&mine, SHADOW_SIG_INTERRUPT);
 	pthread_sigmask(SIG_SETMASK, &mine, NULL);	/* forwarded signals: unblocked here */
@@ -659,37 +623,45 @@ static void *dispatcher(void *arg)
 			}
 			futex(&s->state, FUTEX_WAKE_PRIVATE, 1, NULL);
 		}
-		if (poll(&pfd, 1, 1000) > 0)
+		if (poll(pfd, 2, 1000) > 0 && (pfd[0].revents & POLLIN))
 			eventfd_read(sh.doorbell, &v);
-		if (getppid() == 1)
+		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1))
 			die(125, "crtos run is gone; the program ends");
 	}
 	return NULL;
 }
 
-int main(int argc, char **argv)
+/* The dispatcher thread, at priority prio. */
+void dispatcher_start(int prio)
 {
 	pthread_t disp;
+
+	if (pthread_create(&disp, NULL, dispatcher, (void *)(intptr_t)prio))
+		die(126, "cannot start the shadow's dispatcher thread");
+}
+
+int main(int argc, char **argv)
+{
 	uint64_t gpa;
 	int prio;
 
-	if (argc < 10 || strcmp(argv[7], "--"))
+	if (argc < 11 || strcmp(argv[8], "--"))
 		die(125, "crtos-shadow is started by crtos run");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	check_own_mappings();
 	sh.memfd = fd_hide(atoi(argv[1]));
 	sh.doorbell = fd_hide(atoi(argv[2]));
 	sh.kick = fd_hide(atoi(argv[3]));
-	gpa = strtoull(argv[4], NULL, 0);
-	prio = atoi(argv[5]);
-	sh.flags = (uint32_t)strtoul(argv[6], NULL, 0);
+	sh.sup = fd_hide(atoi(argv[4]));
+	gpa = strtoull(argv[5], NULL, 0);
+	prio = atoi(argv[6]);
+	sh.flags = (uint32_t)strtoul(argv[7], NULL, 0);
 	sh.spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
 		     strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
 	map_channel(gpa);
 	install_forwarding();
 	sh.twin_tid[0] = getpid();	/* the main thread is the RT main thread's twin */
-	if (pthread_create(&disp, NULL, dispatcher, (void *)(intptr_t)prio))
-		die(126, "cannot start the shadow's dispatcher thread");
-	request_exec(argv + 9, argc - 9, prio);
+	dispatcher_start(prio);
+	request_exec(argv + 10, argc - 10, prio);
 	twin_loop(0);
 }

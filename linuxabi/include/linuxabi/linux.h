@@ -102,6 +102,9 @@ struct lx_process {
 	char exe[256];			/* the program's path, for /proc/self/exe */
 	int private_fds[8];		/* the shadow's own fds (EBADF for the program) */
 	unsigned int nr_private_fds;
+	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
+	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
+	bool forking;			/* a parent's fork is filling it in: the reap waits */
 	struct list_node link;		/* all processes */
 };
 
@@ -118,6 +121,7 @@ struct lx_thread {
 	int policy;			/* SCHED_OTHER, SCHED_FIFO, SCHED_RR (| SCHED_RESET_ON_FORK) */
 	int nice;			/* SCHED_OTHER's nice value: kept, has no effect */
 	uint64_t clear_child_tid;	/* set_tid_address */
+	uint64_t set_child_tid;		/* fork's CLONE_CHILD_SETTID: written when the child starts */
 	uint64_t robust_list;		/* set_robust_list */
 	uint64_t sigmask;
 	uint64_t saved_sigmask;		/* restored after the handler (sigsuspend) */
@@ -152,6 +156,12 @@ bool lx_process_poll_signals(void);
 struct lx_process *lx_find_index(unsigned int index);
 struct lx_process *lx_find_pid(int pid);
 
+void lx_vfork_forget(struct thread *t);
+
+/* fork.c */
+long lx_clone_process(const uint64_t *a);
+void lx_vfork_release(struct lx_process *p);
+
 /* thread.c */
 struct lx_thread *lx_thread_new(struct lx_process *p, int tid, int prio, void (*fn)(void *));
 _Noreturn void lx_thread_exit(int code);
@@ -173,6 +183,7 @@ void lx_signal_flush(struct lx_sigpending *sp);
 void lx_signal_discard(struct lx_process *p, int sig);
 long lx_sigreturn(arch_regs_t *regs);
 int lx_sig_default_kills(int sig);
+void lx_sigchld_sync(struct lx_process *p);
 
 /* futex.c */
 void lx_futex_init(void);
@@ -183,6 +194,7 @@ void lx_robust_exit(struct lx_thread *lt);
 
 /* timers.c */
 void lx_timers_destroy(struct lx_process *p);
+void lx_ptimers_destroy(struct lx_process *p);
 void lx_ptimer_dequeued(struct lx_sigqueue *q);
 void lx_signal_unqueue(struct lx_sigqueue *q);
 struct timer;
@@ -235,10 +247,18 @@ long lx_brk(vaddr_t brk);
 long lx_madvise_dontneed(vaddr_t addr, size_t len);
 long lx_map_kernel_pages(vaddr_t addr, paddr_t pa, size_t len, unsigned int prot);
 void lx_mm_destroy(struct lx_process *p);
+long lx_mm_unmap_all(void);
+long lx_mm_copy(struct lx_process *child);
+long lx_mm_mirror_all(void);
 unsigned int lx_prot_to_map(unsigned long prot);
 
-/* exec.c: load the program described by the channel's exec request. */
-int lx_exec(struct lx_process *p, uint64_t *entry, uint64_t *sp, char *why, size_t whylen);
+/*
+ * exec.c: load the program described by the channel's exec request. With
+ * replace (execve) the old image goes once the new file checks out;
+ * *committed then says whether an error came after that point.
+ */
+int lx_exec(struct lx_process *p, bool replace, bool *committed, uint64_t *entry, uint64_t *sp,
+	    char *why, size_t whylen);
 
 /* uaccess.c: user pointers; each returns 0 or -EFAULT. */
 int copy_from_user(void *dst, uint64_t src, size_t n);

@@ -52,6 +52,18 @@ int lx_rtfd_count(struct lx_process *p);
 void lx_rtfd_wake_all(void);
 /* Drop every RT fd of p (it is ending). Masked. */
 void lx_rtfd_destroy(struct lx_process *p);
+/*
+ * fork (linuxabi/fork.c): the child names the same objects under the same
+ * numbers (its shadow inherits the placeholders). Masked. 0 or -errno.
+ */
+int lx_rtfd_fork(struct lx_process *p, struct lx_process *child);
+/*
+ * Forget p's RT fds whose placeholder the shadow no longer has: after an
+ * execve (the close-on-exec ones, which Linux marks on the placeholder),
+ * and in a fork child before it runs (one another thread closed while the
+ * parent forked). The caller is p's only thread; one remote fcntl per RT fd.
+ */
+void lx_rtfd_prune(struct lx_process *p);
 
 /* The calls, dispatched by syscall.c and sys_wait.c. */
 long lx_rtfd_read(struct lx_process *p, struct lx_rtfd *f, uint64_t buf, size_t len);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shadow's state and the pieces its files share: shadow.c (start, the
+ * twins, the dispatcher, signals), exec.c (what execve opens, `#!` lines,
+ * the exec request, close-on-exec) and fork.c (a new process for fork,
+ * through crtos run, and the fork itself).
+ */
+#ifndef SHADOW_SHADOW_H
+#define SHADOW_SHADOW_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <crtos/channel.h>
+
+struct shadow {
+	int memfd, doorbell, kick;
+	int sup;			/* our socket to crtos run (shadow/supervise.h) */
+	struct crtos_channel *chan;
+	int prog_fd;
+	uint32_t flags;			/* CRTOS_EXEC_* */
+	uint32_t ignored;		/* signals ignored when we were started */
+	sigset_t forwarded;		/* the signals we forward to the program */
+	uint64_t spin_ns;		/* how long a twin spins on its slot after a call */
+	pid_t twin_tid[CRTOS_CHANNEL_SLOTS];	/* by slot, for the dispatcher */
+	uint32_t calls[CRTOS_CHANNEL_SLOTS];	/* by slot: calls its twin took up (the twin writes) */
+};
+
+extern struct shadow sh;
+
+/* Print "crtos: ..." and exit with status. */
+_Noreturn void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Move fd to the top of the fd range, close-on-exec, out of the program's way. */
+int fd_hide(int fd);
+
+/* shadow.c: start the dispatcher thread at priority prio. */
+void dispatcher_start(int prio);
+
+/* shadow.c: serve slot's calls on this thread. Never returns. */
+_Noreturn void twin_loop(int slot);
+
+/*
+ * exec.c: open what execve(dirfd, path, atflags) would run, following `#!`
+ * lines, and fill the channel's exec request with it, argv (the `#!`
+ * interpreters' first) and envp. 0 or -errno as execve fails.
+ */
+int exec_request_fill(int dirfd, const char *path, int atflags, char **argv, int argc,
+		      char **envp, int envc);
+
+/* exec.c: CRTOS_SHADOW_EXEC_PREPARE, on the strings the kernel staged. 0 or -errno. */
+long exec_prepare(int dirfd, int atflags);
+
+/* exec.c: CRTOS_SHADOW_EXEC_DONE: close the program file; after an execve (2) close-on-exec fds. */
+long exec_done(int how);
+
+/* fork.c: CRTOS_SHADOW_FORK_PREPARE: a new process from crtos run; its doorbell index or -errno. */
+long fork_prepare(void);
+
+/* fork.c: CRTOS_SHADOW_FORK(index, abandon): fork; the child's pid or -errno. */
+long fork_shadow(unsigned int index, int abandon);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Between crtos run and the shadows of its program's processes: one unix
+ * socket (SOCK_SEQPACKET) per shadow, Linux-side only (the kernel never
+ * sees it). crtos run holds the cell (its own, or a connection to a
+ * serving cell), so it is the one that makes and frees RT processes:
+ *
+ *   shadow: SUP_FORK            -> crtos run: SUP_FORKED {status, index,
+ *                                  channel GPA} + fds [doorbell, socket]
+ *                                  (the new process's doorbell eventfd,
+ *                                  and the child shadow's socket to us)
+ *   child shadow: SUP_HELLO {pid}  (once it serves the new channel)
+ *
+ * The end of a socket (every holder closed it, or died) says the shadow
+ * is gone: crtos run then reaps its RT process. A shadow whose socket
+ * reports a hang-up knows crtos run is gone, and ends.
+ */
+#ifndef SHADOW_SUPERVISE_H
+#define SHADOW_SUPERVISE_H
+
+#include <stdint.h>
+
+enum sup_op {
+	SUP_FORK = 1,
+	SUP_FORKED,
+	SUP_HELLO,
+};
+
+struct sup_msg {
+	uint32_t op;			/* enum sup_op */
+	int32_t status;			/* SUP_FORKED: 0 or -errno */
+	uint32_t index;			/* SUP_FORKED: the new process's doorbell index */
+	int32_t pid;			/* SUP_HELLO: the child shadow's pid */
+	uint64_t channel_gpa;		/* SUP_FORKED: where its channel is in the memfd */
+};
+
+#define SUP_FDS		2		/* SUP_FORKED: doorbell, socket */
+
+#endif
