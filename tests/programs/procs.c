@@ -274,6 +274,31 @@ static void check_exec_timerfds(void)
 	check_status("timerfds across execve", pid, "exit 0");
 }
 
+/*
+ * vfork's child runs in its parent's memory until it execs or exits: its
+ * stores are the parent's (glibc's posix_spawn reports a failed exec so).
+ */
+static void check_vfork_shares_memory(void)
+{
+	static volatile int word;
+	char *argv[] = { "nothing", NULL };
+	pid_t pid;
+	int err;
+
+	word = 1;
+	pid = vfork();
+	if (pid == 0) {
+		word = 2;
+		_exit(0);
+	}
+	check_status("vfork child", pid, "exit 0");
+	check_long("the vfork child's store", word, 2);
+	err = posix_spawn(&pid, "/nonexistent/program", NULL, NULL, argv, environ);
+	check_errnum("posix_spawn of a missing file", err, ENOENT);
+	if (!err)
+		waitpid(pid, NULL, 0);
+}
+
 /* clone without CLONE_VM, and posix_spawn (clone(CLONE_VM | CLONE_VFORK) in both C libraries). */
 static void check_clone_spawn(void)
 {
@@ -311,6 +336,7 @@ int main(int argc, char **argv)
 	check_groups();
 	check_exec(argv[1]);
 	check_exec_timerfds();
+	check_vfork_shares_memory();
 	check_clone_spawn();
 	return check_done();
 }
