@@ -87,6 +87,7 @@ static long lx_fork_thread(struct lx_thread *self, struct lx_process *child, uin
 static long lx_fork_copy(struct lx_thread *self, struct lx_process *child, const uint64_t *a)
 {
 	struct lx_process *p = self->proc;
+	unsigned long flags;
 	long err;
 
 	if (a[0] & CLONE_VM)
@@ -101,6 +102,9 @@ static long lx_fork_copy(struct lx_thread *self, struct lx_process *child, const
 	child->sigchld_autoreap = p->sigchld_autoreap;	/* fork keeps the shadow's action too */
 	child->euid = p->euid;
 	child->rtprio_limit = p->rtprio_limit;
+	flags = arch_irq_save();
+	lx_rtfd_fork(p, child);		/* the child shadow has the same placeholder fds */
+	arch_irq_restore(flags);
 	return lx_fork_thread(self, child, a[0], a[1], a[3], a[4]);
 }
 

@@ -281,6 +281,15 @@ int lx_process_reap(unsigned int index)
 	return 0;
 }
 
+/* fn(p) for every process, new and ending ones too. Masked. */
+void lx_for_each_process(void (*fn)(struct lx_process *p))
+{
+	struct lx_process *p;
+
+	list_for_each_entry(p, &lx_processes, link)
+		fn(p);
+}
+
 /* A vfork child that still runs in p's memory, or NULL. Masked. */
 struct lx_process *lx_find_borrower(struct lx_process *p)
 {

@@ -50,9 +50,9 @@ struct lx_ptimer {
 
 enum lx_rtfd_type { LX_RTFD_TIMERFD = 1 };
 
+/* A timerfd: shared by the RT fds that name it, in one process or (after fork) several. */
 struct lx_timerfd {
 	struct timer tm;
-	struct lx_process *proc;
 	uint64_t clock;
 	uint64_t interval;		/* TSC cycles, 0: one-shot */
 	uint64_t interval_ns;		/* as set */
@@ -449,7 +449,7 @@ static void timerfd_fire(struct timer *tm)
 	int missed = t->interval ? advance(tm, t->interval) : 0;
 
 	t->ticks += 1 + (uint64_t)missed;
-	rtfd_wake_all(t->proc);
+	lx_for_each_process(rtfd_wake_all);	/* its readers may be in several processes */
 }
 
 struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd)
@@ -479,6 +479,14 @@ static int rtfd_add(struct lx_process *p, int fd, struct lx_timerfd *tfd, unsign
 	return -EMFILE;
 }
 
+/* fork: child's RT fds name the same timerfds as p's, as Linux's fds share open files. Masked. */
+void lx_rtfd_fork(struct lx_process *p, struct lx_process *child)
+{
+	for (int i = 0; i < LX_MAX_RTFDS; i++)
+		if (p->rtfds[i])
+			rtfd_add(child, p->rtfds[i]->fd, p->rtfds[i]->tfd, p->rtfds[i]->flags);
+}
+
 /* Forget the RT fd fd (closed in the shadow). Masked. */
 static void rtfd_forget(struct lx_process *p, uint64_t fd)
 {
@@ -506,7 +514,6 @@ long sys_timerfd_create(const uint64_t *a)
 		return fd;
 	}
 	timer_setup(&t->tm, timerfd_fire);
-	t->proc = p;
 	t->clock = a[0];
 	flags = arch_irq_save();
 	err = rtfd_add(p, (int)fd, t, (unsigned int)(a[1] & TFD_NONBLOCK));

@@ -250,13 +250,28 @@ static void check_exec(const char *dir)
 }
 
 /*
- * Timerfds across execve: close-on-exec ends one, the other keeps firing.
- * The child makes them (an RT process's timerfds are not inherited by fork
- * yet: docs/architecture.md), then execs.
+ * Timerfds across fork, then execve: the child's fds name the parent's
+ * timerfds (one open file), then close-on-exec ends one and the other
+ * keeps firing.
  */
 static void check_exec_timerfds(void)
 {
-	pid_t pid = fork();
+	struct itimerspec its = { .it_value = { 0, 1000000 } };
+	int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+	uint64_t n = 0;
+	pid_t pid;
+
+	check_ok("timerfd_settime before fork", timerfd_settime(tfd, 0, &its, NULL));
+	pid = fork();
+	if (pid == 0) {
+		alarm(5);	/* a timerfd that never fires ends the child */
+		_exit(read(tfd, &n, sizeof(n)) == sizeof(n) && n == 1 ? 0 : 1);
+	}
+	check_status("the child reads the parent's timerfd", pid, "exit 0");
+	its.it_value.tv_nsec = 0;
+	check_ok("the parent disarms it", timerfd_settime(tfd, 0, &its, NULL));
+	close(tfd);
+	pid = fork();
 
 	if (pid == 0) {
 		struct itimerspec its = { .it_value = { 0, 1000000 } };

@@ -157,6 +157,7 @@ bool lx_process_poll_signals(void);
 struct lx_process *lx_find_index(unsigned int index);
 struct lx_process *lx_find_pid(int pid);
 struct lx_process *lx_find_borrower(struct lx_process *p);
+void lx_for_each_process(void (*fn)(struct lx_process *p));
 
 void lx_vfork_forget(struct thread *t);
 
@@ -205,6 +206,7 @@ struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd);
 int lx_rtfd_count(struct lx_process *p);
 long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
 void lx_rtfd_exec(struct lx_process *p);
+void lx_rtfd_fork(struct lx_process *p, struct lx_process *child);
 long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
 
 /* Timespecs as Linux checks them, and nanoseconds (saturated: a far future). */
