@@ -365,6 +365,18 @@ void sched_set_sliced(struct thread *t, bool sliced)
 	arch_irq_restore(flags);
 }
 
+void sched_set_aspace(struct thread *t, struct aspace *as)
+{
+	unsigned long flags = arch_irq_save();
+
+	t->as = as;
+	if (t == sched_cur && as != sched_active_as) {
+		sched_active_as = as;
+		arch_aspace_activate(as->root);
+	}
+	arch_irq_restore(flags);
+}
+
 void sched_forget_aspace(struct aspace *as)
 {
 	unsigned long flags = arch_irq_save();

@@ -375,7 +375,16 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 static int exec_flush_old(struct exec_ctx *x)
 {
 	struct lx_thread *lt = lx_current();
-	unsigned long flags = arch_irq_save();
+	unsigned long flags;
+
+	/* A vfork child leaves its parent's memory: the shadow's mirror of it, the page tables. */
+	if (x->p->vfork_mm && rcall(CRTOS_SHADOW_UNMAP, 0, LX_USER_TOP, 0, 0, 0, 0))
+		return exec_fail(x, -ENOMEM, "cannot unmap the parent's memory");
+	flags = arch_irq_save();
+	if (x->p->vfork_mm) {
+		x->p->vfork_mm = NULL;
+		sched_set_aspace(lt->t, &x->p->as);
+	}
 
 	for (int sig = 1; sig <= LX_NSIG; sig++) {
 		struct lx_sigaction *sa = &x->p->sigactions[sig];

@@ -14,11 +14,12 @@
  * new channel; the child's thread mirrors its memory in that shadow and
  * enters user code with the caller's registers and 0 in rax.
  *
- * vfork and clone(CLONE_VM | CLONE_VFORK) are the same copy, with the
- * parent suspended until the child execs or ends, as Linux suspends it.
- * The memory is not shared: a vfork child's stores are not seen by its
- * parent (glibc's posix_spawn reports a failed exec that way; with a copy
- * the parent sees success and the child exits 127).
+ * vfork and clone(CLONE_VM | CLONE_VFORK) copy nothing: the child runs in
+ * its parent's memory (its thread on the parent's page tables, its shadow
+ * mirroring the parent's pages), with the parent suspended until the child
+ * execs or ends, as Linux does. Its stores are the parent's, which glibc's
+ * posix_spawn relies on to report a failed exec. Until it execs it may
+ * not map or unmap memory (ENOMEM).
  */
 #include <kernel/kmem.h>
 #include <kernel/printk.h>
@@ -40,7 +41,7 @@ static void lx_fork_child(void *arg)
 
 	kfree(lt->clone_regs);
 	lt->clone_regs = NULL;
-	if (lx_mm_mirror_all()) {
+	if (lx_mm_mirror_all(lx_mm_owner(lt->proc))) {
 		if (!thread_current()->killed)	/* else it was killed before it ran (-EINTR) */
 			pr_info("process %d: its shadow cannot mirror the forked memory\n", tid);
 		lx_process_exit(CRTOS_EXIT_SIGNAL, SIGKILL);
@@ -59,6 +60,8 @@ static long lx_fork_thread(struct lx_thread *self, struct lx_process *child, uin
 
 	if (!lt)
 		return -ENOMEM;
+	if (child->vfork_mm)
+		lt->t->as = &child->vfork_mm->as;	/* not started yet */
 	lt->clone_regs = kmalloc(sizeof(*lt->clone_regs));
 	if (!lt->clone_regs)
 		return -ENOMEM;		/* lt goes with the child at the reap */
@@ -88,13 +91,11 @@ static long lx_fork_copy(struct lx_thread *self, struct lx_process *child, const
 {
 	struct lx_process *p = self->proc;
 	unsigned long flags;
-	long err = lx_mm_copy(child);
+	long err;
 
-	if (err)
-		return err;
-	flags = arch_irq_save();
-	err = lx_rtfd_fork(p, child);	/* RT fds: the same timers and FIFO ends */
-	arch_irq_restore(flags);
+	if (a[0] & CLONE_VM)
+		child->vfork_mm = lx_mm_owner(p);	/* before any reap can look */
+	err = a[0] & CLONE_VM ? 0 : lx_mm_copy(child);
 	if (err)
 		return err;
 	memcpy(child->sigactions, p->sigactions, sizeof(p->sigactions));
@@ -104,6 +105,11 @@ static long lx_fork_copy(struct lx_thread *self, struct lx_process *child, const
 	child->sigchld_autoreap = p->sigchld_autoreap;	/* fork keeps the shadow's action too */
 	child->euid = p->euid;
 	child->rtprio_limit = p->rtprio_limit;
+	flags = arch_irq_save();
+	err = lx_rtfd_fork(p, child);	/* the same timers and FIFO ends; its shadow, the placeholders */
+	arch_irq_restore(flags);
+	if (err)
+		return err;
 	return lx_fork_thread(self, child, a[0], a[1], a[3], a[4]);
 }
 

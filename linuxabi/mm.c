@@ -496,6 +496,12 @@ static struct vma *vma_copy(struct vma *v)
 	return &lv->v;
 }
 
+/* The process whose memory p runs in: p, or for a vfork child until it execs, its parent. */
+struct lx_process *lx_mm_owner(struct lx_process *p)
+{
+	return p->vfork_mm ? p->vfork_mm : p;
+}
+
 /*
  * fork: give child (new, empty, not running) an eager copy of the current
  * process's memory, with its page tables. The child's shadow is not
@@ -504,7 +510,7 @@ static struct vma *vma_copy(struct vma *v)
  */
 long lx_mm_copy(struct lx_process *child)
 {
-	struct lx_process *p = cur_proc();
+	struct lx_process *p = lx_mm_owner(cur_proc());
 	struct vma *v, *nv;
 	long err = 0;
 
@@ -526,16 +532,46 @@ long lx_mm_copy(struct lx_process *child)
 	return err;
 }
 
-/* Mirror every mapping of the current process in its shadow (a forked child's first step). */
-long lx_mm_mirror_all(void)
+/*
+ * Mirror every mapping of owner (the current process, or the parent a vfork
+ * child runs in) in the current process's shadow: a forked child's first step.
+ */
+long lx_mm_mirror_all(struct lx_process *owner)
 {
 	struct vma *v;
-	long err;
+	long err = 0;
 
-	list_for_each_entry(v, &cur_proc()->vmas, node) {
+	kmutex_lock(&owner->mm_lock);
+	list_for_each_entry(v, &owner->vmas, node) {
 		err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
 		if (err)
-			return err;
+			break;
 	}
-	return 0;
+	kmutex_unlock(&owner->mm_lock);
+	return err;
+}
+
+/*
+ * p is being reaped while vfork children still run in its memory (it was
+ * killed): they die, leave p's page tables, and take its memory, which is
+ * freed at their own reap, once their shadows (which map it) are gone too.
+ * Masked.
+ */
+void lx_mm_give_borrowers(struct lx_process *p)
+{
+	struct lx_process *c = lx_find_borrower(p);
+	struct lx_thread *lt;
+
+	if (!c)
+		return;
+	lx_process_kill(c, CRTOS_EXIT_SIGNAL, SIGKILL);
+	list_for_each_entry(lt, &c->threads, proc_node)
+		sched_set_aspace(lt->t, &c->as);
+	while (!list_empty(&p->vmas)) {
+		struct vma *v = list_first_entry(&p->vmas, struct vma, node);
+
+		list_del(&v->node);
+		list_add_tail(&c->vmas, &v->node);
+	}
+	c->vfork_mm = NULL;
 }

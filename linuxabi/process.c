@@ -268,6 +268,7 @@ int lx_process_reap(unsigned int index)
 	list_for_each_entry_safe(lt, tmp, &p->threads, proc_node)
 		lx_thread_kill(lt);
 	lx_signal_flush(&p->shared_pending);
+	lx_mm_give_borrowers(p);
 	list_del(&p->link);
 	lx_index_free(p->index);
 	arch_irq_restore(flags);
@@ -280,6 +281,17 @@ int lx_process_reap(unsigned int index)
 	pr_debug("process %u reaped: %lu KiB free, %lu heap objects\n", index,
 		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects());
 	return 0;
+}
+
+/* A vfork child that still runs in p's memory, or NULL. Masked. */
+struct lx_process *lx_find_borrower(struct lx_process *p)
+{
+	struct lx_process *c;
+
+	list_for_each_entry(c, &lx_processes, link)
+		if (c->vfork_mm == p)
+			return c;
+	return NULL;
 }
 
 /* Thread t is gone: no process may wake it from vfork any more. Masked. */

@@ -17,6 +17,7 @@
 #include <linux/timerfd.h>
 #include <asm/unistd_64.h>
 
+/* A timerfd: shared by the RT fds that name it, in one process or (after fork) several. */
 struct lx_timerfd {
 	struct timer tm;
 	uint64_t clock;

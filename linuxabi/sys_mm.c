@@ -21,6 +21,12 @@ static void mm_lock(void)
 	kmutex_lock(&lx_current()->proc->mm_lock);
 }
 
+/* A vfork child runs in its parent's memory until it execs: it may not change it. */
+static bool mm_borrowed(void)
+{
+	return lx_current()->proc->vfork_mm;
+}
+
 static long mm_unlock(long ret)
 {
 	kmutex_unlock(&lx_current()->proc->mm_lock);
@@ -29,6 +35,8 @@ static long mm_unlock(long ret)
 
 long sys_brk(const uint64_t *a)
 {
+	if (mm_borrowed())	/* the break cannot move: Linux's failure is the current break */
+		return (long)lx_mm_owner(lx_current()->proc)->brk;
 	mm_lock();
 	return mm_unlock(lx_brk(a[0]));
 }
@@ -78,12 +86,16 @@ static long mmap_locked(const uint64_t *a)
 
 long sys_mmap(const uint64_t *a)
 {
+	if (mm_borrowed())
+		return -ENOMEM;
 	mm_lock();
 	return mm_unlock(mmap_locked(a));
 }
 
 long sys_munmap(const uint64_t *a)
 {
+	if (mm_borrowed())
+		return -ENOMEM;
 	mm_lock();
 	return mm_unlock(lx_munmap(a[0], a[1]));
 }
@@ -92,6 +104,8 @@ long sys_mprotect(const uint64_t *a)
 {
 	if (a[2] & ~LX_PROT_ALL)
 		return -EINVAL;
+	if (mm_borrowed())
+		return -ENOMEM;
 	mm_lock();
 	return mm_unlock(lx_mprotect(a[0], a[1], lx_prot_to_map(a[2])));
 }
@@ -100,6 +114,8 @@ long sys_madvise(const uint64_t *a)
 {
 	switch (a[2]) {
 	case MADV_DONTNEED:
+		if (mm_borrowed())
+			return -ENOMEM;
 		mm_lock();
 		return mm_unlock(lx_madvise_dontneed(a[0], a[1]));
 	case MADV_NORMAL:

@@ -57,7 +57,7 @@ int user_word(uint64_t uaddr, bool write, uint32_t **word)
 	if (uaddr & 3)
 		return -EINVAL;
 	if (!user_range_ok(uaddr, sizeof(uint32_t)) ||
-	    aspace_query(&lt->proc->as, uaddr, &pa, &flags) || !(flags & MAP_USER) ||
+	    aspace_query(lt->t->as, uaddr, &pa, &flags) || !(flags & MAP_USER) ||
 	    (write && !(flags & MAP_WRITE)))
 		return -EFAULT;
 	*word = arch_phys_to_virt(pa);

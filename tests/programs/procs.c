@@ -279,12 +279,28 @@ static void check_fork_timerfd(void)
 }
 
 /*
- * Timerfds across execve: close-on-exec ends one, the other keeps firing.
- * The child makes them, then execs.
+ * Timerfds across fork, then execve: the child's fds name the parent's
+ * timerfds (one open file), then close-on-exec ends one and the other
+ * keeps firing.
  */
 static void check_exec_timerfds(void)
 {
-	pid_t pid = fork();
+	struct itimerspec its = { .it_value = { 0, 1000000 } };
+	int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+	uint64_t n = 0;
+	pid_t pid;
+
+	check_ok("timerfd_settime before fork", timerfd_settime(tfd, 0, &its, NULL));
+	pid = fork();
+	if (pid == 0) {
+		alarm(5);	/* a timerfd that never fires ends the child */
+		_exit(read(tfd, &n, sizeof(n)) == sizeof(n) && n == 1 ? 0 : 1);
+	}
+	check_status("the child reads the parent's timerfd", pid, "exit 0");
+	its.it_value.tv_nsec = 0;
+	check_ok("the parent disarms it", timerfd_settime(tfd, 0, &its, NULL));
+	close(tfd);
+	pid = fork();
 
 	if (pid == 0) {
 		struct itimerspec its = { .it_value = { 0, 1000000 } };
@@ -300,6 +316,31 @@ static void check_exec_timerfds(void)
 		_exit(127);
 	}
 	check_status("timerfds across execve", pid, "exit 0");
+}
+
+/*
+ * vfork's child runs in its parent's memory until it execs or exits: its
+ * stores are the parent's (glibc's posix_spawn reports a failed exec so).
+ */
+static void check_vfork_shares_memory(void)
+{
+	static volatile int word;
+	char *argv[] = { "nothing", NULL };
+	pid_t pid;
+	int err;
+
+	word = 1;
+	pid = vfork();
+	if (pid == 0) {
+		word = 2;
+		_exit(0);
+	}
+	check_status("vfork child", pid, "exit 0");
+	check_long("the vfork child's store", word, 2);
+	err = posix_spawn(&pid, "/nonexistent/program", NULL, NULL, argv, environ);
+	check_errnum("posix_spawn of a missing file", err, ENOENT);
+	if (!err)
+		waitpid(pid, NULL, 0);
 }
 
 /* clone without CLONE_VM, and posix_spawn (clone(CLONE_VM | CLONE_VFORK) in both C libraries). */
@@ -340,6 +381,7 @@ int main(int argc, char **argv)
 	check_exec(argv[1]);
 	check_fork_timerfd();
 	check_exec_timerfds();
+	check_vfork_shares_memory();
 	check_clone_spawn();
 	return check_done();
 }

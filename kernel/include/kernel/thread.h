@@ -174,6 +174,9 @@ bool sched_others_ready(void);
  */
 void sched_forget_aspace(struct aspace *as);
 
+/* t runs in address space as from now on (loaded at once if t is running). Any context. */
+void sched_set_aspace(struct thread *t, struct aspace *as);
+
 /* CPU time t has used, in TSC cycles (t may be the running thread). */
 uint64_t thread_cpu_cycles(const struct thread *t);
 

@@ -103,6 +103,7 @@ struct lx_process {
 	int private_fds[8];		/* the shadow's own fds (EBADF for the program) */
 	unsigned int nr_private_fds;
 	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
+	struct lx_process *vfork_mm;	/* a vfork child: whose memory it runs in until it execs */
 	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
 	bool forking;			/* a parent's fork is filling it in: the reap waits */
 	struct list_node link;		/* all processes */
@@ -155,6 +156,7 @@ void lx_process_start_requested(void);
 bool lx_process_poll_signals(void);
 struct lx_process *lx_find_index(unsigned int index);
 struct lx_process *lx_find_pid(int pid);
+struct lx_process *lx_find_borrower(struct lx_process *p);
 
 void lx_vfork_forget(struct thread *t);
 
@@ -249,7 +251,9 @@ long lx_map_kernel_pages(vaddr_t addr, paddr_t pa, size_t len, unsigned int prot
 void lx_mm_destroy(struct lx_process *p);
 long lx_mm_unmap_all(void);
 long lx_mm_copy(struct lx_process *child);
-long lx_mm_mirror_all(void);
+long lx_mm_mirror_all(struct lx_process *owner);
+struct lx_process *lx_mm_owner(struct lx_process *p);
+void lx_mm_give_borrowers(struct lx_process *p);
 unsigned int lx_prot_to_map(unsigned long prot);
 
 /*
