@@ -59,8 +59,12 @@ checks_match_native() {	# NATIVE_OUT PROG [ARGS...]
 	{ rc=0; "$BUILD/programs/$prog" "$@" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
 	{ rc=0; "$CRTOS" run -- "$BUILD/programs/$prog" "$@" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
 	grep -q '^exit 0$' "$native" || { cat "$native"; fail "$prog fails natively"; }
-	cmp -s <(checks_only "$native") <(checks_only "$rt") ||
-		{ diff <(checks_only "$native") <(checks_only "$rt") | head; fail "$prog differs"; }
+	cmp -s <(checks_only "$native") <(checks_only "$rt") || {
+		diff <(checks_only "$native") <(checks_only "$rt") | head
+		echo "in the realm, what is not ok:"
+		grep -v ': ok$' "$rt" | head -n 20
+		fail "$prog differs"
+	}
 }
 
 # prio_inherit's medium thread spins for at most 50 ms while the main thread

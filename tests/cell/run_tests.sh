@@ -165,13 +165,15 @@ test_run_pid_is_the_shadows_and_kill_works() {
 	expect_status 143
 }
 
+# The program sleeps, and the shadow is awaited, CRTOS_TEST_TIME_SCALE times
+# longer where a cell boots slower (the test VM: 5 s were not enough there).
 test_run_ignored_signals_stay_ignored() {
-	local pid
+	local pid scale=${CRTOS_TEST_TIME_SCALE:-1}
 	set -m
 	# As nohup does: the program starts with SIGHUP ignored and survives it.
-	(trap '' HUP; exec "$CRTOS" run -- $BUSYBOX sleep 1) &
+	(trap '' HUP; exec "$CRTOS" run -- $BUSYBOX sleep "$scale") &
 	pid=$!
-	for _ in $(seq 100); do shadow_of $pid >/dev/null && break; sleep 0.05; done
+	for _ in $(seq $((100 * scale))); do shadow_of $pid >/dev/null && break; sleep 0.05; done
 	kill -HUP "$(shadow_of $pid)" "$pid"
 	status=0
 	wait $pid || status=$?
