@@ -60,6 +60,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <crtos/channel.h>
 #include <linux_syscalls.h>
 #include "shadow.h"
@@ -425,6 +426,30 @@ static void take_own_signals(void)
 	my_signal_window = 0;
 }
 
+/*
+ * A wait cut short (EINTR) returns a child that is ready if there is one:
+ * the signal is often the SIGCHLD of the very child it waited for, and
+ * Linux looks for a ready child before it looks at signals.
+ */
+static long wait_retry(const struct crtos_rcall *s, long ret)
+{
+	const uint64_t *a = s->args;
+	long r;
+
+	if (ret != -EINTR)
+		return ret;
+	if (s->nr == SYS_wait4) {
+		r = syscall(SYS_wait4, a[0], a[1], a[2] | WNOHANG, a[3]);
+		return r > 0 ? r : ret;
+	}
+	if (s->nr == SYS_waitid && a[2]) {
+		/* WNOHANG with none ready: 0 and si_pid 0 (Linux wrote infop, so it can be read). */
+		r = syscall(SYS_waitid, a[0], a[1], a[2], a[3] | WNOHANG, a[4]);
+		return r == 0 && ((const siginfo_t *)(uintptr_t)a[2])->si_pid ? 0 : ret;
+	}
+	return ret;
+}
+
 static void serve(struct crtos_rcall *s)
 {
 	long ret;
@@ -434,7 +459,7 @@ static void serve(struct crtos_rcall *s)
 	if (s->nr >= CRTOS_SHADOW_OP_BASE)
 		ret = shadow_op(s);
 	else
-		ret = shadow_syscall_cp(&s->interrupt, (long)s->nr, s->args);
+		ret = wait_retry(s, shadow_syscall_cp(&s->interrupt, (long)s->nr, s->args));
 	if (ret == -EPIPE || ret == -EFBIG)
 		take_own_signals();
 	s->ret = ret;
