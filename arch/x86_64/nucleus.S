@@ -89,17 +89,26 @@ x86_nucleus_start:
  * stays the per-CPU block and programs may not change it
  * (docs/architecture.md, "Two modes").
  */
-.macro HW_PROLOGUE name, cs_offset, from_kernel, from_program
-\name:
-	testb	$3, \cs_offset(%rsp)
-	jz	\from_kernel
+x86_hw_int3:				/* rip, cs, ... */
+	testb	$3, 8(%rsp)
+	jz	x86_nucleus_int3
 	swapgs
-	jmp	\from_program
-.endm
-	HW_PROLOGUE x86_hw_int3, 8, x86_nucleus_int3, x86_nucleus_breakpoint	/* rip, cs */
-	HW_PROLOGUE x86_hw_pf, 16, x86_nucleus_pf, x86_nucleus_pf		/* error, rip, cs */
-	HW_PROLOGUE x86_hw_exception, 24, x86_nucleus_exception, x86_nucleus_exception
-	HW_PROLOGUE x86_hw_irq, 16, x86_nucleus_irq, x86_nucleus_irq		/* vector, rip, cs */
+	jmp	x86_nucleus_breakpoint
+x86_hw_pf:				/* error, rip, cs, ... */
+	testb	$3, 16(%rsp)
+	jz	x86_nucleus_pf
+	swapgs
+	jmp	x86_nucleus_pf
+x86_hw_exception:			/* vector, error, rip, cs, ... */
+	testb	$3, 24(%rsp)
+	jz	x86_nucleus_exception
+	swapgs
+	jmp	x86_nucleus_exception
+x86_hw_irq:				/* vector, rip, cs, ... */
+	testb	$3, 16(%rsp)
+	jz	x86_nucleus_irq
+	swapgs
+	jmp	x86_nucleus_irq
 
 /*
  * Exceptions. Stack: vector, error, rip, cs, rflags, rsp, ss.
