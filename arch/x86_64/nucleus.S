@@ -44,71 +44,30 @@ x86_nucleus_start:
 
 /*
  * The 256 IDT entry points, 16 bytes apart: entry v is at
- * TABLE + 16 * v (x86_idt_init relies on it). One table per mode: under
- * kvm_pvm (x86_vectors) the entries go straight to the handlers below;
- * in hardware mode (x86_vectors_hw) through the x86_hw_* prologues, which
- * swapgs when the event came from a program (see "GS" above them).
+ * x86_vectors + 16 * v (x86_idt_init relies on it).
  */
-.macro VECTOR_TABLE name, prefix
 	.balign 16
-	.globl \name
-\name:
+	.globl x86_vectors
+x86_vectors:
 	vector = 0
 	.rept 256
 	.balign 16
 	.if vector == X86_VEC_BP
-	jmp	\prefix\()int3
+	jmp	x86_nucleus_int3
 	.elseif vector == X86_VEC_PF
-	jmp	\prefix\()pf
+	jmp	x86_nucleus_pf
 	.elseif vector < X86_NR_EXCEPTIONS
 	.ifeq HAS_ERROR(vector)
 	pushq	$0
 	.endif
 	pushq	$vector
-	jmp	\prefix\()exception
+	jmp	x86_nucleus_exception
 	.else
 	pushq	$vector
-	jmp	\prefix\()irq
+	jmp	x86_nucleus_irq
 	.endif
 	vector = vector + 1
 	.endr
-.endm
-
-	VECTOR_TABLE x86_vectors, x86_nucleus_
-	VECTOR_TABLE x86_vectors_hw, x86_hw_
-
-/*
- * GS, hardware mode. As in Linux, GS is the program's own while it runs
- * (it may set it: arch_prctl(ARCH_SET_GS), wrgsbase), and the per-CPU block
- * while the kernel runs; MSR_KERNEL_GS_BASE holds the other one, so that
- * `swapgs` exchanges them on the way in from a program and on the way out to
- * it (x86_event_return, with interrupts off). Nothing here trusts a
- * program's GS: each prologue decides from the CS the CPU pushed.
- * A program's int3 is a breakpoint, never a service call.
- * Under kvm_pvm the kernel itself runs at ring 3 and cannot swapgs: there GS
- * stays the per-CPU block and programs may not change it
- * (docs/architecture.md, "Two modes").
- */
-x86_hw_int3:				/* rip, cs, ... */
-	testb	$3, 8(%rsp)
-	jz	x86_nucleus_int3
-	swapgs
-	jmp	x86_nucleus_breakpoint
-x86_hw_pf:				/* error, rip, cs, ... */
-	testb	$3, 16(%rsp)
-	jz	x86_nucleus_pf
-	swapgs
-	jmp	x86_nucleus_pf
-x86_hw_exception:			/* vector, error, rip, cs, ... */
-	testb	$3, 24(%rsp)
-	jz	x86_nucleus_exception
-	swapgs
-	jmp	x86_nucleus_exception
-x86_hw_irq:				/* vector, rip, cs, ... */
-	testb	$3, 16(%rsp)
-	jz	x86_nucleus_irq
-	swapgs
-	jmp	x86_nucleus_irq
 
 /*
  * Exceptions. Stack: vector, error, rip, cs, rflags, rsp, ss.
@@ -170,9 +129,7 @@ x86_nucleus_int3:
 	jae	x86_svc_bad
 	leaq	x86_svc_table(%rip), %rcx
 	jmp	*(%rcx, %rax, 8)
-1:
-x86_nucleus_breakpoint:
-	pushq	$0
+1:	pushq	$0
 	pushq	$X86_VEC_BP
 	jmp	x86_nucleus_exception
 
@@ -200,21 +157,14 @@ x86_nucleus_irq:
 	cmpb	$0, %gs:PCPU_KERNEL_RING0	/* kvm_pvm: ring 0 is the nucleus, never reflected */
 	je	1f
 2:	cmpb	$0, %gs:PCPU_IRQ_MASKED
-	jne	3f
+	jne	1f
 	cmpb	$0, %gs:PCPU_EV_BUSY
-	jne	3f
+	jne	1f
 	popq	%gs:PCPU_EV_VECTOR
 	movq	$0, %gs:PCPU_EV_ERROR
 	jmp	x86_nucleus_reflect_frame
 1:	addq	$8, %rsp
 	iretq
-3:	addq	$8, %rsp		/* deferred, and the interrupted code may be a program's: */
-	testb	$3, 8(%rsp)		/* in hardware mode give it its GS back (see x86_hw_irq) */
-	jz	4f
-	cmpb	$0, %gs:PCPU_KERNEL_RING0
-	je	4f
-	swapgs
-4:	iretq
 
 /*
  * Unreflectable exception (in ring 0, or while an event record is being
