@@ -10,13 +10,8 @@
 # the thread library; run the scheduling ones as root on one CPU
 # (taskset -c 1), since their priorities order threads on one CPU only.
 
-<<<<<<< HEAD
 PROGRAMS_NAMES := fileops fdops memops errnos privileged procs
 PROGRAMS_RT_NAMES := prio_inherit sched_order sync timers signals cyclic busy fpu rtfifo
-=======
-PROGRAMS_NAMES := fileops fdops memops errnos privileged
-PROGRAMS_RT_NAMES := prio_inherit sched_order sync timers signals cyclic busy fpu
->>>>>>> parent of c3342a4 (Hardware mode: a program's GS base is its own (swapgs on every entry and exit, per-thread save, ARCH_SET_GS/GET_GS))
 PROGRAMS_CFLAGS := -O1 -Wall -Wextra -Werror
 PROGRAMS_LIBCS := musl glibc dyn
 PROGRAMS_DEPS := $(UAPI)/.stamp tests/programs/check.c tests/programs/check.h tests/programs/rules.mk \
