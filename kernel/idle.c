@@ -8,6 +8,11 @@
  * activity, then halts: until the next heartbeat, a kick from Linux, or
  * wake_margin_us before the next timer, so that a halted CPU is awake and
  * polling again when a deadline comes (leaving a halt takes ~150 us here).
+ *
+ * A halt is a promise: comm->halted_until_tsc says by when the CPU will be
+ * awake. If the wake-up interrupt is lost (seen in the nested test VM), the
+ * VMM's watchdog finds the promise broken, reports it and kicks the CPU
+ * (tools/vmm/watchdog.c); fault=lost-wakeup simulates that loss.
  */
 #include <kernel/arch.h>
 #include <kernel/clock.h>
@@ -31,6 +36,13 @@ struct idle_state {
 	uint64_t next_beat;		/* TSC of the next heartbeat */
 	uint64_t busy_until;		/* TSC until which to keep spinning */
 };
+
+static bool idle_lose_wakeups;		/* fault=lost-wakeup: halts disarm the timer */
+
+void idle_inject_lost_wakeups(void)
+{
+	idle_lose_wakeups = true;
+}
 
 /*
  * A kick from Linux: wakes a halted idle loop, and takes what completed
@@ -95,8 +107,13 @@ static void idle_halt(struct idle_state *st)
 		timer_arm(&st->wake_timer, wake);
 		timer_set_floor(TIMER_FLOOR_NONE);
 		personality_stop_polling();
-		if (!READ_ONCE(st->comm->shutdown) && !personality_poll() && !sched_need_resched())
+		if (!READ_ONCE(st->comm->shutdown) && !personality_poll() && !sched_need_resched()) {
+			WRITE_ONCE(st->comm->halted_until_tsc, wake);
+			if (idle_lose_wakeups)
+				arch_timer_set_deadline(0);
 			arch_idle_wait();
+			WRITE_ONCE(st->comm->halted_until_tsc, 0);
+		}
 		timer_cancel(&st->wake_timer);
 		timer_set_floor(TIMER_FLOOR_POLLING);
 	}

@@ -67,6 +67,8 @@ void fault_inject(const char *kind)
 		panic("panic requested on the command line");
 	} else if (!strcmp(kind, "assert")) {
 		ASSERT(fault_divisor == 42);
+	} else if (!strcmp(kind, "lost-wakeup")) {
+		idle_inject_lost_wakeups();
 	} else if (!strcmp(kind, "hang")) {
 		arch_irq_save();
 		for (;;)

@@ -88,6 +88,9 @@ struct crtos_comm {
 	uint64_t tsc_ready;		/* TSC when boot was complete (state RUNNING) */
 	uint64_t heartbeat;		/* incremented at least every heartbeat period */
 	uint64_t heartbeat_tsc;		/* TSC of the last heartbeat */
+	uint64_t halted_until_tsc;	/* nonzero while the idle loop halts: the TSC by
+					 * which it has promised to be awake (its wake
+					 * timer); the VMM's watchdog checks the promise */
 	uint64_t ram_in_use;		/* bytes of RAM the page allocator manages */
 	uint64_t fifo_dir_gpa;		/* struct crtos_fifo_dir (crtos/rtfifo.h), 0 until booted */
 	struct crtos_panic_record panic;

@@ -218,6 +218,24 @@ test_run_killed_shadow_ends_the_program_and_the_cell_carries_on() {
 	expect_text "$cell" "crtos: the cell shut down, exit status 0"
 }
 
+# A halted kernel whose wake-up interrupt is lost (fault=lost-wakeup disarms
+# the timer at every idle halt, as the nested test VM once did on its own) is
+# found by the VMM's watchdog, reported with the timer's state, and woken: the
+# program's sleep ends and the cell shuts down in order.
+test_lost_wakeup_is_reported_and_repaired_by_the_watchdog() {
+	local cell
+	cell=$(tmp)
+	hold_cell "$cell" --idle halt --cmdline fault=lost-wakeup
+	"$CRTOS" run -- $BUSYBOX sleep 1
+	kill -TERM %1
+	wait %1
+	cat "$cell"
+	expect_text "$cell" "crtos: watchdog: the kernel halted until"
+	expect_text "$cell" "TSC-deadline timer: disarmed"
+	expect_text "$cell" "<x86_svc_halt"
+	expect_text "$cell" "crtos: the cell shut down, exit status 0"
+}
+
 test_run_corrupt_elfs_exit_126_and_the_next_program_runs() {
 	local dir cell out
 	dir=$(mktemp -d)

@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <crtos/mmio.h>
 #include "internal.h"
 
@@ -152,6 +153,7 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(c->vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				c->run->immediate_exit = 0;
+				watchdog_check_vcpu(c);
 				continue;
 			}
 			stop->exit_reason = KVM_EXIT_UNKNOWN;
@@ -314,6 +316,19 @@ void cell_stop(struct cell *c)
 		__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
 		pthread_kill(c->vcpu_thread, vcpu_kick_signal());
 	}
+}
+
+/*
+ * Take the vCPU thread out of KVM_RUN once (it goes back in at once) so that
+ * it sees a request. A thread that has left its loop is not signalled; its
+ * tid is checked rather than its pthread_t, which may be joined meanwhile.
+ */
+void cell_interrupt_vcpu(struct cell *c)
+{
+	if (!c->run || !priv(c)->vcpu_tid || __atomic_load_n(&c->vcpu_exited, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	syscall(SYS_tgkill, getpid(), priv(c)->vcpu_tid, vcpu_kick_signal());
 }
 
 void cell_report_where(struct cell *c, const char *what)

@@ -61,6 +61,11 @@ struct cell {
 	struct cell_times times;
 	uint64_t ram_done_ns;
 
+	/* The halt watchdog (watchdog.c). */
+	bool watchdog_asked;		/* log thread -> vCPU thread, atomic: look at the vCPU */
+	uint64_t watchdog_promise;	/* log thread: the halted_until_tsc last acted on */
+	unsigned int watchdog_wakes;	/* vCPU thread: lost wake-ups repaired */
+
 	/* Log consumer state (log thread, then cell_destroy). */
 	struct crtos_log_reader reader;
 	uint64_t next_seq;
@@ -106,6 +111,11 @@ int ctl_request(struct cell *c, uint32_t op, uint64_t arg, const char *name, uin
 
 /* cell.c */
 void cell_set_end(struct cell *c, enum cell_end end, int status);
+void cell_interrupt_vcpu(struct cell *c);
+
+/* watchdog.c */
+void watchdog_poll(struct cell *c);
+void watchdog_check_vcpu(struct cell *c);
 
 /*
  * The guest-physical address behind len bytes at kernel-window address va

@@ -4,6 +4,7 @@
  * (an ioeventfd the kernel rings from ring 3, no VM exit) and copies records
  * to the configured stream, each prefixed with its time since kernel entry.
  * A gap in the records' sequence numbers is reported where it happened.
+ * The thread also runs the halt watchdog's check (watchdog.c) on each pass.
  */
 #include <errno.h>
 #include <poll.h>
@@ -67,6 +68,7 @@ static void *log_thread(void *arg)
 		if (fds[0].revents & POLLIN)
 			eventfd_read(c->log_efd, &v);
 		log_drain(c);
+		watchdog_poll(c);
 		if (fds[1].revents & POLLIN)
 			break;
 	}

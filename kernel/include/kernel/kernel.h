@@ -23,5 +23,7 @@ _Noreturn void kernel_exit(int status);
 
 /* The idle loop (kernel/idle.c): runs when nothing else does; never returns. */
 _Noreturn void idle_loop(void);
+/* Test hook (fault=lost-wakeup): every halt loses its wake-up interrupt. */
+void idle_inject_lost_wakeups(void);
 
 #endif
