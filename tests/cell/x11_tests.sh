@@ -6,6 +6,8 @@
 # same scripted input (xdotool, through the XTEST extension); the realm's
 # screen must become pixel-identical to the native one (ImageMagick's
 # compare -metric AE), and files the program wrote must be identical.
+# CRTOS_X11_KEEP=1 keeps each scene's screen in the test logs
+# (x11-SCENE.png); a failed comparison always keeps both and their diff.
 # Debian's binaries only, by full path (/usr/local/bin may hold stand-ins).
 # Sourced by tests/run with cli_tests.sh's and run_tests.sh's helpers.
 #
@@ -20,6 +22,7 @@ CONVERT=/usr/bin/convert
 COMPARE=/usr/bin/compare
 XTERM=/usr/bin/xterm
 DASH=/bin/dash
+VIM=/usr/bin/vim.basic
 X11_LOGS=${CRTOS_TEST_LOGS:-$BUILD/test-logs}
 
 # x11_need PROGRAM...: true if all are there; else says SKIP (the caller
@@ -233,6 +236,7 @@ x11_native_vs_rt() {
 			x11_settle "$x11_ref"
 		else
 			x11_await "$(tmp).png" "$x11_ref" "$mask"
+			[[ -z ${CRTOS_X11_KEEP:-} ]] || cp "$x11_ref" "$X11_LOGS/x11-$x11_scene.png"
 		fi
 		"x11_quit_$x11_scene" "$mode"
 		x11_wait_exit "$x11_prog"
@@ -267,5 +271,40 @@ test_x11_xterm_runs_dash_like_native() {
 	x11_start
 	x11_native_vs_rt xterm_dash "" "$XTERM" -fn fixed -geometry 80x24+0+0 -e "$DASH"
 	cmp "$x11_dir/native/out.txt" "$x11_dir/rt/out.txt" || fail "the file dash wrote in the realm differs"
+	rm -rf "$x11_dir"
+}
+
+# vim inside xterm: a new file typed, edited with a substitution and an
+# undo, the screen compared before :wq, then the saved files. No vimrc of
+# the user's (-u DEFAULTS: Debian's defaults.vim, syntax on), no viminfo.
+x11_input_xterm_vim() {
+	x11_window XTerm
+	x11_expect_realm_processes "$1" 2
+	x11_type "iThe quick brown fox
+jumps over the lazy dog.
+#include <stdio.h>
+int main(void) { return 42; }"
+	"$XDOTOOL" key Escape
+	x11_type ":%s/lazy/sleepy/
+ggdd"
+	x11_type "uGo/* end */"
+	"$XDOTOOL" key Escape
+}
+
+x11_quit_xterm_vim() {
+	x11_type ":wq
+"
+}
+
+# timeout: 180
+test_x11_vim_in_xterm_edits_and_saves_like_native() {
+	x11_need "$XVFB" "$XDOTOOL" "$XWD" "$CONVERT" "$COMPARE" "$XTERM" "$VIM" || return 0
+	x11_start
+	x11_native_vs_rt xterm_vim "" "$XTERM" -fn fixed -geometry 80x24+0+0 \
+		-e "$VIM" -u DEFAULTS -i NONE notes.c
+	cat "$x11_dir/rt/notes.c"
+	[[ $(sed -n 1p "$x11_dir/native/notes.c") == "The quick brown fox" ]] ||
+		fail "vim did not save the text natively"
+	cmp "$x11_dir/native/notes.c" "$x11_dir/rt/notes.c" || fail "the file vim saved in the realm differs"
 	rm -rf "$x11_dir"
 }
