@@ -23,6 +23,7 @@ COMPARE=/usr/bin/compare
 XTERM=/usr/bin/xterm
 DASH=/bin/dash
 VIM=/usr/bin/vim.basic
+GS=/usr/bin/gs
 X11_LOGS=${CRTOS_TEST_LOGS:-$BUILD/test-logs}
 
 # x11_need PROGRAM...: true if all are there; else says SKIP (the caller
@@ -211,7 +212,8 @@ x11_wait_exit() {
 # x11_input_SCENE MODE drives it (it starts by waiting for the window),
 # then the screen is captured (natively: once it is still; in the realm:
 # once it equals the native capture, outside MASK, "" for none), then
-# x11_quit_SCENE MODE ends it. Both runs must end with the same status.
+# x11_quit_SCENE MODE ends it. The program's stdin is $x11_stdin if set
+# (a FIFO the scene writes to), else /dev/null. Both runs must end with the same status.
 x11_native_vs_rt() {
 	local mode native_status crtos
 	crtos=$(realpath "$CRTOS")
@@ -226,9 +228,10 @@ x11_native_vs_rt() {
 		x11_mode=$mode
 		mkdir "$x11_dir/$mode"
 		if [[ $mode == native ]]; then
-			(cd "$x11_dir/$mode" && exec "$@") >"$x11_out.$mode" 2>&1 &
+			(cd "$x11_dir/$mode" && exec "$@") <"${x11_stdin:-/dev/null}" >"$x11_out.$mode" 2>&1 &
 		else
-			(cd "$x11_dir/$mode" && exec "$crtos" run -- "$@") >"$x11_out.$mode" 2>&1 &
+			(cd "$x11_dir/$mode" && exec "$crtos" run -- "$@") <"${x11_stdin:-/dev/null}" \
+				>"$x11_out.$mode" 2>&1 &
 		fi
 		x11_prog=$!
 		"x11_input_$x11_scene" "$mode"
@@ -246,6 +249,24 @@ x11_native_vs_rt() {
 	if [[ $status != "$native_status" ]]; then
 		cat "$x11_out.rt"
 		fail "$x11_scene: exit status $status in the realm, $native_status natively"
+	fi
+}
+
+# x11_run_as MODE CMD...: CMD natively (MODE native) or in the realm (rt);
+# fails with its output if it fails.
+x11_run_as() {
+	local mode=$1 out
+	shift
+	out=$(tmp)
+	status=0
+	if [[ $mode == native ]]; then
+		"$@" >"$out" 2>&1 || status=$?
+	else
+		"$CRTOS" run -- "$@" >"$out" 2>&1 || status=$?
+	fi
+	if ((status != 0)); then
+		cat "$out"
+		fail "$(basename "$1") ($mode): exit status $status"
 	fi
 }
 
@@ -306,5 +327,38 @@ test_x11_vim_in_xterm_edits_and_saves_like_native() {
 	[[ $(sed -n 1p "$x11_dir/native/notes.c") == "The quick brown fox" ]] ||
 		fail "vim did not save the text natively"
 	cmp "$x11_dir/native/notes.c" "$x11_dir/rt/notes.c" || fail "the file vim saved in the realm differs"
+	rm -rf "$x11_dir"
+}
+
+# Ghostscript's x11 device: the page in a window, at 72 dpi. gs reads its
+# commands from a FIFO: it waits at showpage for a <return>, with the page
+# on the screen, then quits.
+x11_input_gs_window() {
+	exec {x11_fifo_fd}>"$x11_stdin"
+	x11_window Ghostscript
+}
+
+x11_quit_gs_window() {
+	printf '\nquit\n' >&"$x11_fifo_fd"
+	exec {x11_fifo_fd}>&-
+}
+
+# timeout: 180
+test_x11_ghostscript_renders_a_page_like_native() {
+	local page mode
+	x11_need "$XVFB" "$XDOTOOL" "$XWD" "$CONVERT" "$COMPARE" "$GS" || return 0
+	page=$(realpath tests/x11/page.ps)
+	x11_start
+	x11_stdin=$(tmp)
+	rm "$x11_stdin"
+	mkfifo "$x11_stdin"
+	x11_native_vs_rt gs_window "" "$GS" -q -dSAFER -r72 -sDEVICE=x11 "$page"
+	x11_stdin=
+	# To a file: the same PNG, byte for byte.
+	for mode in native rt; do
+		x11_run_as "$mode" "$GS" -q -dSAFER -dBATCH -dNOPAUSE -r144 -sDEVICE=png16m \
+			-sOutputFile="$x11_dir/$mode.png" "$page"
+	done
+	cmp "$x11_dir/native.png" "$x11_dir/rt.png" || fail "the PNG gs wrote in the realm differs"
 	rm -rf "$x11_dir"
 }
