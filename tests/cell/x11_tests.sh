@@ -24,6 +24,7 @@ XTERM=/usr/bin/xterm
 DASH=/bin/dash
 VIM=/usr/bin/vim.basic
 GS=/usr/bin/gs
+DISPLAY_IM=/usr/bin/display
 X11_LOGS=${CRTOS_TEST_LOGS:-$BUILD/test-logs}
 
 # x11_need PROGRAM...: true if all are there; else says SKIP (the caller
@@ -361,4 +362,36 @@ test_x11_ghostscript_renders_a_page_like_native() {
 	done
 	cmp "$x11_dir/native.png" "$x11_dir/rt.png" || fail "the PNG gs wrote in the realm differs"
 	rm -rf "$x11_dir"
+}
+
+# ImageMagick's display showing the picture convert made. It asks for
+# MIT-SHM: the realm has no SysV shared memory yet (shmget is ENOSYS, as on
+# a Linux built without SysV IPC), so there it falls back to XPutImage,
+# as display does with an X server that lacks MIT-SHM.
+x11_input_im_display() {
+	x11_window Display
+}
+
+x11_quit_im_display() {
+	"$XDOTOOL" windowfocus --sync "$x11_win" key ctrl+q
+}
+
+# timeout: 180
+test_x11_imagemagick_converts_and_displays_like_native() {
+	local mode im font=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
+	x11_need "$XVFB" "$XDOTOOL" "$XWD" "$CONVERT" "$COMPARE" "$DISPLAY_IM" || return 0
+	[[ -r $font ]] || { echo "SKIP: no $font"; return 0; }
+	im=$(mktemp -d)
+	# convert (OpenMP threads): a gradient, text through FreeType, a swirl,
+	# a blur and a composite; the same PNG, byte for byte (-strip: no dates).
+	for mode in native rt; do
+		x11_run_as "$mode" "$CONVERT" -size 320x240 gradient:gold-navy -font "$font" -pointsize 36 \
+			-fill white -stroke black -draw "text 30,130 'crtos'" -swirl 60 -blur 0x1.5 \
+			\( -size 64x64 pattern:checkerboard \) -geometry +240+160 -composite -strip \
+			"$im/$mode.png"
+	done
+	cmp "$im/native.png" "$im/rt.png" || fail "the PNG convert wrote in the realm differs"
+	x11_start
+	x11_native_vs_rt im_display "" "$DISPLAY_IM" -geometry +0+0 "$im/native.png"
+	rm -rf "$x11_dir" "$im"
 }
