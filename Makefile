@@ -7,6 +7,7 @@
 #   make asan       the Linux-side tools under ASan/UBSan (build/asan/)
 #   make unit       host unit tests only
 #   make test-vm    the cell tests in the test VM (QEMU TCG; no /dev/kvm needed)
+#   make test-x11   the X11 screenshot tests, heavy desktop programs too
 #   make clean
 #
 # V=1 shows the commands.

@@ -78,4 +78,11 @@ test-vm:
 	$(Q)tests/vm/selftest
 	$(Q)CRTOS_TEST_VM=1 tests/run cell
 
-.PHONY: unit test test-build test-vm
+# The X11 screenshot tests (Xvfb), the heavy desktop programs' too (Emacs):
+# in the test VM where there is no /dev/kvm, as tests/run cell does.
+test-x11:
+	$(Q)scripts/install-deps --x11
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) test-build
+	$(Q)tests/run x11
+
+.PHONY: unit test test-build test-vm test-x11
