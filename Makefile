@@ -74,7 +74,7 @@ TOOLS_SRCS := \
 	tools/vmm/proc.c tools/vmm/fifo.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
 	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c \
-	tools/cli/run_procs.c
+	tools/cli/run_procs.c tools/cli/cmd_bench.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
