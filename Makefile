@@ -7,6 +7,7 @@
 #   make asan       the Linux-side tools under ASan/UBSan (build/asan/)
 #   make unit       host unit tests only
 #   make test-vm    the cell tests in the test VM (QEMU TCG; no /dev/kvm needed)
+#   make bench      crtos bench: the full report (BENCH_ARGS=--quick for a short one)
 #   make clean
 #
 # V=1 shows the commands.
@@ -89,7 +90,7 @@ SHADOW	:= $(BUILD)/crtos-shadow
 # Debian's musl-tools puts musl here.
 MUSL_LIB ?= /usr/lib/x86_64-linux-musl/
 
-.PHONY: all kernel tools asan unit test deps clean
+.PHONY: all kernel tools asan unit test deps clean bench
 all: $(KERNEL) $(CLI) $(SHADOW)
 kernel: $(KERNEL)
 tools: $(CLI)
@@ -167,6 +168,12 @@ include tests/rules.mk
 
 deps:
 	$(Q)scripts/install-deps
+
+# crtos bench (tools/cli/cmd_bench.c, bench/crtos-bench): one run, natively and in the
+# realm, a report directory with plots. It boots cells: nothing else on the RT CPU meanwhile.
+bench: all programs
+	$(Q)scripts/install-deps --bench
+	$(Q)$(CLI) bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)
