@@ -8,6 +8,7 @@
 #   make unit       host unit tests only
 #   make test-vm    the cell tests in the test VM (QEMU TCG; no /dev/kvm needed)
 #   make test-x11   the X11 screenshot tests, heavy desktop programs too
+#   make bench      crtos bench: the full report (BENCH_ARGS=--quick for a short one)
 #   make clean
 #
 # V=1 shows the commands.
@@ -75,7 +76,7 @@ TOOLS_SRCS := \
 	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
 	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c \
-	tools/cli/run_procs.c
+	tools/cli/run_procs.c tools/cli/cmd_bench.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
@@ -90,7 +91,7 @@ SHADOW	:= $(BUILD)/crtos-shadow
 # Debian's musl-tools puts musl here.
 MUSL_LIB ?= /usr/lib/x86_64-linux-musl/
 
-.PHONY: all kernel tools asan unit test deps clean
+.PHONY: all kernel tools asan unit test deps clean bench
 all: $(KERNEL) $(CLI) $(SHADOW)
 kernel: $(KERNEL)
 tools: $(CLI)
@@ -166,8 +167,15 @@ include linuxabi/rules.mk
 include tests/programs/rules.mk
 include tests/rules.mk
 
+# make test's packages, crtos bench's among them (tests/cell/bench_tests.sh runs a short one).
 deps:
-	$(Q)scripts/install-deps
+	$(Q)scripts/install-deps --bench
+
+# crtos bench (tools/cli/cmd_bench.c, bench/crtos-bench): one run, natively and in the
+# realm, a report directory with plots. It boots cells: nothing else on the RT CPU meanwhile.
+bench: all programs
+	$(Q)scripts/install-deps --bench
+	$(Q)$(CLI) bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)
