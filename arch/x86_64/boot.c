@@ -32,7 +32,7 @@ static uint8_t x86_event_stack[X86_EVENT_STACK_SIZE] __attribute__((aligned(16))
 static uint8_t x86_ist_stacks[X86_NR_IST][X86_IST_STACK_SIZE] __attribute__((aligned(16)));
 extern uint8_t x86_boot_stack[], x86_boot_stack_top[];
 extern void x86_event_entry(void);
-extern const uint8_t x86_vectors[];
+extern const uint8_t x86_vectors[], x86_vectors_hw[];
 
 struct x86_idt_gate {
 	uint16_t offset_low;
@@ -102,7 +102,7 @@ static uint8_t x86_gate_ist(int v, bool hardware)
 static void x86_idt_init(bool hardware)
 {
 	for (int v = 0; v < 256; v++) {
-		uint64_t addr = (uint64_t)(x86_vectors + 16 * v);
+		uint64_t addr = (uint64_t)((hardware ? x86_vectors_hw : x86_vectors) + 16 * v);
 		struct x86_idt_gate *g = &x86_idt[v];
 
 		g->offset_low = (uint16_t)addr;

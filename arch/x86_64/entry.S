@@ -139,7 +139,13 @@ x86_event_return:
 	popq	%r14
 	popq	%r15
 	addq	$16, %rsp		/* vector, error code */
-	iretq
+	testb	$3, 8(%rsp)		/* back to a program in hardware mode: its GS */
+	jz	4f
+	cmpb	$0, %gs:PCPU_KERNEL_RING0
+	je	4f
+	cli				/* no interrupt may find the program's GS at ring 0 */
+	swapgs
+4:	iretq
 2:	call	x86_irq_replay
 	jmp	x86_event_return
 
@@ -198,11 +204,12 @@ x86_idt_desc:
  * with the user's rsp and, as FMASK includes IF, interrupts off, so nothing
  * can push onto the user's stack. Mask softly, move to the thread's kernel
  * stack, and only then let interrupts in again (they are deferred while
- * masked); the rest is the kvm_pvm entry's. The GS base is the per-CPU
- * block in user code too (no swapgs: see docs/architecture.md).
+ * masked); the rest is the kvm_pvm entry's. swapgs first: the program's
+ * GS is its own (see "GS" in nucleus.S).
  */
 	.globl x86_syscall_entry_ring0
 x86_syscall_entry_ring0:
+	swapgs				/* the per-CPU block; the program's GS in KERNEL_GS_BASE */
 	movb	$1, %gs:PCPU_IRQ_MASKED
 	movq	%rsp, %gs:PCPU_USER_RSP
 	movq	%gs:PCPU_KSTACK_TOP, %rsp
