@@ -174,6 +174,24 @@ test_kernel_cannot_run_program_code_with_smep() {
 	fi
 }
 
+# The kernel reads a program's page through arch_copy_user in every mode;
+# directly only where SMAP is off (kvm_pvm, or KVM without it): with SMAP
+# the direct read is a kernel page fault, reported with its source.
+test_kernel_reads_program_memory_only_through_its_copy_routines_with_smap() {
+	local out
+	out=$(tmp)
+	run "$out" cell "${MEM[@]}" --cmdline "fault=read-user"
+	expect_text "$out" "read-user: arch_copy_user read the program page"
+	if grep -q "(SMAP on)" "$out"; then
+		expect_status 70
+		expect_text "$out" "crtos: kernel panic: page fault: read from a protected page at 0x10000 in the kernel"
+		expect_text "$out" "<x86_inject_read_user+"
+	else
+		expect_status 0
+		expect_text "$out" "the kernel read a program page directly: 0x5a5a5a5a5a5a5a5a"
+	fi
+}
+
 # An exception whose delivery faults again (here: no usable stack) becomes a
 # double fault, which in hardware mode has a stack of its own (IST) and is
 # reported like any kernel fault instead of resetting the CPU. Under kvm_pvm

@@ -218,6 +218,8 @@ static void cell_conclude(struct cell *c)
 		else
 			snprintf(what, sizeof(what), "unexpected VM exit %u", s->exit_reason);
 		report_vcpu_state(c, what);
+		if (s->exit_reason == KVM_EXIT_SHUTDOWN)
+			report_triple_fault(c);
 		cell_set_end(c, CELL_FATAL, 0);
 	}
 }

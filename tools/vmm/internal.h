@@ -105,6 +105,7 @@ int host_evict_kvm_workers(int cpu, pid_t vcpu_tid);
 void report_panic(struct cell *c);
 void report_nucleus_fault(struct cell *c, const struct crtos_regs *regs, const uint64_t *frame);
 void report_vcpu_state(struct cell *c, const char *what);
+void report_triple_fault(struct cell *c);
 
 /* proc.c */
 int ctl_request(struct cell *c, uint32_t op, uint64_t arg, const char *name, uint64_t out[4]);

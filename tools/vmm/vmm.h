@@ -86,6 +86,7 @@ struct vmm_guest_cpu {
 	bool x2apic;			/* KVM's CPUID offers x2APIC */
 	bool tsc_deadline;		/* KVM_CAP_TSC_DEADLINE_TIMER */
 	bool smep;			/* hardware mode and KVM offers SMEP: CR4.SMEP is set */
+	bool smap;			/* hardware mode and KVM offers SMAP: CR4.SMAP is set */
 	uint32_t mode;			/* enum crtos_cpu_mode: kvm_pvm, or hardware mode */
 	const char *mode_reason;	/* why, for banners and crtos doctor */
 };
