@@ -102,7 +102,7 @@ void watchdog_check_vcpu(struct cell *c)
 		mp.mp_state == KVM_MP_STATE_HALTED ? "halts" : "has not woken");
 	watchdog_describe_timer(c);
 	if (!kvm_get_regs(c, &r)) {
-		fprintf(c->msg, "crtos:   vCPU at ");
+		fprintf(c->msg, "crtos:   vCPU registers:\n");
 		vmm_report_regs(c->msg, &c->img, &r);
 	}
 	fflush(c->msg);
