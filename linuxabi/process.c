@@ -274,6 +274,7 @@ int lx_process_reap(unsigned int index)
 	arch_irq_restore(flags);
 	sched_forget_aspace(&p->as);
 	lx_mm_destroy(p);
+	lx_shm_reap(index);
 	aspace_destroy(&p->as);
 	pmm_free(p->chan_pa, CHANNEL_ORDER);
 	p->magic = 0;

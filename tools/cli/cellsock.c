@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <crtos/rtfifo.h>
+#include <crtos/shm.h>
 #include "cellsock.h"
 
 #define CELLSOCK_MAX_CLIENTS	64
@@ -176,16 +177,34 @@ static void client_fifo(struct cell *c, struct client *cl, const struct cellsock
 	cellsock_send(cl->sock, &reply, NULL, 0);
 }
 
+/* A shared slot for the client's process; fd: the object, or -1 (SysV). */
+static bool client_shm(struct cell *c, struct client *cl, struct cellsock_msg *msg, int fd)
+{
+	struct cellsock_msg reply = { .op = CELLSOCK_SHM_DONE };
+
+	msg->shm.owner = cl->proc.index;
+	reply.status = !cl->spawned ? -EPROTO :
+		       fd < 0 && msg->shm.kind != CRTOS_SHM_SYSV ? -EBADF :
+		       cell_shm_attach(c, &msg->shm, fd, &reply.shm_gpa);
+	if (fd >= 0)
+		close(fd);
+	return !cellsock_send(cl->sock, &reply, NULL, 0);
+}
+
 /* One request of client i. Returns false when the client is done. */
 static bool client_serve(struct cell *c, int i)
 {
 	struct client *cl = &clients[i];
 	struct cellsock_msg msg, reply = { 0 };
 	struct vmm_err err;
-	int fds[CELLSOCK_MAX_FDS];
+	int fds[CELLSOCK_MAX_FDS], nfds = CELLSOCK_MAX_FDS;
 
-	if (cellsock_recv(cl->sock, &msg, NULL, NULL))
+	if (cellsock_recv(cl->sock, &msg, fds, &nfds))
 		return false;
+	if (msg.op == CELLSOCK_SHM)
+		return client_shm(c, cl, &msg, nfds ? fds[0] : -1);
+	for (int k = 0; k < nfds; k++)
+		close(fds[k]);	/* no other request brings fds */
 	switch (msg.op) {
 	case CELLSOCK_SPAWN:
 		if (cl->spawned || cell_spawn(c, &cl->proc, &err)) {

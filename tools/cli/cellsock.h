@@ -7,6 +7,9 @@
  *   client: SPAWN                 -> cell: SPAWNED {index, channel GPA}
  *                                          + fds [memfd, doorbell, kick]
  *   client: SHADOW {pid}          (the shadow it started)
+ *   client: SHM {shm} + [fd]      -> cell: SHM_DONE {status, shm_gpa}
+ *                                          (a shared slot for the process's
+ *                                          mapping: vmm.h, cell_shm_attach)
  *   client: REAP                  -> cell: REAPED {status}
  *
  * or, for crtos fifo, one request per connection:
@@ -39,6 +42,8 @@ enum cellsock_op {
 	CELLSOCK_FIFO_LIST,
 	CELLSOCK_FIFO_INFO,
 	CELLSOCK_FIFO_DONE,
+	CELLSOCK_SHM,
+	CELLSOCK_SHM_DONE,
 };
 
 struct cellsock_msg {
@@ -51,6 +56,8 @@ struct cellsock_msg {
 	char name[32];			/* FIFO_CREATE, FIFO_REMOVE */
 	uint64_t size;			/* FIFO_CREATE: bytes, 0 the default */
 	struct cell_fifo_info fifo;	/* FIFO_INFO */
+	struct cell_shm_req shm;	/* SHM (its owner is the connection's process) */
+	uint64_t shm_gpa;		/* SHM_DONE */
 };
 
 /* The socket path of the cell on cpu. */

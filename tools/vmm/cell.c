@@ -516,6 +516,7 @@ int cell_create(struct cell **out, const struct cell_config *cfg, struct vmm_err
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->ctl_lock, NULL);
 	pthread_mutex_init(&c->fifo_lock, NULL);
+	pthread_mutex_init(&c->shm_lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	p->finished = true;	/* nothing to finish until the vCPU starts */
 	ret = cell_build(c, err);
@@ -591,6 +592,7 @@ void cell_destroy(struct cell *c)
 	close_fd(&c->kick_efd);
 	close_fd(&c->stop_efd);
 	close_fd(&c->fifo_efd);
+	shm_destroy(c);
 	mem_destroy(c);
 	if (c->restore_rt_runtime)
 		vmm_host_set_rt_runtime_us(c->saved_rt_runtime, NULL);
@@ -599,6 +601,7 @@ void cell_destroy(struct cell *c)
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->ctl_lock);
 	pthread_mutex_destroy(&c->fifo_lock);
+	pthread_mutex_destroy(&c->shm_lock);
 	pthread_cond_destroy(&c->cond);
 	free(priv(c));
 }

@@ -261,6 +261,27 @@ const struct crtos_channel *cell_channel(const struct cell *c, const struct cell
 /* The shadow is gone: free the process and its doorbell. */
 int cell_reap(struct cell *c, struct cell_proc *p);
 
+/*
+ * A shared object to make a shared slot of (crtos/shm.h): a file, /dev/shm
+ * object or memfd (the fd), or a SysV segment (its id).
+ */
+struct cell_shm_req {
+	uint32_t kind;			/* enum crtos_shm_kind */
+	uint32_t owner;			/* doorbell index of the process that maps it */
+	uint64_t offset;		/* CRTOS_SHM_FILE: file offset, page aligned */
+	uint64_t len;			/* CRTOS_SHM_FILE: bytes (at most CRTOS_SHM_SLOT_SPAN) */
+	int64_t sysv_id;		/* CRTOS_SHM_SYSV */
+	uint32_t readonly;		/* CRTOS_SHM_SYSV: attach read-only */
+	uint32_t reserved;
+};
+
+/*
+ * Map the object and register it as a shared slot; *gpa is where the
+ * kernel finds it. 0 or -errno (-ENOMEM: no slot free, or too large).
+ * The caller keeps fd. Any thread.
+ */
+int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint64_t *gpa);
+
 /* What a shadow needs: the guest-memory memfd, and the eventfd that kicks the kernel. */
 int cell_memfd(const struct cell *c);
 int cell_kick_fd(const struct cell *c);
