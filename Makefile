@@ -31,7 +31,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) \
 	-ffreestanding -fno-builtin-malloc -fno-stack-protector -fpie \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
-	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) \
+	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) -isystem kernel/include/nolibc \
 	$(SHARED_INC) -Ikernel/include -Ilinuxabi/include -Iarch/x86_64/include -I$(BUILD)/include
 KERNEL_ASFLAGS := $(KERNEL_CFLAGS) -D__ASSEMBLER__
 KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h

@@ -279,8 +279,9 @@ int lx_process_reap(unsigned int index)
 	pmm_free(p->chan_pa, CHANNEL_ORDER);
 	p->magic = 0;
 	kfree(p);
-	pr_debug("process %u reaped: %lu KiB free, %lu heap objects\n", index,
-		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects());
+	pr_debug("process %u reaped: %lu KiB free, %lu heap objects, %u shared slots\n", index,
+		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects(),
+		 lx_shm_in_use());
 	return 0;
 }
 

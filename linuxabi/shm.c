@@ -130,3 +130,12 @@ void lx_shm_reap(unsigned int owner)
 		if (slot_state(i) == CRTOS_SHM_ATTACHED && shm_table->slots[i].owner == owner)
 			slot_release(i);
 }
+
+unsigned int lx_shm_in_use(void)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; shm_table && i < CRTOS_SHM_SLOTS; i++)
+		n += slot_state(i) != CRTOS_SHM_FREE && slot_state(i) != CRTOS_SHM_RELEASED;
+	return n;
+}

@@ -222,6 +222,19 @@ static void sysv(void)
 	check_ok("sysv: IPC_RMID", shmctl(id, IPC_RMID, NULL));
 }
 
+/* One after the other, more than a cell has slots: each munmap gives its slot back. */
+static void many(void)
+{
+	int ok = 1;
+
+	for (int i = 0; i < 100 && ok; i++) {
+		char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		ok = p != MAP_FAILED && !p[0] && !munmap(p, PAGE);
+	}
+	check_true("100 shared mappings one after the other", ok);
+}
+
 static int peer(const char *path)
 {
 	int fd = open(path, O_RDWR);
@@ -279,5 +292,6 @@ int main(int argc, char **argv)
 	memfd_mapping();
 	across_fork();
 	sysv();
+	many();
 	return check_done();
 }

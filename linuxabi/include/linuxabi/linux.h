@@ -287,6 +287,8 @@ void lx_shm_get(unsigned int slot);
 void lx_shm_put(unsigned int slot);
 /* Process owner is reaped: slots attached for it but never adopted go. */
 void lx_shm_reap(unsigned int owner);
+/* Slots attached or adopted now (for the reap's log line). */
+unsigned int lx_shm_in_use(void);
 
 /*
  * exec.c: load the program described by the channel's exec request. With
