@@ -35,8 +35,11 @@ struct lx_vma {
 	bool foreign;			/* pages belong to the kernel (vDSO, clock page): never
 					 * freed, zeroed or made writable through this VMA */
 	bool shared;			/* pages are shared slot `slot`'s (see above) */
-	struct lx_shm_slot slot;
+	bool sysv;			/* shared: a SysV segment (shmdt detaches it) */
+	unsigned int slot;		/* (kept small: VMAs stay in the heap's 64-byte class) */
 };
+
+_Static_assert(sizeof(struct lx_vma) <= 64, "a VMA fits the heap's 64-byte class");
 
 static struct lx_vma *to_lx(struct vma *v)
 {
@@ -121,9 +124,10 @@ static int vma_split(struct vma *v, vaddr_t addr)
 	nv->v.prot = v->prot;
 	nv->foreign = to_lx(v)->foreign;
 	nv->shared = to_lx(v)->shared;
+	nv->sysv = to_lx(v)->sysv;
 	nv->slot = to_lx(v)->slot;
 	if (nv->shared)
-		lx_shm_get(nv->slot.index);
+		lx_shm_get(nv->slot);
 	v->end = addr;
 	list_insert(&nv->v.node, &v->node, v->node.next);
 	return 0;
@@ -148,7 +152,7 @@ static void vma_free(struct vma *v, bool free_pages)
 	struct lx_vma *lv = to_lx(v);
 
 	if (lv->shared)
-		lx_shm_put(lv->slot.index);	/* the caller removed its page-table entries */
+		lx_shm_put(lv->slot);	/* the caller removed its page-table entries */
 	else if (free_pages && !lv->foreign)
 		for (size_t i = 0; i < vma_pages(v); i++)
 			pmm_free(lv->pages[i], 0);
@@ -354,7 +358,8 @@ static struct vma *vma_shared(vaddr_t start, vaddr_t end, unsigned int prot, pad
 	for (size_t i = 0; i < n; i++)
 		lv->pages[i] = i * PAGE_SIZE < sl->valid ? gpa + i * PAGE_SIZE : PADDR_INVALID;
 	lv->shared = true;
-	lv->slot = *sl;
+	lv->sysv = sl->sysv;
+	lv->slot = sl->index;
 	lv->v.start = start;
 	lv->v.end = end;
 	lv->v.prot = prot;
@@ -411,11 +416,11 @@ long lx_shmdt(vaddr_t addr)
 	unsigned int slot;
 	long err = 0;
 
-	if (!v || v->start != addr || !to_lx(v)->shared || !to_lx(v)->slot.sysv)
+	if (!v || v->start != addr || !to_lx(v)->shared || !to_lx(v)->sysv)
 		return -EINVAL;
-	slot = to_lx(v)->slot.index;
+	slot = to_lx(v)->slot;
 	list_for_each_entry_safe(w, tmp, &p->vmas, node)
-		if (to_lx(w)->shared && to_lx(w)->slot.index == slot && !err)
+		if (to_lx(w)->shared && to_lx(w)->slot == slot && !err)
 			err = do_munmap(p, w->start, w->end);
 	return err;
 }
@@ -614,9 +619,10 @@ static struct vma *vma_copy(struct vma *v)
 	memcpy(lv->pages, src->pages, vma_pages(v) * sizeof(paddr_t));
 	lv->foreign = src->foreign;
 	lv->shared = src->shared;
+	lv->sysv = src->sysv;
 	lv->slot = src->slot;
 	if (lv->shared)
-		lx_shm_get(lv->slot.index);	/* shared stays shared in the child */
+		lx_shm_get(lv->slot);	/* shared stays shared in the child */
 	lv->v = *v;
 	list_init(&lv->v.node);
 	return &lv->v;
