@@ -17,6 +17,10 @@
 #include <kernel/printk.h>
 #include <kernel/string.h>
 #include <linuxabi/linux.h>
+#include <linuxabi/rtfd.h>
+#include <crtos/boot.h>
+#include <linux/fcntl.h>
+#include <asm/unistd_64.h>
 #include <crtos/comm.h>
 #include <crtos/shm.h>
 
@@ -138,4 +142,28 @@ unsigned int lx_shm_in_use(void)
 	for (unsigned int i = 0; shm_table && i < CRTOS_SHM_SLOTS; i++)
 		n += slot_state(i) != CRTOS_SHM_FREE && slot_state(i) != CRTOS_SHM_RELEASED;
 	return n;
+}
+
+/*
+ * /dev/rtshm/NAME is the cell's region file /dev/shm/crtos-cell<CPU>-NAME
+ * (the VMM's, vmm.h): the shadow opens it, through the channel's bounce
+ * buffer (serialized by the memory lock, which shmat also takes for it).
+ * Never created, emptied or resized from here: its size is fixed.
+ */
+long lx_rtshm_open(const char *name, uint64_t flags, uint64_t mode)
+{
+	struct lx_process *p = lx_current()->proc;
+	long ret;
+
+	if (!lx_rt_name_ok(name))
+		return -ENOENT;
+	if (flags & O_CREAT && flags & O_EXCL)
+		return -EEXIST;
+	kmutex_lock(&p->mm_lock);
+	snprintf(lx_bounce(p), CRTOS_BOUNCE_SIZE, "/dev/shm/crtos-cell%u-%s",
+		 kernel_boot_params()->host_cpu, name);
+	ret = rcall(__NR_openat, (uint64_t)AT_FDCWD, lx_bounce_in_shadow(p),
+		    flags & ~(uint64_t)(O_CREAT | O_EXCL | O_TRUNC), mode, 0, 0);
+	kmutex_unlock(&p->mm_lock);
+	return ret;
 }

@@ -23,9 +23,11 @@ int cmd_cell(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_fifo(int argc, char **argv);
+int cmd_shm(int argc, char **argv);
 void cmd_cell_help(void);
 void cmd_doctor_help(void);
 void cmd_run_help(void);
 void cmd_fifo_help(void);
+void cmd_shm_help(void);
 
 #endif

@@ -81,44 +81,43 @@ static void fifo_print_detail(const struct cell_fifo_info *f)
 	       (unsigned long long)f->rt_full, (unsigned long long)f->linux_full);
 }
 
+struct fifo_show {
+	const char *name;		/* show this one, or NULL: list every FIFO */
+	int found;
+};
+
+static void fifo_print(const struct cellsock_msg *msg, void *ctx)
+{
+	struct fifo_show *sh = ctx;
+	struct cell_fifo_info f = msg->fifo;
+
+	f.name[sizeof(f.name) - 1] = '\0';
+	if (!sh->name)
+		fifo_print_row(&f);
+	else if (!strcmp(sh->name, f.name) && ++sh->found)
+		fifo_print_detail(&f);
+}
+
 /* Send one request to the cell on cpu, print its answer. The exit status. */
 static int fifo_request(int cpu, struct cellsock_msg *req, const char *show)
 {
+	struct fifo_show sh = { .name = show };
 	struct cellsock_msg msg;
-	int sock, found = 0, ret;
+	int ret;
 
 	if (cpu < 0)
 		cpu = vmm_host_pick_cpu(-1, NULL);
-	sock = cpu < 0 ? cpu : cellsock_connect(cpu);
-	if (sock < 0) {
-		fprintf(stderr, "crtos fifo: no cell is held on CPU %d (%s): start one with "
-			"'crtos cell --hold'%s\n", cpu, strerror(-sock), cpu >= 0 ? "" : " and say --cpu");
-		return EXIT_HOST;
-	}
-	if (cellsock_send(sock, req, NULL, 0)) {
-		close(sock);
-		fprintf(stderr, "crtos fifo: the cell on CPU %d does not answer\n", cpu);
-		return EXIT_HOST;
-	}
 	if (req->op == CELLSOCK_FIFO_LIST && !show)
 		printf("%-31s %9s %9s %-7s %-7s\n", "NAME", "SIZE", "WAITING", "WRITER", "READER");
-	while (!(ret = cellsock_recv(sock, &msg, NULL, NULL)) && msg.op == CELLSOCK_FIFO_INFO) {
-		msg.fifo.name[sizeof(msg.fifo.name) - 1] = '\0';
-		if (!show)
-			fifo_print_row(&msg.fifo);
-		else if (!strcmp(show, msg.fifo.name) && ++found)
-			fifo_print_detail(&msg.fifo);
-	}
-	close(sock);
-	if (ret || msg.op != CELLSOCK_FIFO_DONE) {
-		fprintf(stderr, "crtos fifo: the cell on CPU %d broke off its answer\n", cpu);
-		return EXIT_HOST;
-	}
+	ret = cellsock_request("fifo", cpu, req, CELLSOCK_FIFO_INFO, CELLSOCK_FIFO_DONE, fifo_print,
+			       &sh, &msg);
+	if (ret)
+		return ret;
 	if (msg.status) {
 		fprintf(stderr, "crtos fifo: %s\n", msg.error[0] ? msg.error : strerror(-msg.status));
 		return 1;
 	}
-	if (show && !found) {
+	if (show && !sh.found) {
 		fprintf(stderr, "crtos fifo: no FIFO called %s in the cell on CPU %d "
 			"(crtos fifo list shows them)\n", show, cpu);
 		return 1;

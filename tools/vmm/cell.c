@@ -583,6 +583,7 @@ void cell_destroy(struct cell *c)
 	if (c->pop_started)
 		pthread_join(c->pop_thread, NULL);
 	log_stop(c);
+	shm_destroy(c);		/* before the VM goes: its slots first */
 	if (c->run)
 		munmap(c->run, c->run_size);
 	close_fd(&c->vcpu_fd);
@@ -592,7 +593,6 @@ void cell_destroy(struct cell *c)
 	close_fd(&c->kick_efd);
 	close_fd(&c->stop_efd);
 	close_fd(&c->fifo_efd);
-	shm_destroy(c);
 	mem_destroy(c);
 	if (c->restore_rt_runtime)
 		vmm_host_set_rt_runtime_us(c->saved_rt_runtime, NULL);

@@ -4,6 +4,7 @@
 #define VMM_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <linux/kvm.h>
 #include <asm/xstate.h>
 #include <crtos/clock.h>
@@ -22,6 +23,8 @@ struct cell_shm {
 	uint32_t kind;			/* enum crtos_shm_kind */
 	bool writable;
 	bool registered;		/* the KVM slot exists */
+	dev_t dev;			/* a file's, for crtos shm show */
+	ino_t ino;
 };
 
 struct cell {
@@ -34,6 +37,7 @@ struct cell {
 	bool restore_rt_runtime;	/* we changed sched_rt_runtime_us */
 	long saved_rt_runtime;
 	int cpu_lock_fd;		/* flock on the RT CPU */
+	bool cpu_locked;		/* we hold it: the CPU's regions (shm.c) are ours */
 
 	/* KVM */
 	int kvm_fd, vm_fd, vcpu_fd;

@@ -7,7 +7,9 @@
  * kernel released (RELEASED -> FREE) at the next attach, reap or shutdown.
  * Nothing the kernel wrote is trusted beyond the state word.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,10 +105,19 @@ void shm_sweep(struct cell *c)
 	pthread_mutex_unlock(&c->shm_lock);
 }
 
+static int region_unlink(const struct cell_shm_region_info *r, void *ctx)
+{
+	(void)ctx;
+	unlink(r->path);
+	return 0;
+}
+
 void shm_destroy(struct cell *c)
 {
 	for (unsigned int i = 0; i < CRTOS_SHM_SLOTS; i++)
 		shm_detach(c, i);
+	if (c->cpu_locked)	/* the CPU was ours: so are its regions, which end with us */
+		cell_shm_region_list(c, region_unlink, NULL);
 }
 
 /* Map the object of req (fd for a file) here: s gets host, size, valid, writable. 0 or -errno. */
@@ -131,6 +142,8 @@ static int shm_map_object(const struct cell_shm_req *req, int fd, struct cell_sh
 	}
 	if (fstat(fd, &st))
 		return -errno;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
 	s->size = (req->len + PAGE - 1) & ~(PAGE - 1);
 	s->writable = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
 	prot = PROT_READ | (s->writable ? PROT_WRITE : 0);
@@ -208,4 +221,104 @@ int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint
 	pthread_mutex_unlock(&c->shm_lock);
 	*gpa = crtos_shm_slot_gpa(t, i);
 	return 0;
+}
+
+/* ---- RT shared-memory regions (vmm.h) ---- */
+
+#define REGION_DIR	"/dev/shm"
+
+/* A region's name: 1 to 31 of [A-Za-z0-9._-], not "." or "..", as an RT-FIFO's. */
+static bool region_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > 31 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static void region_path(const struct cell *c, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, REGION_DIR "/crtos-cell%d-%s", c->cpu, name);
+}
+
+int cell_shm_region_create(struct cell *c, const char *name, uint64_t size, struct vmm_err *err)
+{
+	char path[96];
+	int fd;
+
+	if (!region_name_ok(name))
+		return vmm_fail(err, -EINVAL, "bad region name '%s': 1-31 of A-Z a-z 0-9 . _ -", name);
+	if (!size || size % PAGE || size > CELL_SHM_REGION_MAX_SIZE)
+		return vmm_fail(err, -EINVAL, "a region's size is a multiple of 4K, up to 1G");
+	region_path(c, name, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return vmm_fail(err, -errno, "cannot create %s: %s", path, strerror(errno));
+	if (ftruncate(fd, (off_t)size)) {
+		int ret = -errno;
+
+		close(fd);
+		unlink(path);
+		return vmm_fail(err, ret, "cannot size %s: %s", path, strerror(-ret));
+	}
+	close(fd);
+	return 0;
+}
+
+int cell_shm_region_remove(struct cell *c, const char *name, struct vmm_err *err)
+{
+	char path[96];
+
+	if (!region_name_ok(name))
+		return vmm_fail(err, -EINVAL, "bad region name '%s'", name);
+	region_path(c, name, path, sizeof(path));
+	if (unlink(path))
+		return vmm_fail(err, -errno, "no region %s (%s)", name, strerror(errno));
+	return 0;
+}
+
+/* Shared slots mapping the file st names now. */
+static unsigned int region_slots(struct cell *c, const struct stat *st)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&c->shm_lock);
+	for (unsigned int i = 0; i < CRTOS_SHM_SLOTS; i++)
+		n += c->shm[i].host && c->shm[i].kind == CRTOS_SHM_FILE &&
+		     c->shm[i].dev == st->st_dev && c->shm[i].ino == st->st_ino;
+	pthread_mutex_unlock(&c->shm_lock);
+	return n;
+}
+
+int cell_shm_region_list(struct cell *c, int (*each)(const struct cell_shm_region_info *, void *),
+			 void *ctx)
+{
+	char prefix[32];
+	DIR *d = opendir(REGION_DIR);
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "crtos-cell%d-", c->cpu);
+	while (!ret && (de = readdir(d))) {
+		struct cell_shm_region_info r = { 0 };
+		struct stat st;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) ||
+		    !region_name_ok(de->d_name + strlen(prefix)))
+			continue;
+		snprintf(r.name, sizeof(r.name), "%s", de->d_name + strlen(prefix));
+		region_path(c, r.name, r.path, sizeof(r.path));
+		if (lstat(r.path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		r.size = (uint64_t)st.st_size;
+		r.uid = st.st_uid;
+		r.mode = st.st_mode & 07777;
+		r.slots = region_slots(c, &st);
+		ret = each(&r, ctx);
+	}
+	closedir(d);
+	return ret;
 }

@@ -282,6 +282,30 @@ struct cell_shm_req {
  */
 int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint64_t *gpa);
 
+/*
+ * RT shared-memory regions: /dev/rtshm/NAME in the realm, the file
+ * /dev/shm/crtos-cell<CPU>-NAME for Linux (owned by the cell's user, mode
+ * 0600, the size fixed at creation), removed when the cell ends. Mapping
+ * one, in either realm, maps that file: a shared slot in the realm.
+ */
+struct cell_shm_region_info {
+	char name[32];
+	char path[96];			/* the file Linux processes open */
+	uint64_t size;
+	uint32_t uid, mode;
+	unsigned int slots;		/* shared slots mapping it in the realm now */
+};
+
+#define CELL_SHM_REGION_MAX_SIZE	(1ull << 30)	/* a shared slot's span */
+
+/* Create region name of size bytes (page multiple). 0 or -errno (-EEXIST), *err says why. */
+int cell_shm_region_create(struct cell *c, const char *name, uint64_t size, struct vmm_err *err);
+/* Remove it (mappings keep their pages, as after unlink). 0 or -errno. */
+int cell_shm_region_remove(struct cell *c, const char *name, struct vmm_err *err);
+/* Call each for every region (stops at a nonzero return, which it returns). */
+int cell_shm_region_list(struct cell *c, int (*each)(const struct cell_shm_region_info *, void *),
+			 void *ctx);
+
 /* What a shadow needs: the guest-memory memfd, and the eventfd that kicks the kernel. */
 int cell_memfd(const struct cell *c);
 int cell_kick_fd(const struct cell *c);
