@@ -15,7 +15,7 @@ test_shm_program_matches_native_musl_and_glibc() {
 shm_wait_file() {
 	local i
 	for i in $(seq $((200 * ${CRTOS_TEST_TIME_SCALE:-1}))); do
-		[[ $(head -c ${#2} "$1" 2>/dev/null) == "$2" ]] && return 0
+		[[ $(head -c ${#2} "$1" 2>/dev/null | tr -d '\0') == "$2" ]] && return 0
 		sleep 0.05
 	done
 	return 1
@@ -82,4 +82,59 @@ test_shm_serving_cell_gets_memory_and_slots_back() {
 	echo "the same after the shared-memory program: $after"
 	[[ $before == *"0 shared slots" ]] || fail "no shared-slot count in the reap line"
 	[[ -n $before && $before == "$after" ]] || fail "the cell did not get its memory back"
+}
+
+# /dev/rtshm: a region crtos shm creates in a held cell, written by an RT
+# program and read by python from its file, and the reverse; the RT side
+# reaches the bytes with no remote call (--stats: no read of any kind); rm,
+# errors, and the region's end with the cell.
+# timeout: 90
+test_shm_rtshm_region_shared_with_python_and_crtos_shm_commands() {
+	local cell out region remote
+	command -v python3 >/dev/null || { echo "SKIP: no python3"; return 0; }
+	cell=$(tmp)
+	out=$(tmp)
+	hold_cell "$cell"
+	region=/dev/shm/crtos-cell$(sed -n 's/.*serves crtos run on CPU \([0-9]*\).*/\1/p' "$cell")-demo
+	"$CRTOS" shm create demo --size 8K || fail "crtos shm create failed"
+	status=0
+	"$CRTOS" shm create demo --size 8K 2>"$out" || status=$?
+	expect_status 1
+	"$CRTOS" shm create bad/name --size 8K 2>/dev/null && fail "a bad name was accepted"
+	[[ $(stat -c '%a %s %u' "$region") == "600 8192 $(id -u)" ]] ||
+		fail "the region file is not 0600, 8192 bytes, the cell's user's: $(stat -c '%a %s %u' "$region")"
+	"$CRTOS" run --stats -- "$BUILD/programs/shm-glibc" peer /dev/rtshm/demo >"$out" 2>&1 &
+	shm_wait_file "$region" "rt:hello" || fail "Linux never saw the RT program's bytes"
+	"$CRTOS" shm show demo | tee -a "$out" | grep -q "mapped by 1 shared slot" ||
+		fail "crtos shm show does not count the realm's mapping"
+	python3 -c '
+import mmap, sys
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 8192)
+    assert m[:9] == b"rt:hello\0", m[:9]
+    m[64:76] = b"linux:reply\0"
+' "$region" || fail "python did not see the RT bytes"
+	status=0
+	wait %2 || status=$?
+	cat "$out"
+	expect_status 0
+	expect_text "$out" "peer: the other process's reply: ok"
+	# It polled the region once a millisecond until python answered: had any
+	# poll gone through Linux, the remote calls (exec's and printf's) would grow with them.
+	remote=$(awk '/crtos: +[0-9]+ OTHER/ { print $6 }' "$out")
+	[[ -n $remote && $remote -lt 60 ]] ||
+		fail "the RT program reached the region through Linux"
+	"$CRTOS" shm list | grep -q '^demo ' || fail "crtos shm list does not show the region"
+	"$CRTOS" shm rm demo || fail "crtos shm rm failed"
+	[[ ! -e $region ]] || fail "rm left the file"
+	status=0
+	"$CRTOS" run -- "$BUILD/programs/shm-glibc" peer /dev/rtshm/demo >"$out" 2>&1 || status=$?
+	expect_text "$out" "open: ENOENT"
+	"$CRTOS" shm create left --size 4K
+	kill -TERM %1
+	wait %1
+	[[ ! -e ${region%demo}left ]] || fail "the region outlived its cell"
+	status=0
+	"$CRTOS" shm list 2>"$out" || status=$?
+	expect_status 69
 }
