@@ -289,6 +289,21 @@ static long do_munmap(struct lx_process *p, vaddr_t start, vaddr_t end)
  * Map fresh zeroed memory at addr (exactly there if fixed, else addr is a
  * hint) in both realms; *out is where it went.
  */
+/* Insert v (mirrored already) and map its pages; *out: its start. 0, or -errno with v gone. */
+static long vma_install(struct lx_process *p, struct vma *v, vaddr_t *out)
+{
+	long err;
+
+	vma_insert(p, v);
+	err = vma_map_pages(v, v->start, v->end);
+	if (err) {
+		do_munmap(p, v->start, v->end);
+		return err;
+	}
+	*out = v->start;
+	return 0;
+}
+
 /*
  * Where a new mapping of len bytes (page multiple) goes: exactly *addr if
  * fixed (what was there is unmapped), else *addr is a hint. 0 or -errno.
@@ -334,14 +349,7 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 		vma_free(v, true);
 		return err;
 	}
-	vma_insert(p, v);
-	err = vma_map_pages(v, v->start, v->end);
-	if (err) {
-		do_munmap(p, v->start, v->end);
-		return err;
-	}
-	*out = addr;
-	return 0;
+	return vma_install(p, v, out);
 }
 
 /* A VMA over [start, end) for shared slot sl at gpa: its pages, holes past the object's end. */
@@ -398,14 +406,7 @@ long lx_mmap_shared(vaddr_t addr, size_t len, unsigned int prot, bool fixed, int
 		rcall(CRTOS_SHADOW_UNMAP, addr, len, 0, 0, 0, 0);
 		return err ?: -ENOMEM;
 	}
-	vma_insert(p, v);
-	err = vma_map_pages(v, v->start, v->end);
-	if (err) {
-		do_munmap(p, v->start, v->end);
-		return err;
-	}
-	*out = addr;
-	return 0;
+	return vma_install(p, v, out);
 }
 
 /* shmdt: unmap every VMA of the SysV segment attached at addr. 0 or -EINVAL. */

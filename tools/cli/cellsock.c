@@ -356,5 +356,10 @@ int cellsock_request(const char *tool, int cpu, const struct cellsock_msg *req, 
 		return EXIT_HOST;
 	}
 	done->error[sizeof(done->error) - 1] = '\0';
+	if (done->status) {
+		fprintf(stderr, "crtos %s: %s\n", tool, done->error[0] ? done->error :
+			strerror(-done->status));
+		return 1;
+	}
 	return 0;
 }

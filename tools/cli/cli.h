@@ -4,6 +4,7 @@
 #define CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit statuses of the tool itself (sysexits.h values). */
@@ -15,6 +16,16 @@ int64_t cli_parse_size(const char *s);
 
 /* Parse a decimal integer in [min, max]; false if malformed or out of range. */
 bool cli_parse_int(const char *s, long min, long max, long *out);
+
+/* "crtos TOOL: WHAT ARG" and where help is, on stderr. Returns EXIT_USAGE. */
+int cli_usage(const char *tool, const char *what, const char *arg);
+
+/*
+ * After getopt: the command word (create, list, show, rm) and the name of
+ * the object (what: "FIFO", "region") it needs, into name. 0 or EXIT_USAGE.
+ */
+int cli_object_words(const char *tool, const char *what, int argc, char **argv, const char **cmd,
+		     char *name, size_t name_len);
 
 /* CLOCK_MONOTONIC in ns when the process started (taken first thing in main). */
 extern uint64_t cli_start_ns;

@@ -50,9 +50,7 @@ void cmd_fifo_help(void)
 
 static int fifo_usage(const char *what, const char *arg)
 {
-	fprintf(stderr, "crtos fifo: %s%s%s\nTry 'crtos fifo --help'.\n", what, arg ? " " : "",
-		arg ? arg : "");
-	return EXIT_USAGE;
+	return cli_usage("fifo", what, arg);
 }
 
 static const char *side_name(uint32_t side)
@@ -113,10 +111,6 @@ static int fifo_request(int cpu, struct cellsock_msg *req, const char *show)
 			       &sh, &msg);
 	if (ret)
 		return ret;
-	if (msg.status) {
-		fprintf(stderr, "crtos fifo: %s\n", msg.error[0] ? msg.error : strerror(-msg.status));
-		return 1;
-	}
 	if (show && !sh.found) {
 		fprintf(stderr, "crtos fifo: no FIFO called %s in the cell on CPU %d "
 			"(crtos fifo list shows them)\n", show, cpu);
@@ -162,20 +156,12 @@ int cmd_fifo(int argc, char **argv)
 			return fifo_usage("unknown option", NULL);
 		}
 	}
-	cmd = optind < argc ? argv[optind] : NULL;
-	name = optind + 1 < argc ? argv[optind + 1] : NULL;
-	if (!cmd)
-		return fifo_usage("which command? create, list, show or rm", NULL);
-	if (optind + (strcmp(cmd, "list") ? 2 : 1) < argc)
-		return fifo_usage("unexpected argument", argv[argc - 1]);
-	if (strcmp(cmd, "list") && !name)
-		return fifo_usage("which FIFO? give its NAME after", cmd);
+	opt = cli_object_words("fifo", "FIFO", argc, argv, &cmd, req.name, sizeof(req.name));
+	if (opt)
+		return opt;
+	name = req.name[0] ? req.name : NULL;
 	if (size && strcmp(cmd, "create"))
 		return fifo_usage("--size is for create only", NULL);
-	if (name)
-		snprintf(req.name, sizeof(req.name), "%s", name);
-	if (name && strlen(name) >= sizeof(req.name))
-		return fifo_usage("a FIFO's name has at most 31 characters:", name);
 	if (!strcmp(cmd, "create")) {
 		req.op = CELLSOCK_FIFO_CREATE;
 		req.size = (uint64_t)size;

@@ -46,9 +46,7 @@ void cmd_shm_help(void)
 
 static int shm_usage(const char *what, const char *arg)
 {
-	fprintf(stderr, "crtos shm: %s%s%s\nTry 'crtos shm --help'.\n", what, arg ? " " : "",
-		arg ? arg : "");
-	return EXIT_USAGE;
+	return cli_usage("shm", what, arg);
 }
 
 struct shm_show {
@@ -88,10 +86,6 @@ static int shm_request(int cpu, struct cellsock_msg *req, const char *show)
 			       &sh, &msg);
 	if (ret)
 		return ret;
-	if (msg.status) {
-		fprintf(stderr, "crtos shm: %s\n", msg.error[0] ? msg.error : strerror(-msg.status));
-		return 1;
-	}
 	if (show && !sh.found) {
 		fprintf(stderr, "crtos shm: no region called %s in the cell on CPU %d "
 			"(crtos shm list shows them)\n", show, cpu);
@@ -136,20 +130,12 @@ int cmd_shm(int argc, char **argv)
 			return shm_usage("unknown option", NULL);
 		}
 	}
-	cmd = optind < argc ? argv[optind] : NULL;
-	name = optind + 1 < argc ? argv[optind + 1] : NULL;
-	if (!cmd)
-		return shm_usage("which command? create, list, show or rm", NULL);
-	if (optind + (strcmp(cmd, "list") ? 2 : 1) < argc)
-		return shm_usage("unexpected argument", argv[argc - 1]);
-	if (strcmp(cmd, "list") && !name)
-		return shm_usage("which region? give its NAME after", cmd);
+	opt = cli_object_words("shm", "region", argc, argv, &cmd, req.name, sizeof(req.name));
+	if (opt)
+		return opt;
+	name = req.name[0] ? req.name : NULL;
 	if (!strcmp(cmd, "create") != !!size)
 		return shm_usage(size ? "--size is for create only" : "create needs --size", NULL);
-	if (name && strlen(name) >= sizeof(req.name))
-		return shm_usage("a region's name has at most 31 characters:", name);
-	if (name)
-		snprintf(req.name, sizeof(req.name), "%s", name);
 	if (!strcmp(cmd, "create")) {
 		req.op = CELLSOCK_REGION_CREATE;
 		req.size = (uint64_t)size;

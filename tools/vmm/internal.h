@@ -12,6 +12,17 @@
 #include <crtos/shm.h>
 #include "vmm.h"
 
+/* For C libraries older than the kernels we run on (mem.c, shm.c). */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+
 #define MiB	(1ull << 20)
 #define GiB	(1ull << 30)
 
