@@ -21,7 +21,14 @@ bool cli_parse_int(const char *s, long min, long max, long *out);
 int cli_usage(const char *tool, const char *what, const char *arg);
 
 /*
- * After getopt: the command word (create, list, show, rm) and the name of
+ * The options of crtos fifo and crtos shm: --size (> 0, checked by the
+ * caller), --cpu, -h (help() printed: -1). 0, -1 or EXIT_USAGE.
+ */
+int cli_object_options(const char *tool, int argc, char **argv, void (*help)(void),
+		       int64_t *size, long *cpu);
+
+/*
+ * After cli_object_options: the command word (create, list, show, rm) and the name of
  * the object (what: "FIFO", "region") it needs, into name. 0 or EXIT_USAGE.
  */
 int cli_object_words(const char *tool, const char *what, int argc, char **argv, const char **cmd,

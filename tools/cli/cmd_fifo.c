@@ -4,7 +4,6 @@
  * (crtos cell --hold), through its socket (cellsock.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,43 +118,20 @@ static int fifo_request(int cpu, struct cellsock_msg *req, const char *show)
 	return 0;
 }
 
-enum { OPT_SIZE = 256, OPT_CPU };
-
-static const struct option fifo_options[] = {
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "cpu", required_argument, NULL, OPT_CPU },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 int cmd_fifo(int argc, char **argv)
 {
 	struct cellsock_msg req = { 0 };
 	const char *cmd, *name;
-	int64_t size = 0;
-	long cpu = -1;
+	int64_t size;
+	long cpu;
 	int opt;
 
-	optind = 1;	/* GNU getopt: the words may come before or after the options */
-	while ((opt = getopt_long(argc, argv, "h", fifo_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_SIZE:
-			size = cli_parse_size(optarg);
-			if (size < (int64_t)CRTOS_FIFO_MIN_SIZE || size > (int64_t)CRTOS_FIFO_MAX_SIZE ||
-			    (size & (size - 1)))
-				return fifo_usage("--size needs a power of two from 4K to 16M, not", optarg);
-			break;
-		case OPT_CPU:
-			if (!cli_parse_int(optarg, 0, 4095, &cpu))
-				return fifo_usage("--cpu needs a CPU number, not", optarg);
-			break;
-		case 'h':
-			cmd_fifo_help();
-			return 0;
-		default:
-			return fifo_usage("unknown option", NULL);
-		}
-	}
+	opt = cli_object_options("fifo", argc, argv, cmd_fifo_help, &size, &cpu);
+	if (opt)
+		return opt < 0 ? 0 : opt;
+	if (size && (size < (int64_t)CRTOS_FIFO_MIN_SIZE || size > (int64_t)CRTOS_FIFO_MAX_SIZE ||
+		     (size & (size - 1))))
+		return fifo_usage("--size needs a power of two from 4K to 16M", NULL);
 	opt = cli_object_words("fifo", "FIFO", argc, argv, &cmd, req.name, sizeof(req.name));
 	if (opt)
 		return opt;

@@ -4,7 +4,6 @@
  * a held cell (crtos cell --hold), through its socket (cellsock.h). The
  * regions themselves: vmm.h, "RT shared-memory regions".
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,42 +93,19 @@ static int shm_request(int cpu, struct cellsock_msg *req, const char *show)
 	return 0;
 }
 
-enum { OPT_SIZE = 256, OPT_CPU };
-
-static const struct option shm_options[] = {
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "cpu", required_argument, NULL, OPT_CPU },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 int cmd_shm(int argc, char **argv)
 {
 	struct cellsock_msg req = { 0 };
 	const char *cmd, *name;
-	int64_t size = 0;
-	long cpu = -1;
+	int64_t size;
+	long cpu;
 	int opt;
 
-	optind = 1;	/* GNU getopt: the words may come before or after the options */
-	while ((opt = getopt_long(argc, argv, "h", shm_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_SIZE:
-			size = cli_parse_size(optarg);
-			if (size <= 0 || size % 4096 || size > (int64_t)CELL_SHM_REGION_MAX_SIZE)
-				return shm_usage("--size needs a multiple of 4K up to 1G, not", optarg);
-			break;
-		case OPT_CPU:
-			if (!cli_parse_int(optarg, 0, 4095, &cpu))
-				return shm_usage("--cpu needs a CPU number, not", optarg);
-			break;
-		case 'h':
-			cmd_shm_help();
-			return 0;
-		default:
-			return shm_usage("unknown option", NULL);
-		}
-	}
+	opt = cli_object_options("shm", argc, argv, cmd_shm_help, &size, &cpu);
+	if (opt)
+		return opt < 0 ? 0 : opt;
+	if (size % 4096 || size > (int64_t)CELL_SHM_REGION_MAX_SIZE)
+		return shm_usage("--size needs a multiple of 4K up to 1G", NULL);
 	opt = cli_object_words("shm", "region", argc, argv, &cmd, req.name, sizeof(req.name));
 	if (opt)
 		return opt;

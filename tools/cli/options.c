@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Option value parsing for the crtos command. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,5 +77,43 @@ int cli_object_words(const char *tool, const char *what, int argc, char **argv, 
 	if (n && strlen(n) >= name_len)
 		return cli_usage(tool, msg, n);
 	snprintf(name, name_len, "%s", n ? n : "");
+	return 0;
+}
+
+enum { OBJ_OPT_SIZE = 256, OBJ_OPT_CPU };
+
+static const struct option cli_object_opts[] = {
+	{ "size", required_argument, NULL, OBJ_OPT_SIZE },
+	{ "cpu", required_argument, NULL, OBJ_OPT_CPU },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cli_object_options(const char *tool, int argc, char **argv, void (*help)(void),
+		       int64_t *size, long *cpu)
+{
+	int opt;
+
+	*size = 0;
+	*cpu = -1;
+	optind = 1;	/* GNU getopt: the words may come before or after the options */
+	while ((opt = getopt_long(argc, argv, "h", cli_object_opts, NULL)) != -1) {
+		switch (opt) {
+		case OBJ_OPT_SIZE:
+			*size = cli_parse_size(optarg);
+			if (*size <= 0)
+				return cli_usage(tool, "--size needs a size (4096, 64K, 1M), not", optarg);
+			break;
+		case OBJ_OPT_CPU:
+			if (!cli_parse_int(optarg, 0, 4095, cpu))
+				return cli_usage(tool, "--cpu needs a CPU number, not", optarg);
+			break;
+		case 'h':
+			help();
+			return -1;
+		default:
+			return cli_usage(tool, "unknown option", NULL);
+		}
+	}
 	return 0;
 }
