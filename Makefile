@@ -33,7 +33,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) \
 	-ffreestanding -fno-builtin-malloc -fno-stack-protector -fpie \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
-	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) \
+	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) -isystem kernel/include/nolibc \
 	$(SHARED_INC) -Ikernel/include -Ilinuxabi/include -Iarch/x86_64/include -I$(BUILD)/include
 KERNEL_ASFLAGS := $(KERNEL_CFLAGS) -D__ASSEMBLER__
 KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h
@@ -55,7 +55,7 @@ KERNEL_SRCS := \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
 	linuxabi/thread.c linuxabi/signal.c linuxabi/futex.c linuxabi/timers.c linuxabi/sys_sched.c \
-	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c linuxabi/fork.c \
+	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c linuxabi/shm.c linuxabi/fork.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
@@ -73,9 +73,9 @@ TOOLS_SRCS := \
 	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c \
 	tools/vmm/boot.c tools/vmm/clock.c \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
-	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c \
+	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c tools/vmm/shm.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
-	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c \
+	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c tools/cli/cmd_shm.c \
 	tools/cli/run_procs.c tools/cli/cmd_bench.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
@@ -144,7 +144,7 @@ $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
-SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c
+SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c tools/shadow/shm.c
 SHADOW_OBJS := $(patsubst %,$(BUILD)/s/%.o,$(SHADOW_SRCS))
 
 $(BUILD)/s/%.c.o: %.c $(wildcard include/crtos/*.h tools/shadow/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp

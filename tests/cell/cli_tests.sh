@@ -67,6 +67,12 @@ test_help_texts_describe_every_command() {
 	run "$out" help doctor
 	expect_status 0
 	expect_text "$out" "--fix"
+	expect_text <("$CRTOS" --help) "shm"
+	run "$out" shm --help
+	expect_status 0
+	for opt in create list show rm --size --cpu /dev/rtshm/NAME /dev/shm "Exit status"; do
+		expect_text "$out" "$opt"
+	done
 	run "$out" version
 	expect_text "$out" "kernel ABI $ABI"
 }
@@ -84,6 +90,14 @@ test_bad_usage_exits_64() {
 	expect_status 64
 	run "$out" cell --idle sometimes
 	expect_status 64
+	run "$out" shm create x
+	expect_status 64
+	expect_text "$out" "create needs --size"
+	run "$out" shm create x --size 1000
+	expect_status 64
+	run "$out" shm show
+	expect_status 64
+	expect_text "$out" "which region?"
 }
 
 test_boot_shows_banner_boot_time_and_shuts_down() {
