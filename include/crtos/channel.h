@@ -84,6 +84,9 @@ struct crtos_rcall {
 #define CRTOS_SHADOW_SIGCHLD	(CRTOS_SHADOW_OP_BASE + 10)	/* on: Linux reaps the shadow's children
 								 * itself (the program ignores SIGCHLD or
 								 * set SA_NOCLDWAIT), 0: it does not */
+#define CRTOS_SHADOW_STOP	(CRTOS_SHADOW_OP_BASE + 11)	/* sig: stop the shadow with sig (0: Linux
+								 * stopped it already); returns once Linux
+								 * has continued it (job control) */
 
 /* Channel life cycle (crtos_channel.state). */
 enum crtos_channel_state {
