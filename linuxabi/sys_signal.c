@@ -260,6 +260,9 @@ long sys_kill(const uint64_t *a)
 		ret = sig ? lx_signal_send(p, NULL, &info) : 0;
 	}
 	arch_irq_restore(flags);
+	/* A stopped shadow would not end until continued: Linux's SIGKILL ends it at once. */
+	if (p && sig == SIGKILL && p != lx_current()->proc)
+		rcall(__NR_kill, a[0], a[1], 0, 0, 0, 0);
 	return p ? ret : rcall(__NR_kill, a[0], a[1], 0, 0, 0, 0);
 }
 

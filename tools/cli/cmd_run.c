@@ -7,9 +7,10 @@
  * credentials, cwd, environment, umask, rlimits and standard fds, and the
  * program's pid is the shadow's. It relays SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT sent to it (signals from the terminal reach the shadow directly,
- * which is in the same process group), and exits with the program's status,
- * as a shell would: 128 + signal when a signal ended it, 126 when it could
- * not be executed, 127 when it was not found.
+ * which is in the same process group), and exits with the program's status
+ * (126 when it could not be executed, 127 when it was not found), or dies
+ * of the signal that ended the program, so that the shell says what it
+ * would natively ("Segmentation fault").
  *
  * It also makes the RT processes the program forks (run_procs.c): the
  * shadows ask over a socket each, and it reaps each when its shadow is
@@ -43,7 +44,7 @@
 #include "cellsock.h"
 #include "cli.h"
 #include "run_procs.h"
-#include "shadow/sigring.h"
+#include "shadow/signals.h"
 #include "vmm/vmm.h"
 #include <crtos/channel.h>
 
@@ -60,6 +61,7 @@ struct run_opts {
 	bool verbose;
 	bool new_cell;			/* never reuse a serving cell */
 	bool stats;			/* print per-thread statistics at the end */
+	int killed_by;			/* out: the signal that ended the program, or 0 */
 	long boot_timeout_ms;
 	char path[PATH_MAX];		/* the program, found */
 	char **argv;			/* its arguments, argv[0] included */
@@ -96,10 +98,11 @@ void cmd_run_help(void)
 "                       twin made in Linux (remote), by thread and by call\n"
 "  -h, --help\n"
 "\n"
-"Exit status: the program's; 128 + N if signal N ended it; 126 if it could\n"
-"not be executed (not an ELF the realm can run, say; the message says why);\n"
-"127 if it was not found; 64 bad usage; 69 this host cannot run a cell;\n"
-"70-72 the cell failed (see crtos cell --help).\n");
+"Exit status: the program's; if signal N ended it, crtos run ends by signal N\n"
+"too (a shell reports 128 + N); 126 if it could not be executed (not an ELF\n"
+"the realm can run, say; the message says why); 127 if it was not found; 64\n"
+"bad usage; 69 this host cannot run a cell; 70-72 the cell failed (see crtos\n"
+"cell --help).\n");
 }
 
 enum { R_PRIO = 256, R_CPU, R_MEM, R_IDLE, R_LOG, R_VERBOSE, R_KERNEL, R_KVM, R_FIX_RT, R_NO_RT,
@@ -497,8 +500,10 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		fprintf(stderr, "crtos: the cell stopped while the program ran\n");
 		return rc->local ? cell_exit_code(rc->local) : 70;
 	}
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
+		o->killed_by = WTERMSIG(status);
 		return 128 + WTERMSIG(status);
+	}
 	return WEXITSTATUS(status);
 }
 
@@ -618,5 +623,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (log)
 		fclose(log);
+	/* Everything is shut down: end the way the program did, for the shell's message. */
+	if (o.killed_by)
+		die_by_signal(o.killed_by);
 	return status;
 }

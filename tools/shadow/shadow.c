@@ -64,7 +64,7 @@
 #include <crtos/channel.h>
 #include <linux_syscalls.h>
 #include "shadow.h"
-#include "shadow/sigring.h"
+#include "shadow/signals.h"
 
 #define SHADOW_SIG_INTERRUPT	SIGRTMAX	/* dispatcher to twin: cut your call short */
 #define TWIN_STACK_SIZE		(128 * 1024)
@@ -547,10 +547,8 @@ static void print_stats(void)
 /* End the way the RT process ended. */
 static void finish(void)
 {
-	struct rlimit no_core = { 0, 0 };
 	int value = sh.chan->exit_value;
 	char msg[sizeof(sh.chan->exit_msg)];
-	sigset_t set;
 
 	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
 		print_stats();
@@ -558,13 +556,7 @@ static void finish(void)
 	case CRTOS_EXIT_CODE:
 		_exit(value & 0xff);
 	case CRTOS_EXIT_SIGNAL:
-		/* Die of the same signal, so that our parent reports 128 + signal. */
-		setrlimit(RLIMIT_CORE, &no_core);
-		signal(value, SIG_DFL);
-		sigemptyset(&set);
-		sigaddset(&set, value);
-		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-		raise(value);
+		die_by_signal(value);
 		_exit(128 + value);
 	default:
 		memcpy(msg, sh.chan->exit_msg, sizeof(msg));
