@@ -7,8 +7,10 @@
  * a stop; a SIGCONT handler; a process that stops itself; a sleep that a
  * stop does not cut short; SIGKILL of a stopped child. The children measure
  * the longest time between two turns of their threads' loops: a stopped
- * process's threads must not run at all. Run natively and in the realm;
- * the output must match.
+ * process's threads must not run at all. Each child has a process group
+ * of its own, which is not orphaned (its parent is in another group of the
+ * session), so that Linux does not discard SIGTSTP and SIGTTIN as it does
+ * for orphaned groups. Run natively and in the realm; the output must match.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,8 +133,11 @@ static pid_t start_child(long ms)
 	if (pipe(ready))
 		return -1;
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		setpgid(0, 0);
 		child_loops(ms);
+	}
+	setpgid(pid, pid);
 	close(ready[1]);
 	for (int i = 0; i < LOOP_THREADS; i++)
 		if (read(ready[0], c, 1) != 1)
@@ -226,6 +231,7 @@ static void stops_itself(int sig, const char *what)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		setpgid(0, 0);
 		raise(sig);
 		_exit(conts == 1 ? 0 : 1);
 	}
