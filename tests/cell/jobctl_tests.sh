@@ -22,6 +22,20 @@ wait_state() {
 	fail "process $1 is not $2"
 }
 
+# wait_gone PID...: until each PID has ended (a zombie has: its parent may
+# be init, which reaps when it will); 2 s at most, scaled. Fails if not.
+wait_gone() {
+	local p l i
+	for p in "$@"; do
+		for ((i = 0; i < 40 * ${CRTOS_TEST_TIME_SCALE:-1}; i++)); do
+			read -r l 2>/dev/null <"/proc/$p/stat" || break
+			case $l in *") Z "*) break ;; esac
+			sleep 0.05
+		done
+		((i < 40 * ${CRTOS_TEST_TIME_SCALE:-1})) || fail "process $p is left: $l"
+	done
+}
+
 # timeout: 120
 test_jobctl_stopped_children_as_their_parent_sees_them_match_native() {
 	program_matches_native jobctl ""
@@ -149,7 +163,7 @@ test_deaths_crashes_end_only_their_process_with_the_shells_status() {
 # the cell has all its memory back.
 # timeout: 120
 test_deaths_kill_9_of_a_shadow_or_crtos_run_frees_the_process() {
-	local cell log pid shadow forked first last p
+	local cell log pid shadow forked first last
 	cell=$(tmp)
 	log=$(tmp)
 	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
@@ -170,10 +184,8 @@ test_deaths_kill_9_of_a_shadow_or_crtos_run_frees_the_process() {
 		wait $pid || status=$?
 		echo "kill -9 of the $victim: crtos run's status $status"
 		[[ $status == 137 ]] || fail "kill -9 of the $victim: status $status, not 137"
-		sleep 0.5
-		for p in $shadow $forked; do
-			! kill -0 "$p" 2>/dev/null || fail "kill -9 of the $victim: shadow $p is left"
-		done
+		echo "kill -9 of the $victim: the shadows $shadow $forked must end"
+		wait_gone $shadow $forked
 	done
 	"$CRTOS" run -- $BUSYBOX true
 	kill -TERM %1
@@ -188,7 +200,7 @@ test_deaths_kill_9_of_a_shadow_or_crtos_run_frees_the_process() {
 # kill -9 of the VMM (a held cell) ends every program it ran: no shadow
 # and no crtos run is left, and the next crtos run boots a new cell.
 test_deaths_kill_9_of_the_vmm_leaves_nothing_behind() {
-	local cell pid shadow forked cellpid p
+	local cell pid shadow forked cellpid
 	cell=$(tmp)
 	hold_cell "$cell"
 	cellpid=$(jobs -p %1)
@@ -201,10 +213,7 @@ test_deaths_kill_9_of_the_vmm_leaves_nothing_behind() {
 	status=0
 	wait $pid || status=$?
 	echo "crtos run ended with status $status when its cell was killed"
-	sleep 0.5
-	for p in $shadow $forked; do
-		! kill -0 "$p" 2>/dev/null || fail "shadow $p is left"
-	done
-	! kill -0 "$pid" 2>/dev/null || fail "crtos run is left"
+	echo "the shadows $shadow $forked and crtos run $pid must end"
+	wait_gone $shadow $forked $pid
 	[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the next crtos run did not run"
 }

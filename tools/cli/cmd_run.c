@@ -366,6 +366,28 @@ static void run_tell_stopped(const struct run_cell *rc, const struct run_procs *
 }
 
 /*
+ * While we are stopped, a process of ours that continues us if the shadow
+ * ends (kill -9 of a stopped program: nothing else would wake us). In a
+ * process group of its own, so that the job's stop signals miss it. Its
+ * pid, or -1.
+ */
+static pid_t run_stop_watcher(pid_t shadow)
+{
+	pid_t us = getpid(), pid = fork();
+	struct pollfd pfd = { .events = POLLIN };
+
+	if (pid)
+		return pid;
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pfd.fd = (int)syscall(SYS_pidfd_open, shadow, 0);
+	while (pfd.fd >= 0 && poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	kill(us, SIGCONT);
+	_exit(0);
+}
+
+/*
  * The program's shadow stopped with sig: stop with it, so that the shell's
  * job table says so. Once continued (fg, bg, kill -CONT of our pid),
  * continue the shadow if it is still stopped. With a cell of our own, the
@@ -375,6 +397,7 @@ static void run_stop_like(pid_t shadow, int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
 	sigset_t set, mask;
+	pid_t watcher = run_stop_watcher(shadow);
 
 	if (sig != SIGSTOP)
 		sigaction(sig, &dfl, &old);
@@ -383,6 +406,10 @@ static void run_stop_like(pid_t shadow, int sig)
 	pthread_sigmask(SIG_UNBLOCK, &set, &mask);
 	raise(sig);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (watcher > 0) {
+		kill(watcher, SIGKILL);
+		waitpid(watcher, NULL, 0);
+	}
 	if (sig != SIGSTOP)
 		sigaction(sig, &old, NULL);
 	if (run_pid_stopped(shadow))
