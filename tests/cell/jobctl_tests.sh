@@ -124,11 +124,26 @@ test_jobctl_ctrl_z_in_an_interactive_shell() {
 	grep -q "the job ended" "$out" || fail "fg: the job did not end normally"
 }
 
+# memory_back_after LOG WHAT: run one more program in the held cell (job
+# %1, its log LOG with loglevel=7), stop the cell, and check that the cell's
+# free memory and heap objects after it are those after the first program.
+memory_back_after() {
+	local first last
+	"$CRTOS" run -- $BUSYBOX true
+	kill -TERM %1
+	wait %1
+	first=$(procs_reap_counts "$1" 1)
+	last=$(grep -c 'process 0 reaped:' "$1")
+	last=$(procs_reap_counts "$1" "$last")
+	echo "free memory and heap objects after the first program: $first; after the $2: $last"
+	[[ -n $first && $first == "$last" ]] || fail "the cell did not get its memory back after the $2"
+}
+
 # Each crash (tests/programs/crash.c) ends with the shell's status, natively
 # and in the realm, and the cell carries on with all its memory.
 # timeout: 120
 test_deaths_crashes_end_only_their_process_with_the_shells_status() {
-	local cell log how libc n rt first last prog want
+	local cell log how libc n rt prog want
 	cell=$(tmp)
 	log=$(tmp)
 	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
@@ -147,14 +162,7 @@ test_deaths_crashes_end_only_their_process_with_the_shells_status() {
 			[[ $n == "$want" && $rt == "$want" ]] || fail "crash $how ($libc): status $rt, natively $n, not $want"
 		done
 	done
-	"$CRTOS" run -- $BUSYBOX true
-	kill -TERM %1
-	wait %1
-	first=$(procs_reap_counts "$log" 1)
-	last=$(grep -c 'process 0 reaped:' "$log")
-	last=$(procs_reap_counts "$log" "$last")
-	echo "free memory and heap objects after the first program: $first; after the crashes: $last"
-	[[ -n $first && $first == "$last" ]] || fail "the cell did not get its memory back after the crashes"
+	memory_back_after "$log" crashes
 	expect_text "$cell" "crtos: the cell shut down, exit status 0"
 }
 
@@ -163,7 +171,7 @@ test_deaths_crashes_end_only_their_process_with_the_shells_status() {
 # the cell has all its memory back.
 # timeout: 120
 test_deaths_kill_9_of_a_shadow_or_crtos_run_frees_the_process() {
-	local cell log pid shadow forked first last
+	local cell log pid shadow forked
 	cell=$(tmp)
 	log=$(tmp)
 	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
@@ -187,14 +195,7 @@ test_deaths_kill_9_of_a_shadow_or_crtos_run_frees_the_process() {
 		echo "kill -9 of the $victim: the shadows $shadow $forked must end"
 		wait_gone $shadow $forked
 	done
-	"$CRTOS" run -- $BUSYBOX true
-	kill -TERM %1
-	wait %1
-	first=$(procs_reap_counts "$log" 1)
-	last=$(grep -c 'process 0 reaped:' "$log")
-	last=$(procs_reap_counts "$log" "$last")
-	echo "free memory and heap objects after the first program: $first; after the kills: $last"
-	[[ -n $first && $first == "$last" ]] || fail "the cell did not get its memory back after the kills"
+	memory_back_after "$log" kills
 }
 
 # kill -9 of the VMM (a held cell) ends every program it ran: no shadow
