@@ -104,6 +104,7 @@ int lx_process_spawn(uint64_t *chan_gpa, unsigned int *index)
 	list_init(&p->threads);
 	list_init(&p->ptimers);
 	list_init(&p->shared_pending.queue);
+	list_init(&p->stop_parked);
 	kmutex_init(&p->mm_lock);
 	flags = arch_irq_save();	/* interrupts look processes up */
 	list_add_tail(&lx_processes, &p->link);

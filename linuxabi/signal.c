@@ -21,8 +21,15 @@
  * call that was interrupted is restarted or fails with EINTR as Linux
  * decides (SA_RESTART and the ERESTART* codes). rt_sigreturn undoes it all.
  *
- * Stop signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) do not stop RT
- * threads: their default action is to be ignored here.
+ * Job control (docs/architecture.md, "Stopping and continuing"): a process
+ * is stopped exactly while its shadow is stopped in Linux. A stop signal at
+ * its default action makes the thread that takes it ask its twin to stop
+ * the shadow with it (CRTOS_SHADOW_STOP), a call that returns once Linux
+ * continues the shadow; meanwhile the other threads park before user code.
+ * SIGSTOP here always means that Linux stopped the shadow already (crtos
+ * run or the parent's shadow saw it; a SIGSTOP or SIGCONT from the realm
+ * goes to Linux), so its stop call only waits. SIGCONT discards pending
+ * stop signals.
  *
  * Context: masked throughout (signals are touched from interrupts).
  */
@@ -34,6 +41,7 @@
 #include <asm/ucontext.h>
 #include <asm-generic/signal-defs.h>
 #include <linux/signal.h>
+#include <asm/unistd_64.h>
 
 #define LX_SIG_SYNCHRONOUS	(LX_SIGBIT(SIGSEGV) | LX_SIGBIT(SIGBUS) | LX_SIGBIT(SIGILL) | \
 				 LX_SIGBIT(SIGTRAP) | LX_SIGBIT(SIGFPE) | LX_SIGBIT(SIGSYS))
@@ -43,7 +51,6 @@
 /* RFLAGS bits a signal frame may change: CF PF AF ZF SF TF DF OF AC RF (Linux's FIX_EFLAGS). */
 #define LX_RFLAGS_FIX		0x40dd5ull
 #define LX_RFLAGS_RESET		(0x100ull | 0x400ull)	/* TF, DF: cleared for the handler */
-#define LX_ERESTART_RESTARTBLOCK	516
 
 /* The frame a handler finds on its stack (Linux's struct rt_sigframe, x86-64). */
 struct lx_rt_sigframe {
@@ -64,10 +71,16 @@ int lx_sig_default_kills(int sig)
 	}
 }
 
-static bool sig_ignored_by_action(const struct lx_sigaction *sa, int sig)
+bool lx_sig_stops(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Whether sig does nothing under sa: ignored, or a default action that neither kills nor stops. */
+bool lx_sig_ignored(const struct lx_sigaction *sa, int sig)
 {
 	return sa->handler == (uint64_t)SIG_IGN ||
-	       (sa->handler == (uint64_t)SIG_DFL && !lx_sig_default_kills(sig));
+	       (sa->handler == (uint64_t)SIG_DFL && !lx_sig_default_kills(sig) && !lx_sig_stops(sig));
 }
 
 /* Some thread of p blocks sig (or waits for it in sigtimedwait). */
@@ -163,7 +176,7 @@ int lx_signal_send_queued(struct lx_process *p, struct lx_thread *target, struct
 	struct lx_sigpending *sp = target ? &target->pending : &p->shared_pending;
 	unsigned long flags = arch_irq_save();
 
-	if (p->state != LX_PROC_RUNNING || (sig_ignored_by_action(&p->sigactions[sig], sig) &&
+	if (p->state != LX_PROC_RUNNING || (lx_sig_ignored(&p->sigactions[sig], sig) &&
 					    !(target ? target->sigmask & LX_SIGBIT(sig) :
 						       sig_blocked_somewhere(p, sig)))) {
 		arch_irq_restore(flags);
@@ -188,6 +201,10 @@ int lx_signal_send(struct lx_process *p, struct lx_thread *target, const siginfo
 	if (sig < 1 || sig > LX_NSIG)
 		return -EINVAL;
 	flags = arch_irq_save();
+	if (sig == SIGCONT && p->state == LX_PROC_RUNNING)
+		for (int stop = 1; stop <= SIGTTOU; stop++)
+			if (lx_sig_stops(stop))
+				lx_signal_discard(p, stop);
 	if (p->state != LX_PROC_RUNNING || (sig < SIGRTMIN && (sp->set & LX_SIGBIT(sig))))
 		goto out;	/* a standard signal is pending at most once */
 	q = p->nr_queued < LX_SIGQUEUE_MAX ? kmalloc(sizeof(*q)) : NULL;
@@ -195,7 +212,7 @@ int lx_signal_send(struct lx_process *p, struct lx_thread *target, const siginfo
 		/* Linux: a real-time signal from sigqueue fails; others go without their siginfo. */
 		if (sig >= SIGRTMIN && info->si_code != SI_USER && info->si_code != SI_KERNEL) {
 			err = -EAGAIN;
-		} else if (!sig_ignored_by_action(&p->sigactions[sig], sig)) {
+		} else if (!lx_sig_ignored(&p->sigactions[sig], sig)) {
 			sp->set |= LX_SIGBIT(sig);
 			sig_notify(p, target, sig);
 		}
@@ -299,6 +316,39 @@ int lx_signal_dequeue(struct lx_thread *lt, uint64_t set, siginfo_t *info)
 	return 0;
 }
 
+/* Linux stopped p's shadow with SIGSTOP: p stops too, unless it waits for its shadow already. */
+static void sig_stopped_by_linux(struct lx_process *p)
+{
+	siginfo_t info;
+
+	if (p->stopping)
+		return;
+	lx_signal_simple_info(&info, SIGSTOP, SI_USER);
+	lx_signal_send(p, NULL, &info);
+}
+
+/*
+ * What a signal from p's shadow says besides itself (see the top): a
+ * SIGSTOP (crtos run saw Linux stop the shadow) or a child's CLD_STOPPED
+ * by SIGSTOP stops that process. Returns whether to deliver it: not a
+ * SIGSTOP (acted on here), nor news of a child's stop or continuation when
+ * the program's SIGCHLD action has SA_NOCLDSTOP. Masked.
+ */
+static bool sig_from_shadow(struct lx_process *p, const siginfo_t *info)
+{
+	struct lx_process *child;
+
+	if (info->si_signo == SIGSTOP) {
+		sig_stopped_by_linux(p);
+		return false;
+	}
+	if (info->si_signo != SIGCHLD || (info->si_code != CLD_STOPPED && info->si_code != CLD_CONTINUED))
+		return true;
+	if (info->si_code == CLD_STOPPED && info->si_status == SIGSTOP && (child = lx_find_pid(info->si_pid)))
+		sig_stopped_by_linux(child);
+	return !(p->sigactions[SIGCHLD].flags & SA_NOCLDSTOP);
+}
+
 /* Signals Linux sent the shadow, from the ring (then the overflow bits). Masked. */
 bool lx_signal_poll_shadow(struct lx_process *p)
 {
@@ -320,7 +370,7 @@ bool lx_signal_poll_shadow(struct lx_process *p)
 		target = e->tid ? lx_find_tid(p, READ_ONCE(e->tid)) : NULL;
 		__atomic_store_n(&e->seq, p->sig_tail + CRTOS_SIGRING, __ATOMIC_RELEASE);
 		p->sig_tail++;
-		if (info.si_signo >= 1 && info.si_signo <= LX_NSIG)
+		if (info.si_signo >= 1 && info.si_signo <= LX_NSIG && sig_from_shadow(p, &info))
 			lx_signal_send(p, target, &info);
 		any = true;
 	}
@@ -332,7 +382,8 @@ bool lx_signal_poll_shadow(struct lx_process *p)
 			continue;
 		bits &= ~LX_SIGBIT(sig);
 		lx_signal_simple_info(&info, sig, SI_USER);
-		lx_signal_send(p, NULL, &info);
+		if (sig_from_shadow(p, &info))
+			lx_signal_send(p, NULL, &info);
 		any = true;
 	}
 	return any;
@@ -427,7 +478,7 @@ static void syscall_restart(arch_regs_t *regs, long nr, bool handler, const stru
 
 	switch (ret) {
 	case -ERESTARTNOHAND:
-	case -LX_ERESTART_RESTARTBLOCK:
+	case -ERESTART_RESTARTBLOCK:
 		restart = !handler;
 		break;
 	case -ERESTARTSYS:
@@ -440,7 +491,8 @@ static void syscall_restart(arch_regs_t *regs, long nr, bool handler, const stru
 		return;
 	}
 	if (restart) {
-		regs->rax = (uint64_t)nr;
+		/* Linux's restart_syscall: a sleep goes on to its first deadline (sys_time.c). */
+		regs->rax = ret == -ERESTART_RESTARTBLOCK ? (uint64_t)__NR_restart_syscall : (uint64_t)nr;
 		regs->rip -= LX_SYSCALL_INSN_LEN;
 	} else {
 		regs->rax = (uint64_t)-EINTR;
@@ -475,10 +527,36 @@ static bool nothing_to_deliver(const struct lx_thread *lt)
 	const struct crtos_channel *c = p->chan;
 
 	return !lt->t->interrupt_pending && !lt->restore_sigmask && p->state == LX_PROC_RUNNING &&
+	       !p->stopping &&
 	       !((lt->pending.set | p->shared_pending.set) & ~lt->sigmask) &&
 	       __atomic_load_n(&c->sigring[p->sig_tail % CRTOS_SIGRING].seq, __ATOMIC_ACQUIRE) !=
 		       p->sig_tail + 1 &&
 	       !READ_ONCE(c->signals);
+}
+
+/* Another thread stops the process: wait here, before user code, until it goes on. Masked. */
+static void sig_park(struct lx_thread *lt)
+{
+	list_add_tail(&lt->proc->stop_parked, &lt->t->wait_node);
+	sched_wait(0, WAIT_KILLABLE);
+}
+
+/*
+ * Stop the process with sig until Linux continues its shadow: the twin
+ * stops the shadow with sig (0: Linux stopped it already) and answers once
+ * it runs again; the other threads park meanwhile. Masked; waits unmasked.
+ */
+static void sig_stop(struct lx_thread *lt, int sig)
+{
+	struct lx_process *p = lt->proc;
+
+	p->stopping++;
+	arch_irq_restore(0);
+	rcall(CRTOS_SHADOW_STOP, (uint64_t)sig, 0, 0, 0, 0, 0);
+	arch_irq_save();
+	if (--p->stopping == 0)
+		while (!list_empty(&p->stop_parked))
+			sched_wake(list_first_entry(&p->stop_parked, struct thread, wait_node));
 }
 
 void lx_signal_deliver(arch_regs_t *regs)
@@ -503,6 +581,10 @@ void lx_signal_deliver(arch_regs_t *regs)
 
 		if (lt->proc->state != LX_PROC_RUNNING || lt->t->killed)
 			lx_thread_exit(0);
+		if (lt->proc->stopping) {
+			sig_park(lt);
+			continue;
+		}
 		sig = lx_signal_dequeue(lt, ~lt->sigmask, &info);
 		if (!sig)
 			break;
@@ -512,6 +594,8 @@ void lx_signal_deliver(arch_regs_t *regs)
 		if (sa->handler == (uint64_t)SIG_DFL) {
 			if (lx_sig_default_kills(sig))
 				lx_process_exit(CRTOS_EXIT_SIGNAL, sig);
+			if (lx_sig_stops(sig))
+				sig_stop(lt, sig == SIGSTOP ? 0 : sig);
 			continue;
 		}
 		if (nr >= 0)

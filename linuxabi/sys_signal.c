@@ -5,7 +5,8 @@
  * handlers (which forward Linux's signals to the realm) must not change.
  * kill() and friends aimed at RT processes stay in the realm; aimed at
  * Linux processes (or process groups) they go to the shadow, and Linux
- * brings back whatever reaches an RT process's shadow.
+ * brings back whatever reaches an RT process's shadow. SIGSTOP and SIGCONT
+ * always go to Linux: a process is stopped while its shadow is (signal.c).
  */
 #include <kernel/clock.h>
 #include <kernel/string.h>
@@ -43,8 +44,7 @@ long sys_rt_sigaction(const uint64_t *a)
 	flags = arch_irq_save();
 	p->sigactions[sig] = act;
 	/* POSIX: making a signal ignored discards it where it is pending. */
-	if (act.handler == (uint64_t)SIG_IGN ||
-	    (act.handler == (uint64_t)SIG_DFL && !lx_sig_default_kills((int)sig)))
+	if (lx_sig_ignored(&act, (int)sig))
 		lx_signal_discard(p, (int)sig);
 	arch_irq_restore(flags);
 	if (sig == SIGCHLD)
@@ -234,6 +234,12 @@ static long sig_check(uint64_t sig)
 	return sig > LX_NSIG ? -EINVAL : 0;
 }
 
+/* Signals that act on the shadow in Linux first, wherever they are aimed. */
+static bool sig_via_linux(uint64_t sig)
+{
+	return sig == SIGSTOP || sig == SIGCONT;
+}
+
 long sys_kill(const uint64_t *a)
 {
 	int pid = (int)a[0], sig = (int)a[1];
@@ -244,7 +250,8 @@ long sys_kill(const uint64_t *a)
 
 	if (sig_check(a[1]))
 		return -EINVAL;
-	if (pid <= 0)		/* process groups and everything: Linux decides who they are */
+	/* Process groups and everything: Linux decides who they are. */
+	if (pid <= 0 || sig_via_linux(a[1]))
 		return rcall(__NR_kill, a[0], a[1], 0, 0, 0, 0);
 	flags = arch_irq_save();
 	p = lx_find_pid(pid);
@@ -253,6 +260,9 @@ long sys_kill(const uint64_t *a)
 		ret = sig ? lx_signal_send(p, NULL, &info) : 0;
 	}
 	arch_irq_restore(flags);
+	/* A stopped shadow would not end until continued: Linux's SIGKILL ends it at once. */
+	if (p && sig == SIGKILL && p != lx_current()->proc)
+		rcall(__NR_kill, a[0], a[1], 0, 0, 0, 0);
 	return p ? ret : rcall(__NR_kill, a[0], a[1], 0, 0, 0, 0);
 }
 
@@ -276,6 +286,8 @@ long sys_tgkill(const uint64_t *a)
 
 	if (sig_check(a[2]) || (int)a[0] <= 0 || (int)a[1] <= 0)
 		return -EINVAL;
+	if (sig_via_linux(a[2]))
+		return rcall(__NR_tgkill, a[0], a[1], a[2], 0, 0, 0);
 	sig_user_info(&info, (int)a[2], SI_TKILL);
 	ret = sig_to_thread((int)a[0], (int)a[1], (int)a[2], &info);
 	return ret == -ESRCH && !lx_find_pid((int)a[0]) ?
@@ -289,6 +301,8 @@ long sys_tkill(const uint64_t *a)
 
 	if (sig_check(a[1]) || (int)a[0] <= 0)
 		return -EINVAL;
+	if (sig_via_linux(a[1]))
+		return rcall(__NR_tkill, a[0], a[1], 0, 0, 0, 0);
 	sig_user_info(&info, (int)a[1], SI_TKILL);
 	ret = sig_to_thread(-1, (int)a[0], (int)a[1], &info);
 	return ret == -ESRCH ? rcall(__NR_tkill, a[0], a[1], 0, 0, 0, 0) : ret;
@@ -316,6 +330,8 @@ long sys_rt_sigqueueinfo(const uint64_t *a)
 
 	if (sig_check(a[1]))
 		return -EINVAL;
+	if (sig_via_linux(a[1]))
+		return rcall(__NR_rt_sigqueueinfo, a[0], a[1], a[2], 0, 0, 0);
 	ret = sig_queue_info(a[2], sig, pid, &info);
 	if (ret)
 		return ret;
@@ -333,6 +349,8 @@ long sys_rt_tgsigqueueinfo(const uint64_t *a)
 
 	if (sig_check(a[2]))
 		return -EINVAL;
+	if (sig_via_linux(a[2]))
+		return rcall(__NR_rt_tgsigqueueinfo, a[0], a[1], a[2], a[3], 0, 0);
 	ret = sig_queue_info(a[3], (int)a[2], (int)a[0], &info);
 	if (ret)
 		return ret;

@@ -118,7 +118,12 @@ long sys_time(const uint64_t *a)
 	return secs;
 }
 
-/* Sleep until clock clk reads abs_ns; on a signal, store what is left in rem. */
+/*
+ * Sleep until clock clk reads abs_ns; on a signal, store what is left in
+ * rem. Interrupted, an absolute sleep is restarted as it was and a relative
+ * one by restart_syscall with the same deadline (as Linux, so that a stop
+ * and SIGCONT do not lengthen it), unless a handler runs: then EINTR.
+ */
 static long lx_sleep(uint64_t clk, uint64_t abs_ns, bool relative_rem, uint64_t rem)
 {
 	int64_t now = lx_clock_now(clk);
@@ -139,7 +144,24 @@ static long lx_sleep(uint64_t clk, uint64_t abs_ns, bool relative_rem, uint64_t 
 		if (copy_to_user(rem, &ts, sizeof(ts)))
 			return -EFAULT;
 	}
-	return -EINTR;
+	if (!relative_rem)
+		return -ERESTARTNOHAND;
+	lx_current()->restart.clk = clk;
+	lx_current()->restart.abs_ns = abs_ns;
+	lx_current()->restart.rem = rem;
+	return -ERESTART_RESTARTBLOCK;
+}
+
+/* restart_syscall: the relative sleep a signal without a handler interrupted goes on. */
+long sys_restart_syscall(const uint64_t *a __unused)
+{
+	struct lx_thread *lt = lx_current();
+	uint64_t abs_ns = lt->restart.abs_ns;
+
+	if (!abs_ns)
+		return -EINTR;	/* nothing to go on with, as Linux's do_no_restart_syscall */
+	lt->restart.abs_ns = 0;
+	return lx_sleep(lt->restart.clk, abs_ns, true, lt->restart.rem);
 }
 
 long sys_nanosleep(const uint64_t *a)

@@ -137,9 +137,3 @@ long sys_epoll_pwait2(const uint64_t *a)
 {
 	return epoll_pwait_common(__NR_epoll_pwait2, a);
 }
-
-/* The realm restarts interrupted calls with their own arguments: nothing to resume here. */
-long sys_restart_syscall(const uint64_t *a __unused)
-{
-	return -EINTR;
-}

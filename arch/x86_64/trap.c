@@ -59,6 +59,10 @@ static int x86_exception_signal(const arch_regs_t *regs, int *code, uint64_t *ad
 	case X86_VEC_UD:
 		*code = ILL_ILLOPN;
 		return SIGILL;
+	case 12:		/* stack segment (a non-canonical stack address): Linux's do_error_trap */
+		*code = SI_KERNEL;
+		*addr = 0;
+		return SIGBUS;
 	case 17:		/* alignment check */
 		*code = BUS_ADRALN;
 		*addr = regs->cr2;

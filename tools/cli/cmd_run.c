@@ -7,13 +7,21 @@
  * credentials, cwd, environment, umask, rlimits and standard fds, and the
  * program's pid is the shadow's. It relays SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT sent to it (signals from the terminal reach the shadow directly,
- * which is in the same process group), and exits with the program's status,
- * as a shell would: 128 + signal when a signal ended it, 126 when it could
- * not be executed, 127 when it was not found.
+ * which is in the same process group), and exits with the program's status
+ * (126 when it could not be executed, 127 when it was not found), or dies
+ * of the signal that ended the program, so that the shell says what it
+ * would natively ("Segmentation fault").
  *
  * It also makes the RT processes the program forks (run_procs.c): the
  * shadows ask over a socket each, and it reaps each when its shadow is
  * gone. It is their subreaper, so an orphaned shadow stays in its care.
+ *
+ * Job control (docs/architecture.md, "Stopping and continuing"): it does
+ * not stop on the terminal's stop signals itself (the shadow got its own);
+ * when the shadow stops, it stops with the same signal so that the shell
+ * sees the job stopped, and continues the shadow when it is continued. It
+ * tells the realm when Linux stopped a shadow of its own with SIGSTOP,
+ * which no shadow can catch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,17 +38,20 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include "cellsock.h"
 #include "cli.h"
 #include "run_procs.h"
+#include "shadow/signals.h"
 #include "vmm/vmm.h"
 #include <crtos/channel.h>
 
 #define RUN_SHUTDOWN_MS	5000
 
-static const int run_relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int run_relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				   SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT };
 
 
 struct run_opts {
@@ -50,6 +61,7 @@ struct run_opts {
 	bool verbose;
 	bool new_cell;			/* never reuse a serving cell */
 	bool stats;			/* print per-thread statistics at the end */
+	int killed_by;			/* out: the signal that ended the program, or 0 */
 	long boot_timeout_ms;
 	char path[PATH_MAX];		/* the program, found */
 	char **argv;			/* its arguments, argv[0] included */
@@ -86,10 +98,11 @@ void cmd_run_help(void)
 "                       twin made in Linux (remote), by thread and by call\n"
 "  -h, --help\n"
 "\n"
-"Exit status: the program's; 128 + N if signal N ended it; 126 if it could\n"
-"not be executed (not an ELF the realm can run, say; the message says why);\n"
-"127 if it was not found; 64 bad usage; 69 this host cannot run a cell;\n"
-"70-72 the cell failed (see crtos cell --help).\n");
+"Exit status: the program's; if signal N ended it, crtos run ends by signal N\n"
+"too (a shell reports 128 + N); 126 if it could not be executed (not an ELF\n"
+"the realm can run, say; the message says why); 127 if it was not found; 64\n"
+"bad usage; 69 this host cannot run a cell; 70-72 the cell failed (see crtos\n"
+"cell --help).\n");
 }
 
 enum { R_PRIO = 256, R_CPU, R_MEM, R_IDLE, R_LOG, R_VERBOSE, R_KERNEL, R_KVM, R_FIX_RT, R_NO_RT,
@@ -313,20 +326,131 @@ static bool run_cell_gone(const struct run_cell *rc)
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLIN));
 }
 
-/* Reap our children: the shadow (its status into *status, true), and orphaned forked shadows. */
-static bool run_reap_children(pid_t shadow, int *status)
+/* Whether Linux has process pid stopped (its /proc state says T). */
+static bool run_pid_stopped(pid_t pid)
+{
+	char path[64], buf[512], *state;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	state = strrchr(buf, ')');
+	return state && state[1] == ' ' && state[2] == 'T';
+}
+
+/*
+ * Linux stopped the shadow of our child pid with SIGSTOP, which it cannot
+ * catch: put a SIGSTOP into that process's signal ring, which means just
+ * that to the realm (linuxabi/signal.c), and wake the kernel.
+ */
+static void run_tell_stopped(const struct run_cell *rc, const struct run_procs *rp, pid_t shadow,
+			     pid_t pid)
+{
+	const struct crtos_siginfo e = { .signo = SIGSTOP, .code = SI_KERNEL };
+	uint64_t gpa = rc->channel_gpa;
+	struct crtos_channel *c;
+
+	if (pid != shadow && run_procs_channel(rp, pid, &gpa))
+		return;
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED, rc->memfd, (off_t)gpa);
+	if (c == MAP_FAILED)
+		return;
+	sigring_push(c, &e);
+	munmap(c, sizeof(*c));
+	eventfd_write(rc->kick, 1);
+}
+
+/*
+ * While we are stopped, a process of ours that continues us if the shadow
+ * ends (kill -9 of a stopped program: nothing else would wake us). In a
+ * process group of its own, so that the job's stop signals miss it. Its
+ * pid, or -1.
+ */
+static pid_t run_stop_watcher(pid_t shadow)
+{
+	pid_t us = getpid(), pid = fork();
+	struct pollfd pfd = { .events = POLLIN };
+
+	if (pid)
+		return pid;
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pfd.fd = (int)syscall(SYS_pidfd_open, shadow, 0);
+	while (pfd.fd >= 0 && poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	kill(us, SIGCONT);
+	_exit(0);
+}
+
+/*
+ * The program's shadow stopped with sig: stop with it, so that the shell's
+ * job table says so. Once continued (fg, bg, kill -CONT of our pid),
+ * continue the shadow if it is still stopped. With a cell of our own, the
+ * cell's threads (ours) stop too.
+ */
+static void run_stop_like(pid_t shadow, int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	sigset_t set, mask;
+	pid_t watcher = run_stop_watcher(shadow);
+
+	if (sig != SIGSTOP)
+		sigaction(sig, &dfl, &old);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, &mask);
+	raise(sig);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (watcher > 0) {
+		kill(watcher, SIGKILL);
+		waitpid(watcher, NULL, 0);
+	}
+	if (sig != SIGSTOP)
+		sigaction(sig, &old, NULL);
+	if (run_pid_stopped(shadow))
+		kill(shadow, SIGCONT);
+}
+
+/*
+ * Reap our children: the shadow (its status into *status, true), and
+ * orphaned forked shadows; act on their stops.
+ */
+static bool run_reap_children(const struct run_cell *rc, const struct run_procs *rp, pid_t shadow,
+			      int *status)
 {
 	bool done = false;
 	int st;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (pid == shadow) {
+	while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED)) > 0) {
+		if (WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP)
+			run_tell_stopped(rc, rp, shadow, pid);
+		if (WIFSTOPPED(st) && pid == shadow)
+			run_stop_like(shadow, WSTOPSIG(st));
+		if (pid == shadow && (WIFEXITED(st) || WIFSIGNALED(st))) {
 			*status = st;
 			done = true;
 		}
 	}
 	return done;
+}
+
+/* A signal sent to us: relay it, unless the terminal sent it (the shadow has its own). */
+static void run_relay(pid_t shadow, const struct signalfd_siginfo *si)
+{
+	if (si->ssi_signo == SIGCONT) {
+		if (run_pid_stopped(shadow))	/* kill -CONT of our pid, the shadow stopped */
+			kill(shadow, SIGCONT);
+		return;
+	}
+	if (si->ssi_code != SI_KERNEL)
+		kill(shadow, (int)si->ssi_signo);
 }
 
 /*
@@ -349,11 +473,11 @@ static int run_wait(const struct run_cell *rc, pid_t shadow, const sigset_t *set
 		n = run_procs_pollfds(rp, pfd + 2);
 		poll(pfd, 2 + (nfds_t)n, 50);
 		run_procs_serve(rp, pfd + 2, n);
-		if (run_reap_children(shadow, &status))
-			break;
 		if ((pfd[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si) &&
-		    si.ssi_code != SI_KERNEL)
-			kill(shadow, (int)si.ssi_signo);
+		    si.ssi_signo != SIGCHLD)
+			run_relay(shadow, &si);
+		if (run_reap_children(rc, rp, shadow, &status))
+			break;
 		if (run_cell_gone(rc)) {
 			kill(shadow, SIGKILL);
 			waitpid(shadow, &status, 0);
@@ -406,8 +530,10 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		fprintf(stderr, "crtos: the cell stopped while the program ran\n");
 		return rc->local ? cell_exit_code(rc->local) : 70;
 	}
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
+		o->killed_by = WTERMSIG(status);
 		return 128 + WTERMSIG(status);
+	}
 	return WEXITSTATUS(status);
 }
 
@@ -506,6 +632,7 @@ int cmd_run(int argc, char **argv)
 		if (!sigaction(run_relayed[i], NULL, &old) && old.sa_handler != SIG_IGN)
 			sigaddset(&set, run_relayed[i]);
 	}
+	sigaddset(&set, SIGCHLD);	/* wakes run_wait() for a child's stop */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* Forked shadows whose parent shadow ended become ours (run_reap_children). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -527,5 +654,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (log)
 		fclose(log);
+	/* Everything is shut down: end the way the program did, for the shell's message. */
+	if (o.killed_by)
+		die_by_signal(o.killed_by);
 	return status;
 }

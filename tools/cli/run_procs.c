@@ -120,6 +120,7 @@ static void run_proc_fork(struct run_procs *rp, int sock)
 	err = rp->local ? run_proc_spawn_local(rp, np, &fds[0], &reply) :
 			  run_proc_spawn_remote(rp, np, &fds[0], &reply);
 	spawned = !err;
+	np->channel_gpa = reply.channel_gpa;
 	err = err ?: run_procs_socketpair(&np->sock, &fds[1]);
 	reply.status = err;
 	cellsock_send_bytes(sock, &reply, sizeof(reply), fds, err ? 0 : SUP_FDS);
@@ -221,6 +222,17 @@ static bool run_proc_serve_one(struct run_procs *rp, int sock, struct run_proc *
 	else if (msg.op == SUP_HELLO && np)
 		run_proc_hello(np, msg.pid);
 	return true;
+}
+
+int run_procs_channel(const struct run_procs *rp, pid_t pid, uint64_t *gpa)
+{
+	for (int i = 0; i < RUN_MAX_PROCS; i++) {
+		if (rp->procs[i].sock >= 0 && rp->procs[i].pid == pid) {
+			*gpa = rp->procs[i].channel_gpa;
+			return 0;
+		}
+	}
+	return -ESRCH;
 }
 
 int run_procs_pollfds(struct run_procs *rp, struct pollfd *pfd)

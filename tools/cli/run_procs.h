@@ -19,6 +19,7 @@ struct run_proc {
 	pid_t pid;			/* its shadow, once it said hello (0 before) */
 	struct cell_proc cp;		/* in our own cell */
 	int cell_sock;			/* its own connection to a serving cell, or -1 */
+	uint64_t channel_gpa;		/* its channel, in the cell's memfd */
 };
 
 struct run_procs {
@@ -44,6 +45,9 @@ int run_procs_pollfds(struct run_procs *rp, struct pollfd *pfd);
 
 /* Serve what poll found on the sockets run_procs_pollfds() gave (same order). */
 void run_procs_serve(struct run_procs *rp, const struct pollfd *pfd, int n);
+
+/* The channel of the forked process whose shadow is pid: 0, or -ESRCH. */
+int run_procs_channel(const struct run_procs *rp, pid_t pid, uint64_t *gpa);
 
 /* The program's shadow is gone: end the shadows that are left, and reap every process. */
 void run_procs_end(struct run_procs *rp);

@@ -158,6 +158,7 @@ static _Noreturn void fork_child(int doorbell, int sup, uint64_t gpa)
 	memset(sh.calls, 0, sizeof(sh.calls));	/* as a new shadow's, for its new dispatcher */
 	sh.twin_tid[0] = getpid();
 	sh.prog_fd = -1;
+	sh.main = false;
 	sh.flags &= ~CRTOS_EXEC_STATS;	/* crtos run --stats is about the program it started */
 	sh.chan->pid = getpid();
 	sh.chan->shadow_va = (uint64_t)(uintptr_t)chan;

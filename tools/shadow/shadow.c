@@ -64,6 +64,7 @@
 #include <crtos/channel.h>
 #include <linux_syscalls.h>
 #include "shadow.h"
+#include "shadow/signals.h"
 
 #define SHADOW_SIG_INTERRUPT	SIGRTMAX	/* dispatcher to twin: cut your call short */
 #define TWIN_STACK_SIZE		(128 * 1024)
@@ -171,30 +172,15 @@ static void kick_kernel(void)
 /* Queue a signal for the program in the channel's ring (or as a bit when it is full). */
 static void ring_push(int sig, const siginfo_t *si)
 {
-	struct crtos_channel *c = sh.chan;
-	uint32_t head = __atomic_load_n(&c->sig_head, __ATOMIC_ACQUIRE);
-
-	for (;;) {
-		struct crtos_siginfo *e = &c->sigring[head % CRTOS_SIGRING];
-
-		if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) != head) {
-			__atomic_fetch_or(&c->signals, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
-			return;
-		}
-		if (!__atomic_compare_exchange_n(&c->sig_head, &head, head + 1, false,
-						 __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
-			continue;
-		e->signo = sig;
-		e->code = si->si_code;
-		e->pid = si->si_pid;
-		e->uid = si->si_uid;
-		e->value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
+	struct crtos_siginfo e = {
+		.signo = sig, .code = si->si_code, .pid = si->si_pid, .uid = si->si_uid,
+		.value = (uint64_t)(uintptr_t)si->si_value.sival_ptr,
 		/* Aimed at this twin's thread (tgkill), or raised by its own call (SIGPIPE). */
-		e->tid = my_slot >= 0 && (si->si_code == SI_TKILL || my_signal_window) ?
-			 (int32_t)syscall(SYS_gettid) : 0;
-		__atomic_store_n(&e->seq, head + 1, __ATOMIC_RELEASE);
-		return;
-	}
+		.tid = my_slot >= 0 && (si->si_code == SI_TKILL || my_signal_window) ?
+		       (int32_t)syscall(SYS_gettid) : 0,
+	};
+
+	sigring_push(sh.chan, &e);
 }
 
 /* Signals for the program: into the channel, and wake the kernel. */
@@ -205,6 +191,9 @@ static void forward_signal(int sig, siginfo_t *si, void *uc)
 		ring_push(sig, si);
 		kick_kernel();
 	}
+	/* The program's shadow continued: so does crtos run, if it stopped with us (cmd_run.c). */
+	if (sig == SIGCONT && sh.main)
+		kill(getppid(), SIGCONT);
 }
 
 /* A twin's call is to be cut short (or this is a signal from outside that we forward). */
@@ -237,6 +226,34 @@ static long sigchld_autoreap(int on)
 	return sigaction(SIGCHLD, &sa, NULL) ? -errno : 0;
 }
 
+/*
+ * CRTOS_SHADOW_STOP: stop this process with sig, as its default action
+ * would; Linux tells our parent (WSTOPSIG) and continues us on SIGCONT. 0:
+ * Linux stopped us already, and we could answer only once it continued us.
+ * Returns when we run again (at once where Linux discards the stop: an
+ * orphaned process group).
+ */
+static long stop_self(int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	sigset_t set;
+
+	if (!sig)
+		return 0;
+	if (sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
+		return -EINVAL;
+	if (sig != SIGSTOP)
+		sigaction(sig, &dfl, &old);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);	/* stops on the way out */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (sig != SIGSTOP)
+		sigaction(sig, &old, NULL);
+	return 0;
+}
+
 static void install_forwarding(void)
 {
 	static const int fatal_to_us[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
@@ -255,7 +272,8 @@ static void install_forwarding(void)
 		if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN) {
 			if (sig < 32)
 				sh.ignored |= 1u << sig;
-			if (sig != SIGCHLD)	/* ours either way: see sigchld_autoreap() */
+			/* Ours either way: see sigchld_autoreap(), and SIGCONT ends a stop. */
+			if (sig != SIGCHLD && sig != SIGCONT)
 				continue;
 		}
 		if (!skip)
@@ -405,6 +423,8 @@ static long shadow_op(const struct crtos_rcall *s)
 		return fork_shadow((unsigned int)s->args[0], (int)s->args[1]);
 	case CRTOS_SHADOW_SIGCHLD:
 		return sigchld_autoreap((int)s->args[0]);
+	case CRTOS_SHADOW_STOP:
+		return stop_self((int)s->args[0]);
 	case CRTOS_SHADOW_CLONE:
 		return twin_start((int)s->args[0]);
 	case CRTOS_SHADOW_SHM_MAP:
@@ -530,10 +550,8 @@ static void print_stats(void)
 /* End the way the RT process ended. */
 static void finish(void)
 {
-	struct rlimit no_core = { 0, 0 };
 	int value = sh.chan->exit_value;
 	char msg[sizeof(sh.chan->exit_msg)];
-	sigset_t set;
 
 	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
 		print_stats();
@@ -541,13 +559,7 @@ static void finish(void)
 	case CRTOS_EXIT_CODE:
 		_exit(value & 0xff);
 	case CRTOS_EXIT_SIGNAL:
-		/* Die of the same signal, so that our parent reports 128 + signal. */
-		setrlimit(RLIMIT_CORE, &no_core);
-		signal(value, SIG_DFL);
-		sigemptyset(&set);
-		sigaddset(&set, value);
-		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-		raise(value);
+		die_by_signal(value);
 		_exit(128 + value);
 	default:
 		memcpy(msg, sh.chan->exit_msg, sizeof(msg));
@@ -689,6 +701,7 @@ int main(int argc, char **argv)
 	map_channel(gpa);
 	install_forwarding();
 	sh.twin_tid[0] = getpid();	/* the main thread is the RT main thread's twin */
+	sh.main = true;
 	dispatcher_start(prio);
 	request_exec(argv + 10, argc - 10, prio);
 	twin_loop(0);

@@ -9,6 +9,7 @@
 #define SHADOW_SHADOW_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <crtos/channel.h>
@@ -18,6 +19,7 @@ struct shadow {
 	int sup;			/* our socket to crtos run (shadow/supervise.h) */
 	struct crtos_channel *chan;
 	int prog_fd;
+	bool main;			/* the program's own shadow (crtos run's child), not a fork's */
 	uint32_t flags;			/* CRTOS_EXEC_* */
 	uint32_t ignored;		/* signals ignored when we were started */
 	sigset_t forwarded;		/* the signals we forward to the program */

@@ -38,6 +38,7 @@
 #define ERESTARTSYS		512	/* restart if SA_RESTART, else EINTR */
 #define ERESTARTNOINTR		513	/* always restart */
 #define ERESTARTNOHAND		514	/* restart if no handler ran, else EINTR */
+#define ERESTART_RESTARTBLOCK	516	/* no handler ran: restart_syscall (lx_thread.restart) */
 
 struct lx_sigaction {
 	uint64_t handler;		/* SIG_DFL (0), SIG_IGN (1) or a user address */
@@ -106,6 +107,9 @@ struct lx_process {
 	struct lx_process *vfork_mm;	/* a vfork child: whose memory it runs in until it execs */
 	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
 	bool forking;			/* a parent's fork is filling it in: the reap waits */
+	int stopping;			/* threads waiting in CRTOS_SHADOW_STOP: while > 0 the
+					 * others park before user code (signal.c); masked */
+	struct list_node stop_parked;	/* struct thread.wait_node: the parked threads */
 	struct list_node link;		/* all processes */
 };
 
@@ -135,6 +139,9 @@ struct lx_thread {
 	bool exiting;			/* in exit: no longer counted in nr_threads */
 	long syscall_nr;		/* the call in progress, for restarts; -1 none */
 	bool rcall_cut;			/* cut its remote call short: an RT fd it polls changed */
+	struct {			/* a relative sleep that restart_syscall goes on with */
+		uint64_t clk, abs_ns, rem;
+	} restart;
 	struct crtos_thread_stats *stats;	/* its record in the channel */
 	struct list_node proc_node;	/* in proc->threads */
 	struct list_node rwait_node;	/* waiting for a remote call to complete */
@@ -185,6 +192,8 @@ void lx_signal_flush(struct lx_sigpending *sp);
 void lx_signal_discard(struct lx_process *p, int sig);
 long lx_sigreturn(arch_regs_t *regs);
 int lx_sig_default_kills(int sig);
+bool lx_sig_stops(int sig);
+bool lx_sig_ignored(const struct lx_sigaction *sa, int sig);
 void lx_sigchld_sync(struct lx_process *p);
 
 /* futex.c */
