@@ -18,6 +18,7 @@
 #include <kernel/string.h>
 #include <linuxabi/linux.h>
 #include <asm-generic/mman-common.h>
+#include <linux/mman.h>
 
 #define LX_MMAP_BOTTOM	0x10000ull	/* Linux's default mmap_min_addr */
 #define LX_BLOCK_ORDER	9		/* allocate user memory 2 MiB at a time when possible */
@@ -256,6 +257,26 @@ static long do_munmap(struct lx_process *p, vaddr_t start, vaddr_t end)
 }
 
 /*
+ * Put v (new, over a free range) in both realms: the shadow's mirror first,
+ * then the VMA list and the page tables. On failure v is gone. 0 or -errno.
+ */
+static long vma_install(struct lx_process *p, struct vma *v)
+{
+	long err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
+
+	if (err) {
+		rcall(CRTOS_SHADOW_UNMAP, v->start, v->end - v->start, 0, 0, 0, 0);
+		vma_free(v, true);
+		return err;
+	}
+	vma_insert(p, v);
+	err = vma_map_pages(v, v->start, v->end);
+	if (err)
+		do_munmap(p, v->start, v->end);
+	return err;
+}
+
+/*
  * Map fresh zeroed memory at addr (exactly there if fixed, else addr is a
  * hint) in both realms; *out is where it went.
  */
@@ -284,18 +305,9 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 	v = vma_populate(addr, addr + len, prot, true);
 	if (!v)
 		return -ENOMEM;
-	err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
-	if (err) {
-		rcall(CRTOS_SHADOW_UNMAP, v->start, len, 0, 0, 0, 0);
-		vma_free(v, true);
+	err = vma_install(p, v);
+	if (err)
 		return err;
-	}
-	vma_insert(p, v);
-	err = vma_map_pages(v, v->start, v->end);
-	if (err) {
-		do_munmap(p, v->start, v->end);
-		return err;
-	}
 	*out = addr;
 	return 0;
 }
@@ -428,6 +440,167 @@ long lx_brk(vaddr_t brk)
 	}
 	p->brk = brk;
 	return (long)brk;
+}
+
+/*
+ * The VMAs under [start, end) of an mremap: Linux wants one VMA; ours may
+ * be several (an mremap that grew a mapping in place, mprotect back and
+ * forth): adjacent ones of the same protection count as one. -EFAULT if
+ * the range is not mapped that way, else 0 with the protection in *prot.
+ */
+static long remap_check(struct lx_process *p, vaddr_t start, vaddr_t end, unsigned int *prot)
+{
+	struct vma *v = vma_after(p, start);
+
+	if (!v || v->start > start)
+		return -EFAULT;
+	*prot = v->prot;
+	for (vaddr_t at = start; at < end; at = v->end, v = list_entry(v->node.next, struct vma, node))
+		if (&v->node == &p->vmas || v->start > at || v->prot != *prot || to_lx(v)->foreign)
+			return -EFAULT;
+	return 0;
+}
+
+static long run_mirror_moved(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx)
+{
+	return run_mirror(v, va + *(const uint64_t *)ctx, pa, len, NULL);
+}
+
+/* Mirror the VMAs of [start, end) in the shadow delta bytes away (their future place). */
+static long remap_mirror(struct lx_process *p, vaddr_t start, vaddr_t end, uint64_t delta)
+{
+	struct vma *v = vma_after(p, start);
+	long err = 0;
+
+	for (; !err && &v->node != &p->vmas && v->start < end;
+	     v = list_entry(v->node.next, struct vma, node))
+		err = vma_for_each_run(v, v->start, v->end, &delta, run_mirror_moved);
+	return err;
+}
+
+/* Move the VMAs of [start, end) (VMA boundaries) delta bytes in the list and the page tables. */
+static long remap_relink(struct lx_process *p, vaddr_t start, vaddr_t end, uint64_t delta)
+{
+	struct list_node moving = LIST_INIT(moving);
+	struct vma *v, *tmp;
+	long err = 0;
+
+	aspace_unmap(&p->as, start, end - start);
+	list_for_each_entry_safe(v, tmp, &p->vmas, node) {
+		if (v->start >= start && v->end <= end) {
+			list_del(&v->node);
+			list_add_tail(&moving, &v->node);
+		}
+	}
+	list_for_each_entry_safe(v, tmp, &moving, node) {
+		list_del(&v->node);
+		v->start += delta;
+		v->end += delta;
+		vma_insert(p, v);
+		err = err ?: vma_map_pages(v, v->start, v->end);
+	}
+	return err;
+}
+
+/*
+ * Move [old, old + old_len) to target (free, not overlapping it), growing
+ * it to new_len with zeroed pages. The pages move, not their contents: the
+ * shadow maps them at target before it unmaps them at old. dontunmap: old
+ * keeps fresh zeroed pages (MREMAP_DONTUNMAP). 0 or -errno; on failure
+ * nothing moved.
+ */
+static long remap_move(struct lx_process *p, vaddr_t old, size_t old_len, size_t new_len,
+		       vaddr_t target, unsigned int prot, bool dontunmap)
+{
+	uint64_t delta = target - old;
+	struct vma *grown = NULL, *repl = NULL;
+	long err = vma_split_range(p, old, old + old_len);
+
+	if (!err && dontunmap && !(repl = vma_populate(old, old + old_len, prot, true)))
+		err = -ENOMEM;
+	if (!err && new_len > old_len &&
+	    !(grown = vma_populate(target + old_len, target + new_len, prot, true)))
+		err = -ENOMEM;
+	err = err ?: (grown ? vma_install(p, grown) : 0);
+	if (!err) {
+		err = remap_mirror(p, old, old + old_len, delta);
+		err = err ?: rcall(CRTOS_SHADOW_UNMAP, old, old_len, 0, 0, 0, 0);
+		if (err) {
+			rcall(CRTOS_SHADOW_UNMAP, target, old_len, 0, 0, 0, 0);
+			if (grown)
+				do_munmap(p, target + old_len, target + new_len);
+		}
+	}
+	if (err) {
+		if (repl)
+			vma_free(repl, true);
+		return err;
+	}
+	err = remap_relink(p, old, old + old_len, delta);
+	return err ?: (repl ? vma_install(p, repl) : 0);
+}
+
+/*
+ * mremap(old, old_len, new_len, flags, new_addr) as Linux orders its checks
+ * (mm/mremap.c); sys_mm.c checked flags. *out: where the mapping is now.
+ * Private file mappings are copies here: a grown one gets zeros, not more
+ * of the file.
+ */
+long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
+	       vaddr_t *out)
+{
+	struct lx_process *p = cur_proc();
+	bool fixed = flags & MREMAP_FIXED;
+	unsigned int prot;
+	long err;
+
+	old_len = ALIGN_UP(old_len, PAGE_SIZE);
+	new_len = ALIGN_UP(new_len, PAGE_SIZE);
+	if ((old & (PAGE_SIZE - 1)) || !new_len)
+		return -EINVAL;
+	if (fixed) {
+		if ((new_addr & (PAGE_SIZE - 1)) || new_addr < LX_MMAP_BOTTOM ||
+		    !user_range_ok(new_addr, new_len) ||
+		    (old + old_len > new_addr && new_addr + new_len > old))
+			return -EINVAL;
+		err = do_munmap(p, new_addr, new_addr + new_len);
+		if (err)
+			return err;
+	}
+	if (old_len > new_len) {
+		err = user_range_ok(old, old_len) ? do_munmap(p, old + new_len, old + old_len) : -EINVAL;
+		if (err)
+			return err;
+		old_len = new_len;
+	}
+	*out = old;
+	if (old_len == new_len && !(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)))
+		return 0;
+	err = remap_check(p, old, old + old_len, &prot);
+	if (!err && !old_len)
+		err = -EINVAL;	/* a new mapping of the same pages: only for shared ones */
+	if (err)
+		return err;
+	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && user_range_ok(old, new_len) &&
+	    range_free(p, old + old_len, old + new_len)) {
+		struct vma *grown = vma_populate(old + old_len, old + new_len, prot, true);
+
+		return grown ? vma_install(p, grown) : -ENOMEM;
+	}
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	if (!(flags & MREMAP_DONTUNMAP))
+		new_addr = fixed ? new_addr : 0;	/* a plain move ignores it, as Linux does */
+	if (!fixed && (!new_addr || (new_addr & (PAGE_SIZE - 1)) || new_addr < LX_MMAP_BOTTOM ||
+		       !user_range_ok(new_addr, new_len) ||
+		       !range_free(p, new_addr, new_addr + new_len)))
+		new_addr = find_free(p, new_len);	/* DONTUNMAP's new_addr is only a hint */
+	if (!new_addr)
+		return -ENOMEM;
+	err = remap_move(p, old, old_len, new_len, new_addr, prot, flags & MREMAP_DONTUNMAP);
+	if (!err)
+		*out = new_addr;
+	return err;
 }
 
 /* MADV_DONTNEED on private anonymous memory: the pages read as zeros again. */

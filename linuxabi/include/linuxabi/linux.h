@@ -244,6 +244,8 @@ void rcall_interrupt(struct lx_thread *lt);
 /* mm.c: user memory. All changes are mirrored in the shadow first. */
 long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr_t *out);
 long lx_munmap(vaddr_t addr, size_t len);
+long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
+	       vaddr_t *out);
 long lx_mprotect(vaddr_t addr, size_t len, unsigned int prot);
 long lx_brk(vaddr_t brk);
 long lx_madvise_dontneed(vaddr_t addr, size_t len);
