@@ -54,7 +54,7 @@ KERNEL_SRCS := \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
 	linuxabi/thread.c linuxabi/signal.c linuxabi/futex.c linuxabi/timers.c linuxabi/sys_sched.c \
-	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c linuxabi/fork.c \
+	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_wait.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c linuxabi/fork.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))

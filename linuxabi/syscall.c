@@ -118,7 +118,7 @@ static long lx_enosys(long nr)
 /*
  * Calls on RT fds (linuxabi/rtfd.h): read, write, ioctl and close are the
  * realm's, dup and fcntl follow Linux; RT fds may not be watched by Linux
- * (select, epoll). Returns whether the call was about RT fds, with its
+ * (epoll; poll and select are handlers of their own). Returns whether the call was about RT fds, with its
  * result in *ret.
  */
 static bool lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a, long *ret)
@@ -156,13 +156,6 @@ static bool lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a, long
 	case __NR_epoll_ctl:
 		*ret = -EPERM;
 		return lx_rtfd_get(p, a[2]);
-	case __NR_select:
-	case __NR_pselect6: {
-		const uint64_t sets[3] = { a[1], a[2], a[3] };
-
-		*ret = -EINVAL;
-		return lx_select_has_rtfd(p, a[0], sets);
-	}
 	default:
 		return false;
 	}

@@ -109,6 +109,12 @@ test_run_test_programs_match_native_musl_and_glibc() {
 	done
 }
 
+# A timerfd (an RT fd in the realm) and a pipe (a Linux fd) in one poll,
+# select or pselect6 set, as event loops use them (tests/programs/fdwait.c).
+test_run_waits_on_timerfd_and_pipe_like_native() {
+	program_matches_native fdwait ""
+}
+
 test_run_reads_stdin_from_a_pipe() {
 	[[ $(echo hi | "$CRTOS" run -- $BUSYBOX cat) == hi ]] || fail "echo hi | crtos run -- busybox cat"
 	[[ $(seq 1 3 | "$CRTOS" run -- $BUSYBOX wc -l) == 3 ]] || fail "wc -l from a pipe"
