@@ -65,7 +65,7 @@ KERNEL	:= $(BUILD)/crtos-kernel.elf
 # not -idirafter: headers found through -idirafter are system headers, which
 # -MMD leaves out of the dependencies.)
 TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread $(SHARED_INC) -Itools \
-	-Iarch/x86_64/include -I/usr/include/fuse3
+	-Iarch/x86_64/include -I/usr/include/fuse3 -I$(BUILD)/include
 # The FUSE view of RT-FIFOs (tools/cli/fifofs.c): libfuse3 (Debian's libfuse3-dev).
 TOOLS_LIBS := -lfuse3
 TOOLS_SRCS := \
@@ -75,7 +75,7 @@ TOOLS_SRCS := \
 	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
 	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c \
-	tools/cli/run_procs.c
+	tools/cli/run_procs.c tools/shadow/stats.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
@@ -139,11 +139,14 @@ $(BUILD)/asan/t/%.c.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
 
+# The --stats report (tools/shadow/stats.c) names system calls from the generated list.
+$(BUILD)/t/tools/shadow/stats.c.o $(BUILD)/asan/t/tools/shadow/stats.c.o: $(BUILD)/include/linux_syscalls.h
+
 $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
-SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c
+SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c tools/shadow/stats.c
 SHADOW_OBJS := $(patsubst %,$(BUILD)/s/%.o,$(SHADOW_SRCS))
 
 $(BUILD)/s/%.c.o: %.c $(wildcard include/crtos/*.h tools/shadow/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp

@@ -153,6 +153,28 @@ test_run_sigint_ends_sleep_with_130_within_100ms() {
 	((ms <= limit)) || fail "SIGINT took $ms ms to end the program (limit $limit ms)"
 }
 
+# crtos run --stats of a program that has to be killed: SIGKILL to the
+# program (its shadow: crtos run reports) or to crtos run (the shadow
+# reports, and ends). The calls so far are there: sleep's clock_nanosleep.
+test_run_stats_reported_when_killed() {
+	local out pid shadow victim
+	for victim in program "crtos run"; do
+		out=$(tmp)
+		"$CRTOS" run --stats -- $BUSYBOX sleep 100 2>"$out" &
+		pid=$!
+		for _ in $(seq 100); do shadow=$(shadow_of $pid) && break; sleep 0.05; done
+		sleep 0.3
+		if [[ $victim == program ]]; then kill -KILL "$shadow"; else kill -KILL $pid; fi
+		wait $pid 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$shadow" 2>/dev/null || break; sleep 0.05; done
+		kill -0 "$shadow" 2>/dev/null && fail "SIGKILL to the $victim: the shadow is still there"
+		grep -q "^crtos: the program has not ended (.*): its statistics so far" "$out" ||
+			{ cat "$out"; fail "SIGKILL to the $victim: no statistics"; }
+		grep -q "^crtos:   local by call:.* clock_nanosleep 1" "$out" ||
+			{ cat "$out"; fail "SIGKILL to the $victim: the statistics lack sleep's clock_nanosleep"; }
+	done
+}
+
 test_run_pid_is_the_shadows_and_kill_works() {
 	local out fifo pid ppid
 	out=$(tmp)

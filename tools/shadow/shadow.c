@@ -64,6 +64,7 @@
 #include <crtos/channel.h>
 #include <linux_syscalls.h>
 #include "shadow.h"
+#include "stats.h"
 
 #define SHADOW_SIG_INTERRUPT	SIGRTMAX	/* dispatcher to twin: cut your call short */
 #define TWIN_STACK_SIZE		(128 * 1024)
@@ -472,58 +473,6 @@ static void serve(struct crtos_rcall *s)
 	}
 }
 
-static const char *const syscall_names[LINUX_SYSCALL_MAX] = {
-#define LINUX_SYSCALL(name, nr) [nr] = #name,
-#include <linux_syscalls.h>
-#undef LINUX_SYSCALL
-};
-
-static const char *policy_name(int policy)
-{
-	switch (policy) {
-	case SCHED_FIFO: return "FIFO";
-	case SCHED_RR: return "RR";
-	case SCHED_BATCH: return "BATCH";
-	case SCHED_IDLE: return "IDLE";
-	default: return "OTHER";
-	}
-}
-
-static void stats_by_nr(const char *what, const uint32_t *counts)
-{
-	bool any = false;
-
-	fprintf(stderr, "crtos:   %s:", what);
-	for (int nr = 0; nr < CRTOS_STATS_SYSCALLS && nr < LINUX_SYSCALL_MAX; nr++) {
-		if (!counts[nr])
-			continue;
-		fprintf(stderr, " %s %u", syscall_names[nr] ? syscall_names[nr] : "?", counts[nr]);
-		any = true;
-	}
-	fprintf(stderr, "%s\n", any ? "" : " none");
-}
-
-/* crtos run --stats: what each thread did, and where its system calls were served. */
-static void print_stats(void)
-{
-	const struct crtos_stats *st = (const void *)((const char *)sh.chan + CRTOS_CHANNEL_STATS);
-
-	fprintf(stderr, "crtos: thread statistics (local: served in the RT realm; remote: made in Linux "
-		"by the thread's twin)\n");
-	fprintf(stderr, "crtos: %8s %-6s %4s %12s %12s %10s %9s\n", "tid", "policy", "prio",
-		"local calls", "remote calls", "cpu ms", "switches");
-	for (uint32_t i = 0; i < st->nr_threads && i < CRTOS_STATS_THREADS; i++) {
-		const struct crtos_thread_stats *t = &st->threads[i];
-
-		fprintf(stderr, "crtos: %8d %-6s %4d %12llu %12llu %10.3f %9llu\n", t->tid,
-			policy_name(t->policy), t->prio, (unsigned long long)t->local_calls,
-			(unsigned long long)t->remote_calls, (double)t->cpu_ns / 1e6,
-			(unsigned long long)t->switches);
-	}
-	stats_by_nr("local by call", st->local_by_nr);
-	stats_by_nr("remote by call", st->remote_by_nr);
-}
-
 /* End the way the RT process ended. */
 static void finish(void)
 {
@@ -533,7 +482,7 @@ static void finish(void)
 	sigset_t set;
 
 	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
-		print_stats();
+		stats_print(sh.chan, NULL);
 	switch (sh.chan->exit_kind) {
 	case CRTOS_EXIT_CODE:
 		_exit(value & 0xff);
@@ -650,8 +599,11 @@ static void *dispatcher(void *arg)
 		}
 		if (poll(pfd, 2, 1000) > 0 && (pfd[0].revents & POLLIN))
 			eventfd_read(sh.doorbell, &v);
-		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1))
+		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1)) {
+			if (sh.flags & CRTOS_EXEC_STATS)
+				stats_print(sh.chan, "crtos run is gone");
 			die(125, "crtos run is gone; the program ends");
+		}
 	}
 	return NULL;
 }
@@ -687,6 +639,11 @@ int main(int argc, char **argv)
 	install_forwarding();
 	sh.twin_tid[0] = getpid();	/* the main thread is the RT main thread's twin */
 	dispatcher_start(prio);
+	/*
+	 * From here the dispatcher sees crtos run's end (its socket hangs up), as
+	 * in a forked shadow, and reports --stats first: no SIGKILL for that.
+	 */
+	prctl(PR_SET_PDEATHSIG, 0);
 	request_exec(argv + 10, argc - 10, prio);
 	twin_loop(0);
 }
