@@ -8,6 +8,7 @@
 #   make unit       host unit tests only
 #   make test-vm    the cell tests in the test VM (QEMU TCG; no /dev/kvm needed)
 #   make test-x11   the X11 screenshot tests, heavy desktop programs too
+#   make bench      crtos bench: the full report (BENCH_ARGS=--quick for a short one)
 #   make clean
 #
 # V=1 shows the commands.
@@ -32,7 +33,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) \
 	-ffreestanding -fno-builtin-malloc -fno-stack-protector -fpie \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
-	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) \
+	-nostdinc -isystem $(GCCINC) -isystem $(UAPI) -isystem kernel/include/nolibc \
 	$(SHARED_INC) -Ikernel/include -Ilinuxabi/include -Iarch/x86_64/include -I$(BUILD)/include
 KERNEL_ASFLAGS := $(KERNEL_CFLAGS) -D__ASSEMBLER__
 KERNEL_CFLAGS += -include kernel/include/kernel/visibility.h
@@ -54,7 +55,8 @@ KERNEL_SRCS := \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
 	linuxabi/thread.c linuxabi/signal.c linuxabi/futex.c linuxabi/timers.c linuxabi/sys_sched.c \
-	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_wait.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c linuxabi/fork.c \
+	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_wait.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c \
+	linuxabi/shm.c linuxabi/fork.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
@@ -72,10 +74,10 @@ TOOLS_SRCS := \
 	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c \
 	tools/vmm/boot.c tools/vmm/clock.c \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
-	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c \
+	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c tools/vmm/shm.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
-	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c \
-	tools/cli/run_procs.c tools/shadow/stats.c
+	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c tools/cli/cmd_shm.c \
+	tools/cli/run_procs.c tools/cli/cmd_bench.c tools/shadow/stats.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
@@ -90,7 +92,7 @@ SHADOW	:= $(BUILD)/crtos-shadow
 # Debian's musl-tools puts musl here.
 MUSL_LIB ?= /usr/lib/x86_64-linux-musl/
 
-.PHONY: all kernel tools asan unit test deps clean
+.PHONY: all kernel tools asan unit test deps clean bench
 all: $(KERNEL) $(CLI) $(SHADOW)
 kernel: $(KERNEL)
 tools: $(CLI)
@@ -146,7 +148,8 @@ $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
-SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c tools/shadow/stats.c
+SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c tools/shadow/shm.c \
+	tools/shadow/stats.c
 SHADOW_OBJS := $(patsubst %,$(BUILD)/s/%.o,$(SHADOW_SRCS))
 
 $(BUILD)/s/%.c.o: %.c $(wildcard include/crtos/*.h tools/shadow/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp
@@ -169,8 +172,15 @@ include linuxabi/rules.mk
 include tests/programs/rules.mk
 include tests/rules.mk
 
+# make test's packages, crtos bench's among them (tests/cell/bench_tests.sh runs a short one).
 deps:
-	$(Q)scripts/install-deps
+	$(Q)scripts/install-deps --bench
+
+# crtos bench (tools/cli/cmd_bench.c, bench/crtos-bench): one run, natively and in the
+# realm, a report directory with plots. It boots cells: nothing else on the RT CPU meanwhile.
+bench: all programs
+	$(Q)scripts/install-deps --bench
+	$(Q)$(CLI) bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -182,9 +182,12 @@ static long lx_fork(const uint64_t *a)
 	else
 		child = NULL;
 	arch_irq_restore(flags);
+	/* Held until the shadow forked: its shared mappings are then the copy's (lx_mm_copy). */
+	kmutex_lock(&lx_mm_owner(self->proc)->mm_lock);
 	err = child ? lx_fork_copy(self, child, a) : -EAGAIN;
 	/* On failure the shadow drops the new process: crtos run reaps it, and what we copied. */
 	pid = rcall(CRTOS_SHADOW_FORK, (uint64_t)index, err ? 1 : 0, 0, 0, 0, 0);
+	kmutex_unlock(&lx_mm_owner(self->proc)->mm_lock);
 	if (!err && pid > 0)
 		lx_fork_start(child, (int)pid, a[0] & CLONE_VFORK ? self : NULL);
 	if (child)

@@ -10,6 +10,12 @@
  * the page tables follow (PROT_NONE pages have no page-table entry at all,
  * but keep their memory). Pages come in contiguous blocks when possible;
  * each contiguous run is one shadow mapping.
+ *
+ * A shared VMA maps a shared slot (shm.c) instead: its pages are the Linux
+ * object's, never zeroed, copied or freed here; the shadow's mapping of it
+ * is Linux's own (made by the shadow, kept by its fork), and each such VMA
+ * holds one reference on the slot. Pages past the object's end have no
+ * page (PADDR_INVALID) and no entry: a touch is SIGBUS.
  */
 #include <kernel/clock.h>
 #include <kernel/kmem.h>
@@ -17,8 +23,10 @@
 #include <kernel/pmm.h>
 #include <kernel/string.h>
 #include <linuxabi/linux.h>
+#include <crtos/shm.h>
 #include <asm-generic/mman-common.h>
 #include <linux/mman.h>
+#include <asm/unistd_64.h>
 
 #define LX_MMAP_BOTTOM	0x10000ull	/* Linux's default mmap_min_addr */
 #define LX_BLOCK_ORDER	9		/* allocate user memory 2 MiB at a time when possible */
@@ -28,7 +36,12 @@ struct lx_vma {
 	paddr_t *pages;			/* one per page of [v.start, v.end) */
 	bool foreign;			/* pages belong to the kernel (vDSO, clock page): never
 					 * freed, zeroed or made writable through this VMA */
+	bool shared;			/* pages are shared slot `slot`'s (see above) */
+	bool sysv;			/* shared: a SysV segment (shmdt detaches it) */
+	unsigned int slot;		/* (kept small: VMAs stay in the heap's 64-byte class) */
 };
+
+_Static_assert(sizeof(struct lx_vma) <= 64, "a VMA fits the heap's 64-byte class");
 
 static struct lx_vma *to_lx(struct vma *v)
 {
@@ -80,6 +93,11 @@ static bool range_free(struct lx_process *p, vaddr_t start, vaddr_t end)
 	return !v || v->start >= end;
 }
 
+bool lx_range_free(vaddr_t addr, size_t len)
+{
+	return range_free(cur_proc(), addr, addr + ALIGN_UP(len, PAGE_SIZE));
+}
+
 static void vma_insert(struct lx_process *p, struct vma *nv)
 {
 	struct vma *v = vma_after(p, nv->start);
@@ -107,6 +125,11 @@ static int vma_split(struct vma *v, vaddr_t addr)
 	nv->v.end = v->end;
 	nv->v.prot = v->prot;
 	nv->foreign = to_lx(v)->foreign;
+	nv->shared = to_lx(v)->shared;
+	nv->sysv = to_lx(v)->sysv;
+	nv->slot = to_lx(v)->slot;
+	if (nv->shared)
+		lx_shm_get(nv->slot);
 	v->end = addr;
 	list_insert(&nv->v.node, &v->node, v->node.next);
 	return 0;
@@ -130,7 +153,9 @@ static void vma_free(struct vma *v, bool free_pages)
 {
 	struct lx_vma *lv = to_lx(v);
 
-	if (free_pages && !lv->foreign)
+	if (lv->shared)
+		lx_shm_put(lv->slot);	/* the caller removed its page-table entries */
+	else if (free_pages && !lv->foreign)
 		for (size_t i = 0; i < vma_pages(v); i++)
 			pmm_free(lv->pages[i], 0);
 	list_del(&v->node);
@@ -138,7 +163,7 @@ static void vma_free(struct vma *v, bool free_pages)
 	kfree(lv);
 }
 
-/* Calls fn for each run of physically contiguous pages of v in [start, end). */
+/* Calls fn for each run of physically contiguous pages of v in [start, end) (holes skipped). */
 static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end, void *ctx,
 			     long (*fn)(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx))
 {
@@ -148,6 +173,10 @@ static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end, void *ct
 		size_t i = (start - v->start) >> PAGE_SHIFT, n = 1;
 		long err;
 
+		if (pages[i] == PADDR_INVALID) {
+			start += PAGE_SIZE;
+			continue;
+		}
 		while (start + n * PAGE_SIZE < end && pages[i + n] == pages[i] + n * PAGE_SIZE)
 			n++;
 		err = fn(v, start, pages[i], n * PAGE_SIZE, ctx);
@@ -161,6 +190,8 @@ static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end, void *ct
 static long run_mirror(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx)
 {
 	(void)ctx;
+	if (to_lx(v)->shared)
+		return 0;	/* the shadow's mapping is Linux's own, kept across its fork */
 	return rcall(CRTOS_SHADOW_MAP, va, len, pa, map_to_prot(v->prot), 0, 0);
 }
 
@@ -257,10 +288,26 @@ static long do_munmap(struct lx_process *p, vaddr_t start, vaddr_t end)
 }
 
 /*
- * Put v (new, over a free range) in both realms: the shadow's mirror first,
- * then the VMA list and the page tables. On failure v is gone. 0 or -errno.
+ * Map fresh zeroed memory at addr (exactly there if fixed, else addr is a
+ * hint) in both realms; *out is where it went.
  */
-static long vma_install(struct lx_process *p, struct vma *v)
+/* Insert v (mirrored already) and map its pages; *out: its start. 0, or -errno with v gone. */
+static long vma_install(struct lx_process *p, struct vma *v, vaddr_t *out)
+{
+	long err;
+
+	vma_insert(p, v);
+	err = vma_map_pages(v, v->start, v->end);
+	if (err) {
+		do_munmap(p, v->start, v->end);
+		return err;
+	}
+	*out = v->start;
+	return 0;
+}
+
+/* Mirror v (new private memory over a free range) in the shadow, then install it. */
+static long vma_mirror_install(struct lx_process *p, struct vma *v, vaddr_t *out)
 {
 	long err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
 
@@ -269,17 +316,35 @@ static long vma_install(struct lx_process *p, struct vma *v)
 		vma_free(v, true);
 		return err;
 	}
-	vma_insert(p, v);
-	err = vma_map_pages(v, v->start, v->end);
-	if (err)
-		do_munmap(p, v->start, v->end);
-	return err;
+	return vma_install(p, v, out);
 }
 
 /*
- * Map fresh zeroed memory at addr (exactly there if fixed, else addr is a
- * hint) in both realms; *out is where it went.
+ * Where a new mapping of len bytes (page multiple) goes: exactly *addr if
+ * fixed (what was there is unmapped), else *addr is a hint. 0 or -errno.
  */
+static long mmap_place(struct lx_process *p, vaddr_t *addr, size_t len, bool fixed)
+{
+	vaddr_t a = *addr;
+
+	if (!len || (a & (PAGE_SIZE - 1) && fixed))
+		return -EINVAL;
+	a = ALIGN_DOWN(a, PAGE_SIZE);
+	if (fixed) {
+		if (a < LX_MMAP_BOTTOM || !user_range_ok(a, len))
+			return -ENOMEM;
+		*addr = a;
+		return do_munmap(p, a, a + len);
+	}
+	if (!a || a < LX_MMAP_BOTTOM || !user_range_ok(a, len) || !range_free(p, a, a + len)) {
+		a = find_free(p, len);
+		if (!a)
+			return -ENOMEM;
+	}
+	*addr = a;
+	return 0;
+}
+
 long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr_t *out)
 {
 	struct lx_process *p = cur_proc();
@@ -287,29 +352,87 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 	long err;
 
 	len = ALIGN_UP(len, PAGE_SIZE);
-	if (!len || (addr & (PAGE_SIZE - 1) && fixed))
-		return -EINVAL;
-	addr = ALIGN_DOWN(addr, PAGE_SIZE);
-	if (fixed) {
-		if (addr < LX_MMAP_BOTTOM || !user_range_ok(addr, len))
-			return -ENOMEM;
-		err = do_munmap(p, addr, addr + len);
-		if (err)
-			return err;
-	} else if (!addr || addr < LX_MMAP_BOTTOM || !user_range_ok(addr, len) ||
-		   !range_free(p, addr, addr + len)) {
-		addr = find_free(p, len);
-		if (!addr)
-			return -ENOMEM;
-	}
+	err = mmap_place(p, &addr, len, fixed);
+	if (err)
+		return err;
 	v = vma_populate(addr, addr + len, prot, true);
 	if (!v)
 		return -ENOMEM;
-	err = vma_install(p, v);
+	return vma_mirror_install(p, v, out);
+}
+
+/* A VMA over [start, end) for shared slot sl at gpa: its pages, holes past the object's end. */
+static struct vma *vma_shared(vaddr_t start, vaddr_t end, unsigned int prot, paddr_t gpa,
+			      const struct lx_shm_slot *sl)
+{
+	struct lx_vma *lv = kzalloc(sizeof(*lv));
+	size_t n = (end - start) >> PAGE_SHIFT;
+
+	if (!lv || !(lv->pages = kmalloc(n * sizeof(paddr_t)))) {
+		kfree(lv);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		lv->pages[i] = i * PAGE_SIZE < sl->valid ? gpa + i * PAGE_SIZE : PADDR_INVALID;
+	lv->shared = true;
+	lv->sysv = sl->sysv;
+	lv->slot = sl->index;
+	lv->v.start = start;
+	lv->v.end = end;
+	lv->v.prot = prot;
+	list_init(&lv->v.node);
+	return &lv->v;
+}
+
+/*
+ * Map a shared object (how, fd and off as CRTOS_SHADOW_SHM_MAP's) at addr,
+ * as lx_mmap_anon places it: the shadow maps it and has the VMM make it a
+ * shared slot, which we adopt and map. *out is where it went.
+ */
+long lx_mmap_shared(vaddr_t addr, size_t len, unsigned int prot, bool fixed, int64_t fd,
+		    uint64_t off, int how, vaddr_t *out)
+{
+	struct lx_process *p = cur_proc();
+	struct lx_shm_slot sl;
+	struct vma *v;
+	long gpa, err;
+
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (len > CRTOS_SHM_SLOT_SPAN)
+		return -ENOMEM;
+	err = mmap_place(p, &addr, len, fixed);
 	if (err)
 		return err;
-	*out = addr;
-	return 0;
+	gpa = rcall(CRTOS_SHADOW_SHM_MAP, addr, len, map_to_prot(prot), (uint64_t)fd, off,
+		    (uint64_t)how);
+	if (gpa < 0)
+		return gpa;
+	err = lx_shm_adopt((paddr_t)gpa, len, p->index, &sl);
+	v = err ? NULL : vma_shared(addr, addr + len, prot, (paddr_t)gpa, &sl);
+	if (!v) {
+		if (!err)
+			lx_shm_put(sl.index);
+		rcall(CRTOS_SHADOW_UNMAP, addr, len, 0, 0, 0, 0);
+		return err ?: -ENOMEM;
+	}
+	return vma_install(p, v, out);
+}
+
+/* shmdt: unmap every VMA of the SysV segment attached at addr. 0 or -EINVAL. */
+long lx_shmdt(vaddr_t addr)
+{
+	struct lx_process *p = cur_proc();
+	struct vma *v = vma_after(p, addr), *w, *tmp;
+	unsigned int slot;
+	long err = 0;
+
+	if (!v || v->start != addr || !to_lx(v)->shared || !to_lx(v)->sysv)
+		return -EINVAL;
+	slot = to_lx(v)->slot;
+	list_for_each_entry_safe(w, tmp, &p->vmas, node)
+		if (to_lx(w)->shared && to_lx(w)->slot == slot && !err)
+			err = do_munmap(p, w->start, w->end);
+	return err;
 }
 
 /*
@@ -445,22 +568,27 @@ long lx_brk(vaddr_t brk)
 /*
  * The VMAs under [start, end) of an mremap: Linux wants one VMA; ours may
  * be several (an mremap that grew a mapping in place, mprotect back and
- * forth): adjacent ones of the same protection count as one. -EFAULT if
- * the range is not mapped that way, else 0 with the protection in *prot.
+ * forth): adjacent ones of the same protection and kind (private or
+ * shared) count as one. -EFAULT if the range is not mapped that way, else
+ * 0 with the protection in *prot and the kind in *shared.
  */
-static long remap_check(struct lx_process *p, vaddr_t start, vaddr_t end, unsigned int *prot)
+static long remap_check(struct lx_process *p, vaddr_t start, vaddr_t end, unsigned int *prot,
+			bool *shared)
 {
 	struct vma *v = vma_after(p, start);
 
 	if (!v || v->start > start)
 		return -EFAULT;
 	*prot = v->prot;
+	*shared = to_lx(v)->shared;
 	for (vaddr_t at = start; at < end; at = v->end, v = list_entry(v->node.next, struct vma, node))
-		if (&v->node == &p->vmas || v->start > at || v->prot != *prot || to_lx(v)->foreign)
+		if (&v->node == &p->vmas || v->start > at || v->prot != *prot || to_lx(v)->foreign ||
+		    to_lx(v)->shared != *shared)
 			return -EFAULT;
 	return 0;
 }
 
+/* ctx: how far the run moves. */
 static long run_mirror_moved(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx)
 {
 	return run_mirror(v, va + *(const uint64_t *)ctx, pa, len, NULL);
@@ -503,55 +631,74 @@ static long remap_relink(struct lx_process *p, vaddr_t start, vaddr_t end, uint6
 }
 
 /*
+ * The shadow's side of a move of [old, old + len) to target. Private
+ * memory: the shadow maps the same pages at target before it unmaps them
+ * at old. Shared: the shadow's mapping is Linux's own; it moves it itself.
+ */
+static long remap_move_shadow(struct lx_process *p, vaddr_t old, size_t len, vaddr_t target,
+			      bool shared)
+{
+	long err;
+
+	if (shared) {
+		err = rcall(__NR_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, target, 0);
+		return err < 0 ? err : 0;
+	}
+	err = remap_mirror(p, old, old + len, target - old);
+	err = err ?: rcall(CRTOS_SHADOW_UNMAP, old, len, 0, 0, 0, 0);
+	if (err)
+		rcall(CRTOS_SHADOW_UNMAP, target, len, 0, 0, 0, 0);
+	return err;
+}
+
+/*
  * Move [old, old + old_len) to target (free, not overlapping it), growing
- * it to new_len with zeroed pages. The pages move, not their contents: the
- * shadow maps them at target before it unmaps them at old. dontunmap: old
- * keeps fresh zeroed pages (MREMAP_DONTUNMAP). 0 or -errno; on failure
- * nothing moved.
+ * it to new_len with zeroed pages (private memory only). The pages move,
+ * not their contents. dontunmap: old keeps fresh zeroed pages
+ * (MREMAP_DONTUNMAP, private only). 0 or -errno; on failure nothing moved.
  */
 static long remap_move(struct lx_process *p, vaddr_t old, size_t old_len, size_t new_len,
-		       vaddr_t target, unsigned int prot, bool dontunmap)
+		       vaddr_t target, unsigned int prot, bool shared, bool dontunmap)
 {
-	uint64_t delta = target - old;
 	struct vma *grown = NULL, *repl = NULL;
 	long err = vma_split_range(p, old, old + old_len);
+	vaddr_t at;
 
 	if (!err && dontunmap && !(repl = vma_populate(old, old + old_len, prot, true)))
 		err = -ENOMEM;
 	if (!err && new_len > old_len &&
 	    !(grown = vma_populate(target + old_len, target + new_len, prot, true)))
 		err = -ENOMEM;
-	err = err ?: (grown ? vma_install(p, grown) : 0);
+	err = err ?: (grown ? vma_mirror_install(p, grown, &at) : 0);
 	if (!err) {
-		err = remap_mirror(p, old, old + old_len, delta);
-		err = err ?: rcall(CRTOS_SHADOW_UNMAP, old, old_len, 0, 0, 0, 0);
-		if (err) {
-			rcall(CRTOS_SHADOW_UNMAP, target, old_len, 0, 0, 0, 0);
-			if (grown)
-				do_munmap(p, target + old_len, target + new_len);
-		}
+		err = remap_move_shadow(p, old, old_len, target, shared);
+		if (err && grown)
+			do_munmap(p, target + old_len, target + new_len);
 	}
 	if (err) {
 		if (repl)
 			vma_free(repl, true);
 		return err;
 	}
-	err = remap_relink(p, old, old + old_len, delta);
-	return err ?: (repl ? vma_install(p, repl) : 0);
+	err = remap_relink(p, old, old + old_len, target - old);
+	return err ?: (repl ? vma_mirror_install(p, repl, &at) : 0);
 }
 
 /*
  * mremap(old, old_len, new_len, flags, new_addr) as Linux orders its checks
  * (mm/mremap.c); sys_mm.c checked flags. *out: where the mapping is now.
  * Private file mappings are copies here: a grown one gets zeros, not more
- * of the file.
+ * of the file. A shared mapping moves and shrinks but cannot grow (its
+ * shared slot has the size it was mapped with): -ENOMEM, and no
+ * MREMAP_DONTUNMAP (-EINVAL).
  */
 long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
 	       vaddr_t *out)
 {
 	struct lx_process *p = cur_proc();
-	bool fixed = flags & MREMAP_FIXED;
+	bool fixed = flags & MREMAP_FIXED, shared;
 	unsigned int prot;
+	vaddr_t at;
 	long err;
 
 	old_len = ALIGN_UP(old_len, PAGE_SIZE);
@@ -576,16 +723,18 @@ long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vadd
 	*out = old;
 	if (old_len == new_len && !(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)))
 		return 0;
-	err = remap_check(p, old, old + old_len, &prot);
-	if (!err && !old_len)
-		err = -EINVAL;	/* a new mapping of the same pages: only for shared ones */
+	err = remap_check(p, old, old + old_len, &prot, &shared);
+	if (!err && (!old_len || (shared && (flags & MREMAP_DONTUNMAP))))
+		err = -EINVAL;	/* old_len 0: a second mapping of shared pages, not served */
+	if (!err && shared && new_len > old_len)
+		err = -ENOMEM;
 	if (err)
 		return err;
 	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && user_range_ok(old, new_len) &&
 	    range_free(p, old + old_len, old + new_len)) {
 		struct vma *grown = vma_populate(old + old_len, old + new_len, prot, true);
 
-		return grown ? vma_install(p, grown) : -ENOMEM;
+		return grown ? vma_mirror_install(p, grown, &at) : -ENOMEM;
 	}
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
@@ -597,7 +746,7 @@ long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vadd
 		new_addr = find_free(p, new_len);	/* DONTUNMAP's new_addr is only a hint */
 	if (!new_addr)
 		return -ENOMEM;
-	err = remap_move(p, old, old_len, new_len, new_addr, prot, flags & MREMAP_DONTUNMAP);
+	err = remap_move(p, old, old_len, new_len, new_addr, prot, shared, flags & MREMAP_DONTUNMAP);
 	if (!err)
 		*out = new_addr;
 	return err;
@@ -619,6 +768,8 @@ long lx_madvise_dontneed(vaddr_t addr, size_t len)
 	list_for_each_entry(v, &p->vmas, node) {
 		vaddr_t s = MAX(v->start, addr), e = MIN(v->end, end);
 
+		if (to_lx(v)->shared)
+			continue;	/* Linux drops the pages and reads them back: the same bytes */
 		for (vaddr_t a = s; a < e; a += PAGE_SIZE)
 			memset(arch_phys_to_virt(to_lx(v)->pages[(a - v->start) >> PAGE_SHIFT]), 0,
 			       PAGE_SIZE);
@@ -642,13 +793,13 @@ long lx_mm_unmap_all(void)
 	return do_munmap(cur_proc(), 0, LX_USER_TOP);
 }
 
-/* A copy of v for another process: fresh pages with the same contents (the kernel's are shared). */
+/* A copy of v for another process: fresh pages, the same contents (kernel and slot pages: the same pages). */
 static struct vma *vma_copy(struct vma *v)
 {
 	struct lx_vma *src = to_lx(v), *lv;
 	struct vma *nv;
 
-	if (!src->foreign) {
+	if (!src->foreign && !src->shared) {
 		nv = vma_populate(v->start, v->end, v->prot, false);
 		if (!nv)
 			return NULL;
@@ -663,7 +814,12 @@ static struct vma *vma_copy(struct vma *v)
 		return NULL;
 	}
 	memcpy(lv->pages, src->pages, vma_pages(v) * sizeof(paddr_t));
-	lv->foreign = true;
+	lv->foreign = src->foreign;
+	lv->shared = src->shared;
+	lv->sysv = src->sysv;
+	lv->slot = src->slot;
+	if (lv->shared)
+		lx_shm_get(lv->slot);	/* shared stays shared in the child */
 	lv->v = *v;
 	list_init(&lv->v.node);
 	return &lv->v;
@@ -677,8 +833,10 @@ struct lx_process *lx_mm_owner(struct lx_process *p)
 
 /*
  * fork: give child (new, empty, not running) an eager copy of the current
- * process's memory, with its page tables. The child's shadow is not
- * mirrored yet: the child's first thread does that (lx_mm_mirror_all).
+ * process's memory, with its page tables; shared VMAs map the same slots.
+ * The child's shadow is not mirrored yet: the child's first thread does
+ * that (lx_mm_mirror_all). The caller holds the memory owner's mm_lock
+ * until the shadow has forked, so that both see the same shared mappings.
  * 0 or -ENOMEM; on failure what was copied stays for the reap to free.
  */
 long lx_mm_copy(struct lx_process *child)
@@ -687,7 +845,6 @@ long lx_mm_copy(struct lx_process *child)
 	struct vma *v, *nv;
 	long err = 0;
 
-	kmutex_lock(&p->mm_lock);
 	list_for_each_entry(v, &p->vmas, node) {
 		nv = vma_copy(v);
 		if (!nv) {
@@ -701,7 +858,6 @@ long lx_mm_copy(struct lx_process *child)
 	}
 	child->brk_start = p->brk_start;
 	child->brk = p->brk;
-	kmutex_unlock(&p->mm_lock);
 	return err;
 }
 
@@ -747,4 +903,27 @@ void lx_mm_give_borrowers(struct lx_process *p)
 		list_add_tail(&c->vmas, &v->node);
 	}
 	c->vfork_mm = NULL;
+}
+
+/* msync's range: mapped without holes (ENOMEM), as Linux checks it. */
+long lx_msync_check(vaddr_t addr, size_t len)
+{
+	vaddr_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+
+	if (addr & (PAGE_SIZE - 1) || !user_range_ok(addr, end - addr))
+		return -EINVAL;
+	return range_mapped(cur_proc(), addr, end) ? 0 : -ENOMEM;
+}
+
+/*
+ * Whether a fault at addr touched a page past the end of a shared object
+ * (Linux: SIGBUS). Masked, from the faulting thread: a read-only look.
+ */
+bool lx_mm_fault_is_bus(vaddr_t addr)
+{
+	struct lx_process *p = lx_mm_owner(cur_proc());
+	struct vma *v = vma_after(p, addr);
+
+	return v && v->start <= addr && to_lx(v)->shared && (v->prot & MAP_READ) &&
+	       to_lx(v)->pages[(addr - v->start) >> PAGE_SHIFT] == PADDR_INVALID;
 }

@@ -96,6 +96,7 @@ int personality_init(void)
 {
 	lx_futex_init();
 	lx_rtfifo_init();
+	lx_shm_init();
 	lx_ctl_thread = thread_create("lx-ctl", 0, lx_ctl_main, NULL, false);
 	if (!lx_ctl_thread)
 		return -ENOMEM;
@@ -174,6 +175,10 @@ void user_exception(arch_regs_t *regs, int sig, int code, uint64_t addr)
 	if (!lt) {
 		pr_err("fault in user code without a process\n");
 		return;
+	}
+	if (sig == SIGSEGV && code == SEGV_MAPERR && lx_mm_fault_is_bus(addr)) {
+		sig = SIGBUS;	/* past the end of a shared object, as Linux */
+		code = BUS_ADRERR;
 	}
 	sa = &lt->proc->sigactions[sig];
 	if (lt->sigmask & LX_SIGBIT(sig) || sa->handler == (uint64_t)SIG_IGN) {

@@ -274,12 +274,14 @@ int lx_process_reap(unsigned int index)
 	arch_irq_restore(flags);
 	sched_forget_aspace(&p->as);
 	lx_mm_destroy(p);
+	lx_shm_reap(index);
 	aspace_destroy(&p->as);
 	pmm_free(p->chan_pa, CHANNEL_ORDER);
 	p->magic = 0;
 	kfree(p);
-	pr_debug("process %u reaped: %lu KiB free, %lu heap objects\n", index,
-		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects());
+	pr_debug("process %u reaped: %lu KiB free, %lu heap objects, %u shared slots\n", index,
+		 (unsigned long)pmm_free_pages() * (PAGE_SIZE / 1024), (unsigned long)kmem_live_objects(),
+		 lx_shm_in_use());
 	return 0;
 }
 

@@ -68,8 +68,7 @@ void lx_rtfifo_init(void)
 	__atomic_store_n(&kernel_comm()->fifo_dir_gpa, (uint64_t)pa, __ATOMIC_RELEASE);
 }
 
-/* A FIFO's name: 1 to 31 of [A-Za-z0-9._-], not "." or "..". */
-static bool fifo_name_ok(const char *name)
+bool lx_rt_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -359,7 +358,7 @@ long lx_rtfifo_create(const char *name, uint64_t size, uint64_t *index)
 
 	if (!fifo_dir)
 		return -ENODEV;
-	if (!fifo_name_ok(name))
+	if (!lx_rt_name_ok(name))
 		return -EINVAL;
 	size = size ? size : CRTOS_FIFO_DEFAULT_SIZE;
 	if (size < CRTOS_FIFO_MIN_SIZE || size > CRTOS_FIFO_MAX_SIZE || (size & (size - 1)))
@@ -443,7 +442,7 @@ long lx_rtfifo_open(uint64_t upath, uint64_t oflags)
 		return len;
 	if ((size_t)len >= sizeof(path))
 		return -ENAMETOOLONG;
-	if (strncmp(path, RTF_PREFIX, sizeof(RTF_PREFIX) - 1) || !fifo_name_ok(path + sizeof(RTF_PREFIX) - 1))
+	if (strncmp(path, RTF_PREFIX, sizeof(RTF_PREFIX) - 1) || !lx_rt_name_ok(path + sizeof(RTF_PREFIX) - 1))
 		return -ENOENT;
 	if (acc == O_ACCMODE)
 		return -EINVAL;

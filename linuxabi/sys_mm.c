@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * Memory system calls (dual: both realms change; see mm.c). File mappings
- * are private copies for now: the pages are ours, and the shadow reads the
- * file into them (it maps them at the same address). Shared file mappings
- * need a file pager, not written yet: -ENODEV.
+ * Memory system calls (dual: both realms change; see mm.c). Private file
+ * mappings are copies: the pages are ours, and the shadow reads the file
+ * into them (it maps them at the same address). Shared mappings (of a
+ * file, /dev/shm, a memfd, shared anonymous memory, SysV segments) are the
+ * Linux object's own pages, a shared slot (shm.c, crtos/shm.h).
  */
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
 #include <asm-generic/mman-common.h>
+#include <linux/ipc.h>
 #include <linux/mman.h>
+#include <linux/shm.h>
 #include <asm/unistd_64.h>
 
 #define LX_MAP_SHARED		0x01
 #define LX_MAP_PRIVATE		0x02
 #define LX_MAP_SHARED_VALIDATE	0x03
 #define LX_PROT_ALL		(PROT_READ | PROT_WRITE | PROT_EXEC)
+#define LX_SHMLBA		PAGE_SIZE	/* x86's */
 
 /* The threads of a process change its memory one at a time (calls block midway, in the shadow). */
 static void mm_lock(void)
@@ -69,8 +73,11 @@ static long mmap_locked(const uint64_t *a)
 	if (!len || (off & (PAGE_SIZE - 1)) || (prot & ~LX_PROT_ALL) ||
 	    !(flags & (LX_MAP_SHARED | LX_MAP_PRIVATE)))
 		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS) && (flags & LX_MAP_SHARED_VALIDATE) != LX_MAP_PRIVATE)
-		return -ENODEV;
+	if (flags & LX_MAP_SHARED)
+		return lx_mmap_shared(addr, len, map, flags & MAP_FIXED, flags & MAP_ANONYMOUS ? -1 :
+				      (int64_t)(int)fd, flags & MAP_ANONYMOUS ? 0 : off,
+				      flags & MAP_ANONYMOUS ? CRTOS_SHM_MAP_ANON : CRTOS_SHM_MAP_FD,
+				      &got) ?: (long)got;
 	if (flags & MAP_ANONYMOUS)
 		return lx_mmap_anon(addr, len, map, flags & MAP_FIXED, &got) ?: (long)got;
 	err = lx_mmap_anon(addr, len, MAP_READ | MAP_WRITE, flags & MAP_FIXED, &got);
@@ -91,6 +98,64 @@ long sys_mmap(const uint64_t *a)
 		return -ENOMEM;
 	mm_lock();
 	return mm_unlock(mmap_locked(a));
+}
+
+/* shmat: the segment's size from Linux, then a shared slot like a shared file mapping. */
+static long shmat_locked(const uint64_t *a)
+{
+	struct shmid64_ds *ds = (struct shmid64_ds *)lx_bounce(lx_current()->proc);
+	uint64_t addr = a[1], shmflg = a[2];
+	unsigned int map = MAP_READ | (shmflg & SHM_RDONLY ? 0 : MAP_WRITE) |
+			   (shmflg & SHM_EXEC ? MAP_EXEC : 0);
+	vaddr_t got;
+	long err;
+
+	if (shmflg & SHM_REMAP && !addr)
+		return -EINVAL;
+	if (addr & (LX_SHMLBA - 1)) {
+		if (!(shmflg & SHM_RND))
+			return -EINVAL;
+		addr &= ~(uint64_t)(LX_SHMLBA - 1);
+	}
+	err = rcall(__NR_shmctl, a[0], IPC_STAT, lx_bounce_in_shadow(lx_current()->proc), 0, 0, 0);
+	if (err)
+		return err;
+	/* Without SHM_REMAP a segment never replaces a mapping (Linux: EINVAL). */
+	if (addr && !(shmflg & SHM_REMAP) && !lx_range_free(addr, ds->shm_segsz))
+		return -EINVAL;
+	err = lx_mmap_shared(addr, ds->shm_segsz, map, addr != 0, (int64_t)a[0], 0,
+			     CRTOS_SHM_MAP_SYSV, &got);
+	return err ?: (long)got;
+}
+
+long sys_shmat(const uint64_t *a)
+{
+	if (mm_borrowed())
+		return -ENOMEM;
+	mm_lock();
+	return mm_unlock(shmat_locked(a));
+}
+
+long sys_shmdt(const uint64_t *a)
+{
+	if (mm_borrowed())
+		return -ENOMEM;
+	mm_lock();
+	return mm_unlock(lx_shmdt(a[0]));
+}
+
+/* The range must be mapped; the shadow's msync writes the shared object's pages (ours too). */
+long sys_msync(const uint64_t *a)
+{
+	long err;
+
+	if (a[2] & ~(uint64_t)(MS_ASYNC | MS_INVALIDATE | MS_SYNC) ||
+	    (a[2] & (MS_ASYNC | MS_SYNC)) == (MS_ASYNC | MS_SYNC))
+		return -EINVAL;
+	mm_lock();
+	err = lx_msync_check(a[0], a[1]);
+	err = err ?: rcall(__NR_msync, a[0], a[1], a[2], 0, 0, 0);
+	return mm_unlock(err);
 }
 
 long sys_munmap(const uint64_t *a)

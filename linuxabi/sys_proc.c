@@ -24,7 +24,8 @@ long sys_gettid(const uint64_t *a __unused)
 long sys_arch_prctl(const uint64_t *a)
 {
 	struct thread *t = thread_current();
-	uint64_t fs;
+	uint64_t fs, gs;
+	long err;
 
 	switch (a[0]) {
 	case ARCH_SET_FS:
@@ -36,8 +37,12 @@ long sys_arch_prctl(const uint64_t *a)
 		fs = arch_thread_get_tls(&t->arch, true);
 		return copy_to_user(a[1], &fs, sizeof(fs));
 	case ARCH_SET_GS:
+		if (!user_range_ok(a[1], 0))
+			return -EPERM;
+		return arch_thread_set_gs(&t->arch, a[1], true);
 	case ARCH_GET_GS:
-		return -EINVAL;		/* GS belongs to the kernel here */
+		err = arch_thread_get_gs(&t->arch, true, &gs);
+		return err ? err : copy_to_user(a[1], &gs, sizeof(gs));
 	default:
 		return -EINVAL;
 	}

@@ -77,7 +77,8 @@ static int lx_path_arg(long nr)
 
 /*
  * Paths under /dev/rt belong to the RT namespace: open() of /dev/rtf/NAME
- * is an RT-FIFO (rtfifo.c); anything else there does not exist. Returns
+ * is an RT-FIFO (rtfifo.c), of /dev/rtshm/NAME the cell's shared-memory
+ * region (shm.c); anything else there does not exist. Returns
  * whether the path is the RT namespace's, with the call's result in *ret.
  */
 static bool lx_path_check(long nr, const uint64_t *a, long *ret)
@@ -93,7 +94,10 @@ static bool lx_path_check(long nr, const uint64_t *a, long *ret)
 		return true;
 	if (len < 7 || memcmp(path, "/dev/rt", 7))
 		return false;
-	if (nr == __NR_open)
+	if (len > 11 && !memcmp(path, "/dev/rtshm/", 11) && (nr == __NR_open || nr == __NR_openat))
+		*ret = nr == __NR_open ? lx_rtshm_open(path + 11, a[1], a[2]) :
+					 lx_rtshm_open(path + 11, a[2], a[3]);
+	else if (nr == __NR_open)
 		*ret = lx_rtfifo_open(a[0], a[1]);
 	else if (nr == __NR_openat)
 		*ret = lx_rtfifo_open(a[1], a[2]);

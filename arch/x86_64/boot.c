@@ -32,7 +32,7 @@ static uint8_t x86_event_stack[X86_EVENT_STACK_SIZE] __attribute__((aligned(16))
 static uint8_t x86_ist_stacks[X86_NR_IST][X86_IST_STACK_SIZE] __attribute__((aligned(16)));
 extern uint8_t x86_boot_stack[], x86_boot_stack_top[];
 extern void x86_event_entry(void);
-extern const uint8_t x86_vectors[];
+extern const uint8_t x86_vectors[], x86_vectors_hw[];
 
 struct x86_idt_gate {
 	uint16_t offset_low;
@@ -102,7 +102,7 @@ static uint8_t x86_gate_ist(int v, bool hardware)
 static void x86_idt_init(bool hardware)
 {
 	for (int v = 0; v < 256; v++) {
-		uint64_t addr = (uint64_t)(x86_vectors + 16 * v);
+		uint64_t addr = (uint64_t)((hardware ? x86_vectors_hw : x86_vectors) + 16 * v);
 		struct x86_idt_gate *g = &x86_idt[v];
 
 		g->offset_low = (uint16_t)addr;
@@ -129,7 +129,11 @@ static void x86_mode_init(const struct crtos_boot_params *bp)
 	x86_pte_kernel_bits = hw ? 0 : X86_PTE_US;
 	for (int i = 0; hw && i < X86_NR_IST; i++)
 		x86_bsp_percpu.tss.ist[i] = (uint64_t)(x86_ist_stacks[i] + X86_IST_STACK_SIZE);
+	x86_smap = hw && (x86_read_cr4() & X86_CR4_SMAP);
 }
+
+/* Whether SMAP guards program memory: the user-access windows' stac/clac (entry.S). */
+bool x86_smap;
 
 bool x86_hardware_mode(void)
 {
@@ -186,6 +190,34 @@ static __attribute__((noinline)) void x86_inject_exec_user(void)
 }
 
 /*
+ * Kernel code reading a program's page: through arch_copy_user (a user-access
+ * window) it works in every mode; directly it faults where SMAP is on
+ * (hardware mode, where KVM offers it) and works otherwise.
+ */
+static __attribute__((noinline)) void x86_inject_read_user(void)
+{
+	const vaddr_t va = 0x10000;
+	paddr_t pa = pmm_alloc(0);
+	uint64_t copied = 0;
+
+	if (pa == PADDR_INVALID || aspace_map(kernel_aspace(), va, pa, PAGE_SIZE, MAP_READ | MAP_USER)) {
+		pr_err("fault injection: read-user: no page to map\n");
+		return;
+	}
+	*(volatile uint64_t *)arch_phys_to_virt(pa) = 0x5a5a5a5a5a5a5a5aull;
+	if (arch_copy_user(&copied, (const void *)va, sizeof(copied)) || copied != 0x5a5a5a5a5a5a5a5aull)
+		pr_err("fault injection: read-user: arch_copy_user failed to read a program page\n");
+	else
+		pr_info("fault injection: read-user: arch_copy_user read the program page (SMAP %s)\n",
+			x86_smap ? "on" : "off");
+	copied = *(volatile uint64_t *)va;
+	pr_info("fault injection: read-user: the kernel read a program page directly: %#lx\n",
+		(unsigned long)copied);
+	aspace_unmap(kernel_aspace(), va, PAGE_SIZE);
+	pmm_free(pa, 0);
+}
+
+/*
  * An exception with an unusable stack: in hardware mode its delivery faults
  * again, and the CPU raises #DF, which the IST gives a stack of its own;
  * under kvm_pvm the exception comes from ring 3 and switches to TSS.RSP0.
@@ -201,6 +233,8 @@ bool arch_inject_fault(const char *kind)
 {
 	if (!strcmp(kind, "exec-user"))
 		x86_inject_exec_user();
+	else if (!strcmp(kind, "read-user"))
+		x86_inject_read_user();
 	else if (!strcmp(kind, "bad-stack"))
 		x86_inject_bad_stack();
 	else if (!strcmp(kind, "ring0"))

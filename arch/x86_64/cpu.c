@@ -12,9 +12,10 @@ int arch_init(void)
 
 	if (x86_hardware_mode())
 		pr_info("mode: hardware (VT-x/AMD-V): kernel at ring 0, programs at ring 3; "
-			"kernel window at %#lx; SMEP %s; IST stacks for NMI, #DF, #MC\n",
+			"kernel window at %#lx; SMEP %s, SMAP %s; IST stacks for NMI, #DF, #MC\n",
 			(unsigned long)x86_kernel_base(),
-			x86_read_cr4() & X86_CR4_SMEP ? "on" : "off (KVM does not offer it)");
+			x86_read_cr4() & X86_CR4_SMEP ? "on" : "off (KVM does not offer it)",
+			x86_smap ? "on" : "off (KVM does not offer it)");
 	else
 		pr_info("mode: kvm_pvm: kernel at ring 3, nucleus at ring 0 (guest ring 0 is "
 			"emulated); kernel window at %#lx\n", (unsigned long)x86_kernel_base());

@@ -139,22 +139,55 @@ x86_event_return:
 	popq	%r14
 	popq	%r15
 	addq	$16, %rsp		/* vector, error code */
-	iretq
+	testb	$3, 8(%rsp)		/* back to a program in hardware mode: its GS */
+	jz	4f
+	cmpb	$0, %gs:PCPU_KERNEL_RING0
+	je	4f
+	cli				/* no interrupt may find the program's GS at ring 0 */
+	swapgs
+4:	iretq
 2:	call	x86_irq_replay
 	jmp	x86_event_return
 
 /*
- * Probes: a load or store that may fault. On a fault, x86_exception finds
- * the instruction in __ex_table, records the fault in the per-CPU probe
- * fields and resumes at the fixup, which returns -EFAULT.
+ * User-access windows. In hardware mode with SMAP the kernel may touch a
+ * program's pages only between USER_ACCESS_BEGIN (stac) and
+ * USER_ACCESS_END (clac): everywhere else such an access faults, and a bug
+ * that follows a program's pointer is caught instead of obeyed. stac and
+ * clac raise #UD at ring 3 and on CPUs without SMAP, hence the flag
+ * (x86_smap, set at boot). Both clobber the arithmetic flags. The entries
+ * never start with AC set: SYSCALL clears it (FMASK), and an event is
+ * reflected with fresh RFLAGS.
+ */
+.macro USER_ACCESS_BEGIN
+	cmpb	$0, x86_smap(%rip)
+	je	.Luser_access_begin\@
+	stac
+.Luser_access_begin\@:
+.endm
+.macro USER_ACCESS_END
+	cmpb	$0, x86_smap(%rip)
+	je	.Luser_access_end\@
+	clac
+.Luser_access_end\@:
+.endm
+
+/*
+ * Probes: a load or store that may fault, at any address (a program's
+ * too). On a fault, x86_exception finds the instruction in __ex_table,
+ * records the fault in the per-CPU probe fields and resumes at the fixup,
+ * which returns -EFAULT.
  */
 	.globl x86_probe_read
 x86_probe_read:			/* rdi: address, rsi: where to store the value */
+	USER_ACCESS_BEGIN
 1:	movq	(%rdi), %rax
+	USER_ACCESS_END
 	movq	%rax, (%rsi)
 	xorl	%eax, %eax
 	ret
-2:	movl	$-14, %eax		/* -EFAULT */
+2:	USER_ACCESS_END
+	movl	$-14, %eax		/* -EFAULT */
 	ret
 	.pushsection __ex_table, "a"
 	.quad	1b, 2b
@@ -162,10 +195,13 @@ x86_probe_read:			/* rdi: address, rsi: where to store the value */
 
 	.globl x86_probe_write
 x86_probe_write:		/* rdi: address, rsi: value */
+	USER_ACCESS_BEGIN
 1:	movq	%rsi, (%rdi)
+	USER_ACCESS_END
 	xorl	%eax, %eax
 	ret
-2:	movl	$-14, %eax
+2:	USER_ACCESS_END
+	movl	$-14, %eax
 	ret
 	.pushsection __ex_table, "a"
 	.quad	1b, 2b
@@ -198,11 +234,12 @@ x86_idt_desc:
  * with the user's rsp and, as FMASK includes IF, interrupts off, so nothing
  * can push onto the user's stack. Mask softly, move to the thread's kernel
  * stack, and only then let interrupts in again (they are deferred while
- * masked); the rest is the kvm_pvm entry's. The GS base is the per-CPU
- * block in user code too (no swapgs: see docs/architecture.md).
+ * masked); the rest is the kvm_pvm entry's. swapgs first: the program's
+ * GS is its own (see "GS" in nucleus.S).
  */
 	.globl x86_syscall_entry_ring0
 x86_syscall_entry_ring0:
+	swapgs				/* the per-CPU block; the program's GS in KERNEL_GS_BASE */
 	movb	$1, %gs:PCPU_IRQ_MASKED
 	movq	%rsp, %gs:PCPU_USER_RSP
 	movq	%gs:PCPU_KSTACK_TOP, %rsp
@@ -279,10 +316,13 @@ x86_enter_user_frame:
 	.globl arch_copy_user
 arch_copy_user:
 	movq	%rdx, %rcx
+	USER_ACCESS_BEGIN
 1:	rep movsb
+	USER_ACCESS_END
 	xorl	%eax, %eax
 	ret
-2:	movq	%rcx, %rax
+2:	USER_ACCESS_END
+	movq	%rcx, %rax
 	ret
 	.pushsection __ex_table, "a"
 	.quad	1b, 2b
@@ -291,6 +331,7 @@ arch_copy_user:
 /* arch_strnlen_user(s, max): length of s (< max), max if no NUL within max, -1 on a fault. */
 	.globl arch_strnlen_user
 arch_strnlen_user:
+	USER_ACCESS_BEGIN
 	xorl	%eax, %eax
 3:	cmpq	%rsi, %rax
 	jae	5f
@@ -298,8 +339,10 @@ arch_strnlen_user:
 	je	5f
 	incq	%rax
 	jmp	3b
-5:	ret
-6:	movq	$-1, %rax
+5:	USER_ACCESS_END
+	ret
+6:	USER_ACCESS_END
+	movq	$-1, %rax
 	ret
 	.pushsection __ex_table, "a"
 	.quad	4b, 6b

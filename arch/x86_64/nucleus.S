@@ -44,30 +44,83 @@ x86_nucleus_start:
 
 /*
  * The 256 IDT entry points, 16 bytes apart: entry v is at
- * x86_vectors + 16 * v (x86_idt_init relies on it).
+ * TABLE + 16 * v (x86_idt_init relies on it). One table per mode: under
+ * kvm_pvm (x86_vectors) the entries go straight to the handlers below;
+ * in hardware mode (x86_vectors_hw) through the x86_hw_* prologues, which
+ * swapgs when the event came from a program (see "GS" above them).
  */
+.macro VECTOR_TABLE name, prefix
 	.balign 16
-	.globl x86_vectors
-x86_vectors:
+	.globl \name
+\name:
 	vector = 0
 	.rept 256
 	.balign 16
 	.if vector == X86_VEC_BP
-	jmp	x86_nucleus_int3
+	jmp	\prefix\()int3
 	.elseif vector == X86_VEC_PF
-	jmp	x86_nucleus_pf
+	jmp	\prefix\()pf
 	.elseif vector < X86_NR_EXCEPTIONS
 	.ifeq HAS_ERROR(vector)
 	pushq	$0
 	.endif
 	pushq	$vector
-	jmp	x86_nucleus_exception
+	jmp	\prefix\()exception
 	.else
 	pushq	$vector
-	jmp	x86_nucleus_irq
+	jmp	\prefix\()irq
 	.endif
 	vector = vector + 1
 	.endr
+.endm
+
+	VECTOR_TABLE x86_vectors, x86_nucleus_
+	VECTOR_TABLE x86_vectors_hw, x86_hw_
+
+/*
+ * GS, hardware mode. As in Linux, GS is the program's own while it runs
+ * (it may set it: arch_prctl(ARCH_SET_GS), wrgsbase), and the per-CPU block
+ * while the kernel runs; MSR_KERNEL_GS_BASE holds the other one, so that
+ * `swapgs` exchanges them on the way in from a program and on the way out to
+ * it (x86_event_return, with interrupts off).
+ *
+ * Each prologue decides from the GS base itself, not from the CS the CPU
+ * pushed: it swaps exactly when GS is not the per-CPU block. Deciding from
+ * CS is right on a CPU, but the nested test VM's emulated AMD-V sometimes
+ * delivers an interrupt a second time at the first instruction of its own
+ * entry stub, from ring 0 with IF clear and the program's GS still loaded
+ * (seen on the nucleus stack after the triple faults this caused; see
+ * docs/test-vm.md). Decided from GS, that second entry swaps, and the first
+ * one, resumed with the per-CPU GS already in place, does not. A program
+ * that sets its GS to the per-CPU block's address only makes the swap a
+ * no-op, as both registers then hold the same value.
+ * A program's int3 is a breakpoint, never a service call (that is CS's).
+ * Under kvm_pvm the kernel itself runs at ring 3 and cannot swapgs: there GS
+ * stays the per-CPU block and programs may not change it
+ * (docs/architecture.md, "Two modes").
+ */
+.macro HW_KERNEL_GS
+	pushq	%rax
+	rdgsbase %rax
+	cmpq	x86_percpu_base(%rip), %rax
+	popq	%rax			/* flags survive */
+	je	1f
+	swapgs
+1:
+.endm
+.macro HW_PROLOGUE name, next
+\name:
+	HW_KERNEL_GS
+	jmp	\next
+.endm
+x86_hw_int3:
+	HW_KERNEL_GS
+	testb	$3, 8(%rsp)		/* rip, cs */
+	jz	x86_nucleus_int3
+	jmp	x86_nucleus_breakpoint
+	HW_PROLOGUE x86_hw_pf, x86_nucleus_pf
+	HW_PROLOGUE x86_hw_exception, x86_nucleus_exception
+	HW_PROLOGUE x86_hw_irq, x86_nucleus_irq
 
 /*
  * Exceptions. Stack: vector, error, rip, cs, rflags, rsp, ss.
@@ -129,7 +182,9 @@ x86_nucleus_int3:
 	jae	x86_svc_bad
 	leaq	x86_svc_table(%rip), %rcx
 	jmp	*(%rcx, %rax, 8)
-1:	pushq	$0
+1:
+x86_nucleus_breakpoint:
+	pushq	$0
 	pushq	$X86_VEC_BP
 	jmp	x86_nucleus_exception
 
@@ -157,14 +212,21 @@ x86_nucleus_irq:
 	cmpb	$0, %gs:PCPU_KERNEL_RING0	/* kvm_pvm: ring 0 is the nucleus, never reflected */
 	je	1f
 2:	cmpb	$0, %gs:PCPU_IRQ_MASKED
-	jne	1f
+	jne	3f
 	cmpb	$0, %gs:PCPU_EV_BUSY
-	jne	1f
+	jne	3f
 	popq	%gs:PCPU_EV_VECTOR
 	movq	$0, %gs:PCPU_EV_ERROR
 	jmp	x86_nucleus_reflect_frame
 1:	addq	$8, %rsp
 	iretq
+3:	addq	$8, %rsp		/* deferred, and the interrupted code may be a program's: */
+	testb	$3, 8(%rsp)		/* in hardware mode give it its GS back (see x86_hw_irq) */
+	jz	4f
+	cmpb	$0, %gs:PCPU_KERNEL_RING0
+	je	4f
+	swapgs
+4:	iretq
 
 /*
  * Unreflectable exception (in ring 0, or while an event record is being
@@ -232,6 +294,9 @@ x86_nucleus_end:
 
 	.section .rodata
 	.balign 8
+/* The per-CPU block's address, which GS holds while the kernel runs (one CPU per cell). */
+x86_percpu_base:
+	.quad	x86_bsp_percpu
 x86_svc_table:
 	.quad	x86_svc_write_cr3	/* X86_SVC_WRITE_CR3 */
 	.quad	x86_svc_wrmsr		/* X86_SVC_WRMSR */

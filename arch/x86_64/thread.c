@@ -25,6 +25,22 @@ static void x86_wrfsbase(uint64_t v)
 	__asm__ volatile("wrfsbase %0" : : "r"(v) : "memory");
 }
 
+/*
+ * Hardware mode: while the kernel runs, a program's GS base waits in
+ * MSR_KERNEL_GS_BASE (see "GS" in nucleus.S). Exchange it for next's and
+ * return the one that was there, with interrupts off for the four
+ * instructions during which GS is not the per-CPU block.
+ */
+static uint64_t x86_swap_user_gs(uint64_t next)
+{
+	uint64_t flags, prev;
+
+	__asm__ volatile("pushfq; popq %0; cli; swapgs; rdgsbase %1; wrgsbase %2; swapgs; "
+			 "pushq %0; popfq"
+			 : "=&r"(flags), "=&r"(prev) : "r"(next) : "memory", "cc");
+	return prev;
+}
+
 int arch_thread_init(struct arch_thread *at, void *kstack, size_t size, void (*entry)(void),
 		     bool user)
 {
@@ -65,6 +81,8 @@ void arch_thread_switch(struct arch_thread *prev, struct arch_thread *next)
 	c->kstack_top = next->kstack_top;
 	c->kstack_size = next->kstack_size;
 	x86_wrfsbase(next->fs_base);
+	if (c->kernel_ring0)
+		prev->gs_base = x86_swap_user_gs(next->gs_base);
 	x86_switch(&prev->rsp, next->rsp);
 }
 
@@ -78,4 +96,27 @@ void arch_thread_set_tls(struct arch_thread *at, uint64_t tls, bool current)
 uint64_t arch_thread_get_tls(struct arch_thread *at, bool current)
 {
 	return current ? x86_rdfsbase() : at->fs_base;
+}
+
+int arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current)
+{
+	if (!x86_hardware_mode())
+		return -EINVAL;		/* kvm_pvm: GS is the kernel's (see nucleus.S) */
+	at->gs_base = gs;
+	if (current)
+		x86_swap_user_gs(gs);
+	return 0;
+}
+
+int arch_thread_get_gs(struct arch_thread *at, bool current, uint64_t *gs)
+{
+	if (!x86_hardware_mode())
+		return -EINVAL;
+	if (current) {
+		*gs = x86_swap_user_gs(0);
+		x86_swap_user_gs(*gs);
+	} else {
+		*gs = at->gs_base;
+	}
+	return 0;
 }

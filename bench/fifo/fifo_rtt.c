@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Event round trip, as a Linux process sees it: write one byte, wait for
- * the one byte that answers it, N times; prints "rtt n=N median=NS p99=NS
- * max=NS". Against an RT program in the realm (tests/programs/rtfifo.c
- * "pong") through the held cell's FIFO files:
+ * the one byte that answers it, N times; prints "rtt n=N mean=NS min=NS
+ * median=NS p99=NS max=NS". Against an RT program in the realm
+ * (tests/programs/rtfifo.c "pong") through the held cell's FIFO files:
  *
  *   fifo_rtt N PING_FILE PONG_FILE
  *
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	int wfd, rfd;
 	size_t len = 1;
 	pid_t child = -1;
-	uint64_t *s;
+	uint64_t *s, sum = 0;
 
 	if (n <= 0 || argc != 4 + (argc > 2 && !strcmp(argv[2], "--native"))) {
 		fprintf(stderr, "usage: fifo_rtt N PING PONG | fifo_rtt N --native pipe|eventfd CPU\n");
@@ -115,9 +115,13 @@ int main(int argc, char **argv)
 		round_trip(wfd, rfd, len);	/* warm up */
 	for (long i = 0; i < n; i++)
 		s[i] = round_trip(wfd, rfd, len);
+	for (long i = 0; i < n; i++)
+		sum += s[i];
 	qsort(s, (size_t)n, sizeof(*s), cmp_u64);
-	printf("rtt n=%ld median=%llu p99=%llu max=%llu\n", n, (unsigned long long)s[n / 2],
-	       (unsigned long long)s[n * 99 / 100], (unsigned long long)s[n - 1]);
+	printf("rtt n=%ld mean=%llu min=%llu median=%llu p99=%llu max=%llu\n", n,
+	       (unsigned long long)(sum / (uint64_t)n), (unsigned long long)s[0],
+	       (unsigned long long)s[n / 2], (unsigned long long)s[n * 99 / 100],
+	       (unsigned long long)s[n - 1]);
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);

@@ -87,6 +87,14 @@ struct crtos_rcall {
 #define CRTOS_SHADOW_SIGCHLD	(CRTOS_SHADOW_OP_BASE + 10)	/* on: Linux reaps the shadow's children
 								 * itself (the program ignores SIGCHLD or
 								 * set SA_NOCLDWAIT), 0: it does not */
+#define CRTOS_SHADOW_SHM_MAP	(CRTOS_SHADOW_OP_BASE + 11)	/* va, len, prot, fd, offset, how: map a
+								 * shared object at va and have the VMM
+								 * make it a shared slot (crtos/shm.h);
+								 * returns the slot's GPA */
+/* CRTOS_SHADOW_SHM_MAP's how. */
+#define CRTOS_SHM_MAP_FD	0	/* fd is a file, /dev/shm object or memfd */
+#define CRTOS_SHM_MAP_ANON	1	/* shared anonymous memory: fd unused, a new memfd */
+#define CRTOS_SHM_MAP_SYSV	2	/* fd is a SysV segment id (shmat) */
 
 /* Channel life cycle (crtos_channel.state). */
 enum crtos_channel_state {

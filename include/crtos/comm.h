@@ -93,6 +93,7 @@ struct crtos_comm {
 					 * timer); the VMM's watchdog checks the promise */
 	uint64_t ram_in_use;		/* bytes of RAM the page allocator manages */
 	uint64_t fifo_dir_gpa;		/* struct crtos_fifo_dir (crtos/rtfifo.h), 0 until booted */
+	uint64_t shm_table_gpa;		/* struct crtos_shm_table (crtos/shm.h), 0 until booted */
 	struct crtos_panic_record panic;
 
 	/* Written by the VMM. */

@@ -67,6 +67,12 @@ test_help_texts_describe_every_command() {
 	run "$out" help doctor
 	expect_status 0
 	expect_text "$out" "--fix"
+	expect_text <("$CRTOS" --help) "shm"
+	run "$out" shm --help
+	expect_status 0
+	for opt in create list show rm --size --cpu /dev/rtshm/NAME /dev/shm "Exit status"; do
+		expect_text "$out" "$opt"
+	done
 	run "$out" version
 	expect_text "$out" "kernel ABI $ABI"
 }
@@ -84,6 +90,14 @@ test_bad_usage_exits_64() {
 	expect_status 64
 	run "$out" cell --idle sometimes
 	expect_status 64
+	run "$out" shm create x
+	expect_status 64
+	expect_text "$out" "create needs --size"
+	run "$out" shm create x --size 1000
+	expect_status 64
+	run "$out" shm show
+	expect_status 64
+	expect_text "$out" "which region?"
 }
 
 test_boot_shows_banner_boot_time_and_shuts_down() {
@@ -171,6 +185,24 @@ test_kernel_cannot_run_program_code_with_smep() {
 		expect_status 0
 		expect_text "$out" "(SMEP off)"
 		expect_text "$out" "the kernel ran a program page's code"
+	fi
+}
+
+# The kernel reads a program's page through arch_copy_user in every mode;
+# directly only where SMAP is off (kvm_pvm, or KVM without it): with SMAP
+# the direct read is a kernel page fault, reported with its source.
+test_kernel_reads_program_memory_only_through_its_copy_routines_with_smap() {
+	local out
+	out=$(tmp)
+	run "$out" cell "${MEM[@]}" --cmdline "fault=read-user"
+	expect_text "$out" "read-user: arch_copy_user read the program page"
+	if grep -q "(SMAP on)" "$out"; then
+		expect_status 70
+		expect_text "$out" "crtos: kernel panic: page fault: read from a protected page at 0x10000 in the kernel"
+		expect_text "$out" "<x86_inject_read_user+"
+	else
+		expect_status 0
+		expect_text "$out" "the kernel read a program page directly: 0x5a5a5a5a5a5a5a5a"
 	fi
 }
 

@@ -105,6 +105,26 @@ test_fpu_registers_survive_preemption_signals_and_sleeps() {
 	grep -q '^exit 0$' "$rt" || { grep -v ': ok$' "$rt"; fail "fpu-glibc $set fails in the realm"; }
 }
 
+# A program's GS base is each thread's own, set by arch_prctl or wrgsbase
+# (tests/programs/gsbase.c): in hardware mode the kernel swaps GS on every
+# entry and exit (nucleus.S), and the checks are the native ones. Under
+# kvm_pvm the kernel runs at ring 3 and keeps GS for itself: there
+# ARCH_SET_GS fails with EINVAL (docs/architecture.md, "Two modes").
+test_gs_base_is_each_threads_own() {
+	local libc out rc
+	if [[ -d /sys/module/kvm_pvm ]]; then
+		out=$(tmp)
+		rc=0
+		"$CRTOS" run -- "$BUILD/programs/gsbase-glibc" >"$out" 2>&1 || rc=$?
+		grep -qx "arch_prctl(ARCH_SET_GS): EINVAL" "$out" && [[ $rc == 1 ]] ||
+			{ cat "$out"; fail "kvm_pvm: ARCH_SET_GS is not refused with EINVAL (status $rc)"; }
+		return 0
+	fi
+	for libc in musl glibc dyn; do
+		checks_match_native "$(tmp)" "gsbase-$libc"
+	done
+}
+
 # The stats line of the main thread (the first record) and the "by call" lists.
 stats_remote_calls() {	# FILE: remote calls of the main thread
 	awk '/^crtos: +tid policy/ { getline; print $6; exit }' "$1"

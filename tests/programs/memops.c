@@ -344,6 +344,26 @@ static void test_mremap_errors(void)
 	munmap(p, PAGE);
 }
 
+/* Shared memory moves too (and shrinks), its pages with it. */
+static void test_mremap_shared(void)
+{
+	char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *target = map(2 * PAGE), *q;
+
+	check_true("mmap MAP_SHARED|MAP_ANONYMOUS", p != MAP_FAILED);
+	if (p == MAP_FAILED)
+		return;
+	fill(p, 2 * PAGE, 8);
+	q = mremap(p, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	check_true("mremap MREMAP_FIXED of shared memory", q == target);
+	check_true("  contents there", same(target, 2 * PAGE, 8));
+	check_err("  the old place is gone", probe_read(p, 16), EFAULT);
+	q = mremap(target, 2 * PAGE, PAGE, 0);
+	check_true("  shrunk to a page", q == target && same(target, PAGE, 8));
+	check_err("  the released page is gone", probe_read(target + PAGE, 16), EFAULT);
+	munmap(target, PAGE);
+}
+
 /* realloc of large blocks: the C library grows them with mremap. */
 static void test_realloc_large(void)
 {
@@ -418,6 +438,7 @@ int main(int argc, char **argv)
 	test_mremap_fixed();
 	test_mremap_dontunmap();
 	test_mremap_errors();
+	test_mremap_shared();
 	test_realloc_large();
 	if (argc > 1)
 		test_mremap_file(argv[1]);

@@ -12,7 +12,9 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <crtos/rtfifo.h>
+#include <crtos/shm.h>
 #include "cellsock.h"
+#include "cli.h"
 
 #define CELLSOCK_MAX_CLIENTS	64
 #define CELLSOCK_MAX_FDS	3
@@ -179,16 +181,59 @@ static void client_fifo(struct cell *c, struct client *cl, const struct cellsock
 	cellsock_send(cl->sock, &reply, NULL, 0);
 }
 
+/* A shared slot for the client's process; fd: the object, or -1 (SysV). */
+static bool client_shm(struct cell *c, struct client *cl, struct cellsock_msg *msg, int fd)
+{
+	struct cellsock_msg reply = { .op = CELLSOCK_SHM_DONE };
+
+	msg->shm.owner = cl->proc.index;
+	reply.status = !cl->spawned ? -EPROTO :
+		       fd < 0 && msg->shm.kind != CRTOS_SHM_SYSV ? -EBADF :
+		       cell_shm_attach(c, &msg->shm, fd, &reply.shm_gpa);
+	if (fd >= 0)
+		close(fd);
+	return !cellsock_send(cl->sock, &reply, NULL, 0);
+}
+
+static int client_region_info(const struct cell_shm_region_info *r, void *ctx)
+{
+	struct cellsock_msg info = { .op = CELLSOCK_REGION_INFO, .region = *r };
+
+	return cellsock_send(*(int *)ctx, &info, NULL, 0);
+}
+
+/* crtos shm's requests: the answer (REGION_INFO messages, then REGION_DONE). */
+static void client_region(struct cell *c, struct client *cl, const struct cellsock_msg *msg)
+{
+	struct cellsock_msg reply = { .op = CELLSOCK_REGION_DONE };
+	struct vmm_err err = { .msg = "" };
+	char name[sizeof(msg->name)];
+
+	snprintf(name, sizeof(name), "%.*s", (int)sizeof(name) - 1, msg->name);
+	if (msg->op == CELLSOCK_REGION_CREATE)
+		reply.status = cell_shm_region_create(c, name, msg->size, &err);
+	else if (msg->op == CELLSOCK_REGION_REMOVE)
+		reply.status = cell_shm_region_remove(c, name, &err);
+	else if (cell_shm_region_list(c, client_region_info, &cl->sock))
+		return;
+	snprintf(reply.error, sizeof(reply.error), "%s", err.msg);
+	cellsock_send(cl->sock, &reply, NULL, 0);
+}
+
 /* One request of client i. Returns false when the client is done. */
 static bool client_serve(struct cell *c, int i)
 {
 	struct client *cl = &clients[i];
 	struct cellsock_msg msg, reply = { 0 };
 	struct vmm_err err;
-	int fds[CELLSOCK_MAX_FDS];
+	int fds[CELLSOCK_MAX_FDS], nfds = CELLSOCK_MAX_FDS;
 
-	if (cellsock_recv(cl->sock, &msg, NULL, NULL))
+	if (cellsock_recv(cl->sock, &msg, fds, &nfds))
 		return false;
+	if (msg.op == CELLSOCK_SHM)
+		return client_shm(c, cl, &msg, nfds ? fds[0] : -1);
+	for (int k = 0; k < nfds; k++)
+		close(fds[k]);	/* no other request brings fds */
 	switch (msg.op) {
 	case CELLSOCK_SPAWN:
 		if (cl->spawned || cell_spawn(c, &cl->proc, &err)) {
@@ -214,6 +259,11 @@ static bool client_serve(struct cell *c, int i)
 	case CELLSOCK_FIFO_REMOVE:
 	case CELLSOCK_FIFO_LIST:
 		client_fifo(c, cl, &msg);
+		return false;
+	case CELLSOCK_REGION_CREATE:
+	case CELLSOCK_REGION_REMOVE:
+	case CELLSOCK_REGION_LIST:
+		client_region(c, cl, &msg);
 		return false;
 	case CELLSOCK_REAP:
 		reply.op = CELLSOCK_REAPED;
@@ -278,5 +328,41 @@ int cellsock_serve(struct cell *c, const sigset_t *set, int *signo, long timeout
 	unlink(path);
 	close(lsock);
 	close(sfd);
+	return 0;
+}
+
+int cellsock_request(const char *tool, int cpu, const struct cellsock_msg *req, uint32_t info_op,
+		     uint32_t done_op, void (*each)(const struct cellsock_msg *, void *), void *ctx,
+		     struct cellsock_msg *done)
+{
+	int sock, ret;
+
+	if (cpu < 0)
+		cpu = vmm_host_pick_cpu(-1, NULL);
+	sock = cpu < 0 ? cpu : cellsock_connect(cpu);
+	if (sock < 0) {
+		fprintf(stderr, "crtos %s: no cell is held on CPU %d (%s): start one with "
+			"'crtos cell --hold'%s\n", tool, cpu, strerror(-sock),
+			cpu >= 0 ? "" : " and say --cpu");
+		return EXIT_HOST;
+	}
+	if (cellsock_send(sock, req, NULL, 0)) {
+		close(sock);
+		fprintf(stderr, "crtos %s: the cell on CPU %d does not answer\n", tool, cpu);
+		return EXIT_HOST;
+	}
+	while (!(ret = cellsock_recv(sock, done, NULL, NULL)) && done->op == info_op)
+		each(done, ctx);
+	close(sock);
+	if (ret || done->op != done_op) {
+		fprintf(stderr, "crtos %s: the cell on CPU %d broke off its answer\n", tool, cpu);
+		return EXIT_HOST;
+	}
+	done->error[sizeof(done->error) - 1] = '\0';
+	if (done->status) {
+		fprintf(stderr, "crtos %s: %s\n", tool, done->error[0] ? done->error :
+			strerror(-done->status));
+		return 1;
+	}
 	return 0;
 }

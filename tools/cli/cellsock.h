@@ -7,6 +7,9 @@
  *   client: SPAWN                 -> cell: SPAWNED {index, channel GPA}
  *                                          + fds [memfd, doorbell, kick]
  *   client: SHADOW {pid}          (the shadow it started)
+ *   client: SHM {shm} + [fd]      -> cell: SHM_DONE {status, shm_gpa}
+ *                                          (a shared slot for the process's
+ *                                          mapping: vmm.h, cell_shm_attach)
  *   client: REAP                  -> cell: REAPED {status}
  *
  * or, for crtos fifo, one request per connection:
@@ -14,6 +17,12 @@
  *   client: FIFO_CREATE {name, size}   -> cell: FIFO_DONE {status, error}
  *   client: FIFO_REMOVE {name}         -> cell: FIFO_DONE {status, error}
  *   client: FIFO_LIST                  -> cell: FIFO_INFO {fifo}... FIFO_DONE
+ *
+ * or, for crtos shm (RT shared-memory regions), one request per connection:
+ *
+ *   client: REGION_CREATE {name, size}   -> cell: REGION_DONE {status, error}
+ *   client: REGION_REMOVE {name}         -> cell: REGION_DONE {status, error}
+ *   client: REGION_LIST                  -> cell: REGION_INFO {region}... REGION_DONE
  *
  * If the connection drops before REAP (crtos run was killed), the cell
  * makes sure the shadow is gone (its parent's death killed it: it runs with
@@ -39,6 +48,13 @@ enum cellsock_op {
 	CELLSOCK_FIFO_LIST,
 	CELLSOCK_FIFO_INFO,
 	CELLSOCK_FIFO_DONE,
+	CELLSOCK_SHM,
+	CELLSOCK_SHM_DONE,
+	CELLSOCK_REGION_CREATE,
+	CELLSOCK_REGION_REMOVE,
+	CELLSOCK_REGION_LIST,
+	CELLSOCK_REGION_INFO,
+	CELLSOCK_REGION_DONE,
 };
 
 struct cellsock_msg {
@@ -48,9 +64,12 @@ struct cellsock_msg {
 	int32_t pid;			/* CELLSOCK_SHADOW */
 	uint64_t channel_gpa;
 	char error[256];		/* CELLSOCK_ERROR, FIFO_DONE: what went wrong */
-	char name[32];			/* FIFO_CREATE, FIFO_REMOVE */
-	uint64_t size;			/* FIFO_CREATE: bytes, 0 the default */
+	char name[32];			/* FIFO_CREATE, FIFO_REMOVE, REGION_CREATE, REGION_REMOVE */
+	uint64_t size;			/* FIFO_CREATE: bytes, 0 the default; REGION_CREATE: bytes */
 	struct cell_fifo_info fifo;	/* FIFO_INFO */
+	struct cell_shm_req shm;	/* SHM (its owner is the connection's process) */
+	uint64_t shm_gpa;		/* SHM_DONE */
+	struct cell_shm_region_info region;	/* REGION_INFO */
 };
 
 /* The socket path of the cell on cpu. */
@@ -67,6 +86,16 @@ int cellsock_recv(int sock, struct cellsock_msg *msg, int *fds, int *nfds);
 
 /* Client: connect to the cell on cpu. The socket, or -errno (-ENOENT/-ECONNREFUSED: no cell). */
 int cellsock_connect(int cpu);
+
+/*
+ * Client of crtos fifo and crtos shm (tool names it in messages): send req
+ * to the cell on cpu (< 0: the default CPU), call each for every info_op
+ * answer, and put the final done_op answer in *done. 0, or EXIT_HOST after
+ * saying what went wrong (no cell, no answer).
+ */
+int cellsock_request(const char *tool, int cpu, const struct cellsock_msg *req, uint32_t info_op,
+		     uint32_t done_op, void (*each)(const struct cellsock_msg *, void *), void *ctx,
+		     struct cellsock_msg *done);
 
 /*
  * Server: serve crtos run clients until the cell stops, a signal in set

@@ -4,7 +4,6 @@
  * (crtos cell --hold), through its socket (cellsock.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +49,7 @@ void cmd_fifo_help(void)
 
 static int fifo_usage(const char *what, const char *arg)
 {
-	fprintf(stderr, "crtos fifo: %s%s%s\nTry 'crtos fifo --help'.\n", what, arg ? " " : "",
-		arg ? arg : "");
-	return EXIT_USAGE;
+	return cli_usage("fifo", what, arg);
 }
 
 static const char *side_name(uint32_t side)
@@ -81,44 +78,39 @@ static void fifo_print_detail(const struct cell_fifo_info *f)
 	       (unsigned long long)f->rt_full, (unsigned long long)f->linux_full);
 }
 
+struct fifo_show {
+	const char *name;		/* show this one, or NULL: list every FIFO */
+	int found;
+};
+
+static void fifo_print(const struct cellsock_msg *msg, void *ctx)
+{
+	struct fifo_show *sh = ctx;
+	struct cell_fifo_info f = msg->fifo;
+
+	f.name[sizeof(f.name) - 1] = '\0';
+	if (!sh->name)
+		fifo_print_row(&f);
+	else if (!strcmp(sh->name, f.name) && ++sh->found)
+		fifo_print_detail(&f);
+}
+
 /* Send one request to the cell on cpu, print its answer. The exit status. */
 static int fifo_request(int cpu, struct cellsock_msg *req, const char *show)
 {
+	struct fifo_show sh = { .name = show };
 	struct cellsock_msg msg;
-	int sock, found = 0, ret;
+	int ret;
 
 	if (cpu < 0)
 		cpu = vmm_host_pick_cpu(-1, NULL);
-	sock = cpu < 0 ? cpu : cellsock_connect(cpu);
-	if (sock < 0) {
-		fprintf(stderr, "crtos fifo: no cell is held on CPU %d (%s): start one with "
-			"'crtos cell --hold'%s\n", cpu, strerror(-sock), cpu >= 0 ? "" : " and say --cpu");
-		return EXIT_HOST;
-	}
-	if (cellsock_send(sock, req, NULL, 0)) {
-		close(sock);
-		fprintf(stderr, "crtos fifo: the cell on CPU %d does not answer\n", cpu);
-		return EXIT_HOST;
-	}
 	if (req->op == CELLSOCK_FIFO_LIST && !show)
 		printf("%-31s %9s %9s %-7s %-7s\n", "NAME", "SIZE", "WAITING", "WRITER", "READER");
-	while (!(ret = cellsock_recv(sock, &msg, NULL, NULL)) && msg.op == CELLSOCK_FIFO_INFO) {
-		msg.fifo.name[sizeof(msg.fifo.name) - 1] = '\0';
-		if (!show)
-			fifo_print_row(&msg.fifo);
-		else if (!strcmp(show, msg.fifo.name) && ++found)
-			fifo_print_detail(&msg.fifo);
-	}
-	close(sock);
-	if (ret || msg.op != CELLSOCK_FIFO_DONE) {
-		fprintf(stderr, "crtos fifo: the cell on CPU %d broke off its answer\n", cpu);
-		return EXIT_HOST;
-	}
-	if (msg.status) {
-		fprintf(stderr, "crtos fifo: %s\n", msg.error[0] ? msg.error : strerror(-msg.status));
-		return 1;
-	}
-	if (show && !found) {
+	ret = cellsock_request("fifo", cpu, req, CELLSOCK_FIFO_INFO, CELLSOCK_FIFO_DONE, fifo_print,
+			       &sh, &msg);
+	if (ret)
+		return ret;
+	if (show && !sh.found) {
 		fprintf(stderr, "crtos fifo: no FIFO called %s in the cell on CPU %d "
 			"(crtos fifo list shows them)\n", show, cpu);
 		return 1;
@@ -126,57 +118,26 @@ static int fifo_request(int cpu, struct cellsock_msg *req, const char *show)
 	return 0;
 }
 
-enum { OPT_SIZE = 256, OPT_CPU };
-
-static const struct option fifo_options[] = {
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "cpu", required_argument, NULL, OPT_CPU },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 int cmd_fifo(int argc, char **argv)
 {
 	struct cellsock_msg req = { 0 };
 	const char *cmd, *name;
-	int64_t size = 0;
-	long cpu = -1;
+	int64_t size;
+	long cpu;
 	int opt;
 
-	optind = 1;	/* GNU getopt: the words may come before or after the options */
-	while ((opt = getopt_long(argc, argv, "h", fifo_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_SIZE:
-			size = cli_parse_size(optarg);
-			if (size < (int64_t)CRTOS_FIFO_MIN_SIZE || size > (int64_t)CRTOS_FIFO_MAX_SIZE ||
-			    (size & (size - 1)))
-				return fifo_usage("--size needs a power of two from 4K to 16M, not", optarg);
-			break;
-		case OPT_CPU:
-			if (!cli_parse_int(optarg, 0, 4095, &cpu))
-				return fifo_usage("--cpu needs a CPU number, not", optarg);
-			break;
-		case 'h':
-			cmd_fifo_help();
-			return 0;
-		default:
-			return fifo_usage("unknown option", NULL);
-		}
-	}
-	cmd = optind < argc ? argv[optind] : NULL;
-	name = optind + 1 < argc ? argv[optind + 1] : NULL;
-	if (!cmd)
-		return fifo_usage("which command? create, list, show or rm", NULL);
-	if (optind + (strcmp(cmd, "list") ? 2 : 1) < argc)
-		return fifo_usage("unexpected argument", argv[argc - 1]);
-	if (strcmp(cmd, "list") && !name)
-		return fifo_usage("which FIFO? give its NAME after", cmd);
+	opt = cli_object_options("fifo", argc, argv, cmd_fifo_help, &size, &cpu);
+	if (opt)
+		return opt < 0 ? 0 : opt;
+	if (size && (size < (int64_t)CRTOS_FIFO_MIN_SIZE || size > (int64_t)CRTOS_FIFO_MAX_SIZE ||
+		     (size & (size - 1))))
+		return fifo_usage("--size needs a power of two from 4K to 16M", NULL);
+	opt = cli_object_words("fifo", "FIFO", argc, argv, &cmd, req.name, sizeof(req.name));
+	if (opt)
+		return opt;
+	name = req.name[0] ? req.name : NULL;
 	if (size && strcmp(cmd, "create"))
 		return fifo_usage("--size is for create only", NULL);
-	if (name)
-		snprintf(req.name, sizeof(req.name), "%s", name);
-	if (name && strlen(name) >= sizeof(req.name))
-		return fifo_usage("a FIFO's name has at most 31 characters:", name);
 	if (!strcmp(cmd, "create")) {
 		req.op = CELLSOCK_FIFO_CREATE;
 		req.size = (uint64_t)size;

@@ -257,6 +257,7 @@ struct run_cell {
 	uint64_t channel_gpa;
 	struct cell *local;		/* a cell of our own, or NULL */
 	int sock;			/* a serving cell's socket, or -1 */
+	unsigned int index;		/* the program's process in the cell */
 };
 
 /* The child: become the shadow. Never returns. */
@@ -402,6 +403,8 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		return EXIT_HOST;
 	}
 	run_procs_init(&rp, rc->local, o->cfg.cpu);
+	rp.main_cell_sock = rc->sock;
+	rp.main_index = rc->index;
 	if (run_procs_socketpair(&rp.main_sock, &shadow_rc.sup)) {
 		fprintf(stderr, "crtos: cannot make a socket for the shadow: %s\n", strerror(errno));
 		return EXIT_HOST;
@@ -449,6 +452,7 @@ static int run_in_serving_cell(struct run_opts *o, int sock, const sigset_t *set
 	rc.doorbell = fds[1];
 	rc.kick = fds[2];
 	rc.channel_gpa = msg.channel_gpa;
+	rc.index = msg.index;
 	/* The shadow (our child) stays off the cell's CPU, as our own threads do. */
 	vmm_host_keep_thread_off_cpu(o->cfg.cpu);
 	status = run_shadow(o, &rc, set);
@@ -489,7 +493,7 @@ static int run_in_own_cell(struct run_opts *o, const sigset_t *set)
 	} else {
 		rc = (struct run_cell){ .memfd = cell_memfd(c), .doorbell = p.doorbell_fd,
 					.kick = cell_kick_fd(c), .channel_gpa = p.channel_gpa,
-					.local = c, .sock = -1 };
+					.local = c, .sock = -1, .index = p.index };
 		status = run_shadow(o, &rc, set);
 		cell_reap(c, &p);
 	}

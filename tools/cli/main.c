@@ -23,6 +23,8 @@ static void main_help(void)
 "  cell      boot a real-time cell: kernel log, boot time, self-tests\n"
 "  doctor    check this host's real-time setup; --fix tunes it\n"
 "  fifo      RT-FIFOs of a held cell: create, list, show, rm\n"
+"  bench     measure this host natively and in the realm: a report with plots\n"
+"  shm       RT shared-memory regions of a held cell: create, list, show, rm\n"
 "  help      help for a command: crtos help <command>\n"
 "  version   print the version and ABI\n"
 "\n"
@@ -47,6 +49,10 @@ int main(int argc, char **argv)
 			cmd_doctor_help();
 		else if (argc > 2 && !strcmp(argv[2], "fifo"))
 			cmd_fifo_help();
+		else if (argc > 2 && !strcmp(argv[2], "bench"))
+			cmd_bench_help();
+		else if (argc > 2 && !strcmp(argv[2], "shm"))
+			cmd_shm_help();
 		else
 			main_help();
 		return 0;
@@ -63,6 +69,10 @@ int main(int argc, char **argv)
 		return cmd_doctor(argc - 1, argv + 1);
 	if (!strcmp(cmd, "fifo"))
 		return cmd_fifo(argc - 1, argv + 1);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shm"))
+		return cmd_shm(argc - 1, argv + 1);
 	fprintf(stderr, "crtos: unknown command '%s'\nTry 'crtos --help'.\n", cmd);
 	return EXIT_USAGE;
 }

@@ -15,6 +15,7 @@
 #include "cellsock.h"
 #include "run_procs.h"
 #include "shadow/supervise.h"
+#include <crtos/shm.h>
 
 #define RUN_END_WAIT_MS	2000
 
@@ -24,6 +25,7 @@ void run_procs_init(struct run_procs *rp, struct cell *local, int cpu)
 	rp->local = local;
 	rp->cpu = cpu;
 	rp->main_sock = -1;
+	rp->main_cell_sock = -1;
 	for (int i = 0; i < RUN_MAX_PROCS; i++)
 		rp->procs[i].sock = -1;
 }
@@ -139,16 +141,81 @@ static void run_proc_hello(struct run_proc *np, pid_t pid)
 		cellsock_send(np->cell_sock, &msg, NULL, 0);
 }
 
+/* A message from a shadow, without waiting, and the one fd it may carry (*fd, else -1). */
+static ssize_t run_proc_recv(int sock, struct sup_msg *msg, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(*msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	for (cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
+/* A shared slot in a serving cell, over the process's connection. 0 or -errno. */
+static int run_proc_shm_remote(int cell_sock, const struct cell_shm_req *req, int fd,
+			       uint64_t *gpa)
+{
+	struct cellsock_msg msg = { .op = CELLSOCK_SHM, .shm = *req };
+
+	if (cell_sock < 0)
+		return -EPROTO;
+	if (cellsock_send(cell_sock, &msg, &fd, fd >= 0 ? 1 : 0) ||
+	    cellsock_recv(cell_sock, &msg, NULL, NULL) || msg.op != CELLSOCK_SHM_DONE)
+		return -EAGAIN;
+	*gpa = msg.shm_gpa;
+	return msg.status;
+}
+
+/* SUP_SHM from the shadow on sock (np: a forked process's, NULL: the program's), fd its object. */
+static void run_proc_shm(struct run_procs *rp, int sock, struct run_proc *np,
+			 const struct sup_msg *msg, int fd)
+{
+	struct sup_msg reply = { .op = SUP_SHM_DONE };
+	struct cell_shm_req req = {
+		.kind = msg->shm_kind, .offset = msg->shm_offset, .len = msg->shm_len,
+		.sysv_id = msg->shm_sysv_id, .readonly = msg->shm_readonly,
+		.owner = np ? np->cp.index : rp->main_index,
+	};
+
+	if (fd < 0 && req.kind != CRTOS_SHM_SYSV)
+		reply.status = -EBADF;
+	else if (rp->local)
+		reply.status = cell_shm_attach(rp->local, &req, fd, &reply.shm_gpa);
+	else
+		reply.status = run_proc_shm_remote(np ? np->cell_sock : rp->main_cell_sock, &req, fd,
+						   &reply.shm_gpa);
+	if (fd >= 0)
+		close(fd);
+	cellsock_send_bytes(sock, &reply, sizeof(reply), NULL, 0);
+}
+
 /* One message on a shadow's socket (np: a forked process's, NULL: the program's). */
 static bool run_proc_serve_one(struct run_procs *rp, int sock, struct run_proc *np)
 {
 	struct sup_msg msg;
-	ssize_t n = recv(sock, &msg, sizeof(msg), MSG_DONTWAIT);
+	int fd = -1;
+	ssize_t n = run_proc_recv(sock, &msg, &fd);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return true;
-	if (n != sizeof(msg))
+	if (n != sizeof(msg)) {
+		if (fd >= 0)
+			close(fd);
 		return false;	/* the shadow is gone */
+	}
+	if (msg.op == SUP_SHM) {
+		run_proc_shm(rp, sock, np, &msg, fd);
+		return true;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (msg.op == SUP_FORK)
 		run_proc_fork(rp, sock);
 	else if (msg.op == SUP_HELLO && np)

@@ -25,6 +25,8 @@ struct run_procs {
 	struct cell *local;		/* our own cell, or NULL: a serving cell on cpu */
 	int cpu;
 	int main_sock;			/* our end of the program's own shadow's socket, or -1 */
+	int main_cell_sock;		/* the program's connection to a serving cell, or -1 */
+	unsigned int main_index;	/* the program's process in our own cell */
 	struct run_proc procs[RUN_MAX_PROCS];
 };
 

@@ -33,8 +33,31 @@ static struct {
 
 static pthread_mutex_t sup_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* One request to crtos run and its answer with up to SUP_FDS fds. 0 or -errno. */
-static int sup_call(struct sup_msg *msg, int *fds, int *nfds)
+/* Send msg with fd (or none: -1). The byte count sent, or -1. */
+static ssize_t sup_send(const struct sup_msg *msg, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = sizeof(*msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sh.sup, &mh, MSG_NOSIGNAL);
+}
+
+/*
+ * One request to crtos run (with send_fd, or -1) and its answer with up to
+ * SUP_FDS fds. Under sup_lock. 0 or -errno.
+ */
+static int sup_call_locked(struct sup_msg *msg, int send_fd, int *fds, int *nfds)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * SUP_FDS)];
 	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(*msg) };
@@ -45,7 +68,7 @@ static int sup_call(struct sup_msg *msg, int *fds, int *nfds)
 
 	/* Not cut short: the kernel may ask for EINTR (a signal came), but a fork restarts anyway. */
 	do
-		n = send(sh.sup, msg, sizeof(*msg), MSG_NOSIGNAL);
+		n = sup_send(msg, send_fd);
 	while (n < 0 && errno == EINTR);
 	if (n != sizeof(*msg))
 		return -EAGAIN;
@@ -63,6 +86,20 @@ static int sup_call(struct sup_msg *msg, int *fds, int *nfds)
 	return 0;
 }
 
+int sup_call(struct sup_msg *msg, int send_fd)
+{
+	int fds[SUP_FDS], nfds = 0, err;
+
+	if (sh.sup < 0)
+		return -ENOSYS;
+	pthread_mutex_lock(&sup_lock);
+	err = sup_call_locked(msg, send_fd, fds, &nfds);
+	pthread_mutex_unlock(&sup_lock);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	return err;
+}
+
 long fork_prepare(void)
 {
 	struct sup_msg msg = { .op = SUP_FORK };
@@ -74,7 +111,7 @@ long fork_prepare(void)
 	for (int i = 0; i < FORK_PENDING && slot < 0; i++)
 		if (pending[i].doorbell < 0)
 			slot = i;
-	err = slot < 0 ? -EAGAIN : sup_call(&msg, fds, &nfds);
+	err = slot < 0 ? -EAGAIN : sup_call_locked(&msg, -1, fds, &nfds);
 	if (!err && (msg.op != SUP_FORKED || msg.status || nfds != SUP_FDS)) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -109,8 +146,8 @@ static _Noreturn void fork_child(int doorbell, int sup, uint64_t gpa)
 		}
 		pending[i].doorbell = pending[i].sup = -1;
 	}
-	/* The parent's mirror of program memory: the kernel maps the child's copy next. */
-	munmap(NULL, CRTOS_USER_TOP);
+	/* The parent's mirror of guest RAM: the kernel maps the child's copy next. */
+	shm_drop_ram_mirror();
 	chan = mmap(NULL, CRTOS_CHANNEL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, sh.memfd,
 		    (off_t)gpa);
 	if (chan == MAP_FAILED)

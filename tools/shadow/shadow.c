@@ -408,6 +408,9 @@ static long shadow_op(const struct crtos_rcall *s)
 		return sigchld_autoreap((int)s->args[0]);
 	case CRTOS_SHADOW_CLONE:
 		return twin_start((int)s->args[0]);
+	case CRTOS_SHADOW_SHM_MAP:
+		return shm_map(s->args[0], len, (int)s->args[2], (int64_t)s->args[3], s->args[4],
+			       (int)s->args[5]);
 	case CRTOS_SHADOW_THREAD_EXIT:
 		return 0;	/* serve() ends the twin once the answer is out */
 	default:

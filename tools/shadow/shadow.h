@@ -54,6 +54,17 @@ long exec_prepare(int dirfd, int atflags);
 /* exec.c: CRTOS_SHADOW_EXEC_DONE: close the program file; after an execve (2) close-on-exec fds. */
 long exec_done(int how);
 
+struct sup_msg;
+
+/* fork.c: one request to crtos run (shadow/supervise.h) with send_fd (or -1). 0 or -errno. */
+int sup_call(struct sup_msg *msg, int send_fd);
+
+/* shm.c: CRTOS_SHADOW_SHM_MAP(va, len, prot, fd, offset, how): the slot's GPA or -errno. */
+long shm_map(uint64_t va, uint64_t len, int prot, int64_t fd, uint64_t offset, int how);
+
+/* shm.c: unmap our mirror of guest RAM below CRTOS_USER_TOP, keeping the shared mappings. */
+void shm_drop_ram_mirror(void);
+
 /* fork.c: CRTOS_SHADOW_FORK_PREPARE: a new process from crtos run; its doorbell index or -errno. */
 long fork_prepare(void);
 

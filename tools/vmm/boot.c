@@ -37,6 +37,7 @@
 #define CR4_FSGSBASE	(1ull << 16)
 #define CR4_OSXSAVE	(1ull << 18)
 #define CR4_SMEP	(1ull << 20)
+#define CR4_SMAP	(1ull << 21)
 #define EFER_SCE	(1ull << 0)
 #define EFER_LME	(1ull << 8)
 #define EFER_LMA	(1ull << 10)
@@ -149,6 +150,8 @@ static int boot_vcpu_state(struct cell *c, struct vmm_err *err)
 		sregs.cr4 |= CR4_OSXSAVE;	/* the kernel loads XCR0 = boot_params.xcr0 */
 	if (c->guest.smep)
 		sregs.cr4 |= CR4_SMEP;
+	if (c->guest.smap)
+		sregs.cr4 |= CR4_SMAP;
 	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;

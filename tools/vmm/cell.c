@@ -218,6 +218,8 @@ static void cell_conclude(struct cell *c)
 		else
 			snprintf(what, sizeof(what), "unexpected VM exit %u", s->exit_reason);
 		report_vcpu_state(c, what);
+		if (s->exit_reason == KVM_EXIT_SHUTDOWN)
+			report_triple_fault(c);
 		cell_set_end(c, CELL_FATAL, 0);
 	}
 }
@@ -531,6 +533,7 @@ int cell_create(struct cell **out, const struct cell_config *cfg, struct vmm_err
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->ctl_lock, NULL);
 	pthread_mutex_init(&c->fifo_lock, NULL);
+	pthread_mutex_init(&c->shm_lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	p->finished = true;	/* nothing to finish until the vCPU starts */
 	ret = cell_build(c, err);
@@ -597,6 +600,7 @@ void cell_destroy(struct cell *c)
 	if (c->pop_started)
 		pthread_join(c->pop_thread, NULL);
 	log_stop(c);
+	shm_destroy(c);		/* before the VM goes: its slots first */
 	if (c->run)
 		munmap(c->run, c->run_size);
 	close_fd(&c->vcpu_fd);
@@ -614,6 +618,7 @@ void cell_destroy(struct cell *c)
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->ctl_lock);
 	pthread_mutex_destroy(&c->fifo_lock);
+	pthread_mutex_destroy(&c->shm_lock);
 	pthread_cond_destroy(&c->cond);
 	free(priv(c));
 }

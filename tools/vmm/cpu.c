@@ -19,6 +19,7 @@
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_XSAVE	(1u << 26)
 #define CPUID_7_EBX_SMEP	(1u << 7)
+#define CPUID_7_EBX_SMAP	(1u << 20)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID_MAX_ENTRIES	256
 
@@ -99,6 +100,8 @@ static void guest_cpu_decide(int kvm_fd, struct kvm_cpuid2 *cpuid, struct vmm_gu
 	gc->tsc_deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	/* The kernel never runs code from a program's pages; at ring 0 SMEP makes that a fault. */
 	gc->smep = gc->mode == CRTOS_MODE_HARDWARE && leaf7 && (leaf7->ebx & CPUID_7_EBX_SMEP);
+	/* Nor touches their memory outside its user-copy routines (stac/clac): SMAP. */
+	gc->smap = gc->mode == CRTOS_MODE_HARDWARE && leaf7 && (leaf7->ebx & CPUID_7_EBX_SMAP);
 	gc->xsave = leaf1 && (leaf1->ecx & CPUID_1_ECX_XSAVE);
 	if (gc->xsave)
 		gc->xcr0 = x86_xstate_allowed_xcr0(cpuid_from_table, cpuid);

@@ -255,6 +255,7 @@ int host_lock_cpu(struct cell *c, struct vmm_err *err)
 		return vmm_fail(err, -EBUSY, "CPU %d already runs a crtos cell (pid %s); stop it, or "
 				"choose another CPU with --cpu", c->cpu, pid[0] ? pid : "unknown");
 	}
+	c->cpu_locked = true;
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(c->cpu_lock_fd, 0) || pwrite(c->cpu_lock_fd, pid, (size_t)n, 0) != n)
 		return vmm_fail(err, -errno, "cannot write %s", path);

@@ -4,14 +4,39 @@
 #define VMM_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <linux/kvm.h>
 #include <asm/xstate.h>
 #include <crtos/clock.h>
 #include <crtos/logring.h>
+#include <crtos/shm.h>
 #include "vmm.h"
+
+/* For C libraries older than the kernels we run on (mem.c, shm.c). */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
 
 #define MiB	(1ull << 20)
 #define GiB	(1ull << 30)
+
+/* The VMM's side of a shared slot (shm.c): its entry in the kernel's table says the rest. */
+struct cell_shm {
+	void *host;			/* our mapping of the object, or NULL */
+	uint64_t size;			/* bytes mapped and registered */
+	uint64_t valid;			/* bytes the object had */
+	uint32_t kind;			/* enum crtos_shm_kind */
+	bool writable;
+	bool registered;		/* the KVM slot exists */
+	dev_t dev;			/* a file's, for crtos shm show */
+	ino_t ino;
+};
 
 struct cell {
 	struct cell_config cfg;
@@ -23,6 +48,7 @@ struct cell {
 	bool restore_rt_runtime;	/* we changed sched_rt_runtime_us */
 	long saved_rt_runtime;
 	int cpu_lock_fd;		/* flock on the RT CPU */
+	bool cpu_locked;		/* we hold it: the CPU's regions (shm.c) are ours */
 
 	/* KVM */
 	int kvm_fd, vm_fd, vcpu_fd;
@@ -52,6 +78,8 @@ struct cell {
 	pthread_cond_t cond;		/* signalled when end or ram_ready changes */
 	pthread_mutex_t ctl_lock;	/* one control request at a time */
 	pthread_mutex_t fifo_lock;	/* serializes the Linux side of RT-FIFOs (fifo.c) */
+	pthread_mutex_t shm_lock;	/* serializes shared-slot changes (shm.c) */
+	struct cell_shm shm[CRTOS_SHM_SLOTS];	/* by shared slot */
 	volatile bool stopping;		/* helpers and the vCPU loop must finish */
 	bool vcpu_exited;		/* vCPU thread, atomic: it has left its loop */
 
@@ -84,6 +112,10 @@ int mem_create(struct cell *c, struct vmm_err *err);
 int mem_start_population(struct cell *c, struct vmm_err *err);
 void mem_destroy(struct cell *c);
 
+/* shm.c: free the slots the kernel released; free them all (the VM is gone). */
+void shm_sweep(struct cell *c);
+void shm_destroy(struct cell *c);
+
 /* boot.c */
 int boot_setup(struct cell *c, struct vmm_err *err);
 
@@ -105,6 +137,7 @@ int host_evict_kvm_workers(int cpu, pid_t vcpu_tid);
 void report_panic(struct cell *c);
 void report_nucleus_fault(struct cell *c, const struct crtos_regs *regs, const uint64_t *frame);
 void report_vcpu_state(struct cell *c, const char *what);
+void report_triple_fault(struct cell *c);
 
 /* proc.c */
 int ctl_request(struct cell *c, uint32_t op, uint64_t arg, const char *name, uint64_t out[4]);

@@ -16,12 +16,6 @@
 #include <sys/mman.h>
 #include "internal.h"
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 1
-#endif
 
 #define POPULATE_CHUNK	(2 * MiB)
 

@@ -103,6 +103,7 @@ int cell_reap(struct cell *c, struct cell_proc *p)
 		close(p->doorbell_fd);
 	if (p->channel_gpa)
 		ret = ctl_request(c, CRTOS_CTL_REAP, p->index, NULL, NULL);
+	shm_sweep(c);	/* the slots only it mapped */
 	memset(p, 0, sizeof(*p));
 	p->doorbell_fd = -1;
 	return ret;

@@ -5,6 +5,7 @@
  * KVM could not continue. Addresses are symbolized with the kernel ELF.
  */
 #include <string.h>
+#include <asm/x86.h>
 #include "internal.h"
 
 static void report_addr(FILE *out, const struct vmm_image *img, uint64_t addr)
@@ -121,6 +122,49 @@ void report_nucleus_fault(struct cell *c, const struct crtos_regs *regs, const u
 	vmm_report_regs(c->msg, &c->img, &r);
 	report_guest_backtrace(c, r.rip, r.rbp);
 	fflush(c->msg);
+}
+
+/* Link address of a kernel symbol, 0 if the image does not have it. */
+static uint64_t report_symbol_addr(const struct cell *c, const char *name)
+{
+	for (size_t i = 0; i < c->img.nr_syms; i++)
+		if (!strcmp(c->img.syms[i].name, name))
+			return c->img.syms[i].addr;
+	return 0;
+}
+
+/*
+ * After a triple fault KVM has reset the vCPU: its registers say nothing.
+ * What is left are the frames the CPU pushed on the nucleus stack (TSS.RSP0,
+ * where every event from a program lands): the top words, nonzero ones,
+ * symbolized. Repeated frames at one RIP mean an exception recursing in the
+ * nucleus. This is how the double interrupt delivery of docs/test-vm.md was
+ * found.
+ */
+void report_triple_fault(struct cell *c)
+{
+	uint64_t base = report_symbol_addr(c, "x86_nucleus_stack");
+	unsigned int shown = 0;
+
+	if (!base || base + X86_NUCLEUS_STACK_SIZE > c->mem_size)
+		return;
+	fprintf(c->msg, "crtos: the top of the nucleus stack (the last frames the CPU pushed; "
+		"the registers above are the reset state KVM left):\n");
+	for (int off = X86_NUCLEUS_STACK_SIZE - 8; off >= 0 && shown < 24; off -= 8) {
+		uint64_t w, o = 0;
+		const char *sym;
+
+		memcpy(&w, c->mem + base + (uint64_t)off, sizeof(w));
+		if (!w)
+			continue;
+		sym = vmm_image_symbol(&c->img, w, &o);
+		if (sym)
+			fprintf(c->msg, "  +%#05x %016llx <%s+%#llx>\n", off, (unsigned long long)w,
+				sym, (unsigned long long)o);
+		else
+			fprintf(c->msg, "  +%#05x %016llx\n", off, (unsigned long long)w);
+		shown++;
+	}
 }
 
 /* The vCPU is somewhere it should not be: say where, with its registers. */

@@ -86,6 +86,7 @@ struct vmm_guest_cpu {
 	bool x2apic;			/* KVM's CPUID offers x2APIC */
 	bool tsc_deadline;		/* KVM_CAP_TSC_DEADLINE_TIMER */
 	bool smep;			/* hardware mode and KVM offers SMEP: CR4.SMEP is set */
+	bool smap;			/* hardware mode and KVM offers SMAP: CR4.SMAP is set */
 	uint32_t mode;			/* enum crtos_cpu_mode: kvm_pvm, or hardware mode */
 	const char *mode_reason;	/* why, for banners and crtos doctor */
 };
@@ -260,6 +261,51 @@ const struct crtos_channel *cell_channel(const struct cell *c, const struct cell
 
 /* The shadow is gone: free the process and its doorbell. */
 int cell_reap(struct cell *c, struct cell_proc *p);
+
+/*
+ * A shared object to make a shared slot of (crtos/shm.h): a file, /dev/shm
+ * object or memfd (the fd), or a SysV segment (its id).
+ */
+struct cell_shm_req {
+	uint32_t kind;			/* enum crtos_shm_kind */
+	uint32_t owner;			/* doorbell index of the process that maps it */
+	uint64_t offset;		/* CRTOS_SHM_FILE: file offset, page aligned */
+	uint64_t len;			/* CRTOS_SHM_FILE: bytes (at most CRTOS_SHM_SLOT_SPAN) */
+	int64_t sysv_id;		/* CRTOS_SHM_SYSV */
+	uint32_t readonly;		/* CRTOS_SHM_SYSV: attach read-only */
+	uint32_t reserved;
+};
+
+/*
+ * Map the object and register it as a shared slot; *gpa is where the
+ * kernel finds it. 0 or -errno (-ENOMEM: no slot free, or too large).
+ * The caller keeps fd. Any thread.
+ */
+int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint64_t *gpa);
+
+/*
+ * RT shared-memory regions: /dev/rtshm/NAME in the realm, the file
+ * /dev/shm/crtos-cell<CPU>-NAME for Linux (owned by the cell's user, mode
+ * 0600, the size fixed at creation), removed when the cell ends. Mapping
+ * one, in either realm, maps that file: a shared slot in the realm.
+ */
+struct cell_shm_region_info {
+	char name[32];
+	char path[96];			/* the file Linux processes open */
+	uint64_t size;
+	uint32_t uid, mode;
+	unsigned int slots;		/* shared slots mapping it in the realm now */
+};
+
+#define CELL_SHM_REGION_MAX_SIZE	(1ull << 30)	/* a shared slot's span */
+
+/* Create region name of size bytes (page multiple). 0 or -errno (-EEXIST), *err says why. */
+int cell_shm_region_create(struct cell *c, const char *name, uint64_t size, struct vmm_err *err);
+/* Remove it (mappings keep their pages, as after unlink). 0 or -errno. */
+int cell_shm_region_remove(struct cell *c, const char *name, struct vmm_err *err);
+/* Call each for every region (stops at a nonzero return, which it returns). */
+int cell_shm_region_list(struct cell *c, int (*each)(const struct cell_shm_region_info *, void *),
+			 void *ctx);
 
 /* What a shadow needs: the guest-memory memfd, and the eventfd that kicks the kernel. */
 int cell_memfd(const struct cell *c);

@@ -217,6 +217,12 @@ void arch_thread_adopt(struct arch_thread *at);
 /* The thread's TLS pointer (FS base on x86-64); current: at is the running thread. */
 void arch_thread_set_tls(struct arch_thread *at, uint64_t tls, bool current);
 uint64_t arch_thread_get_tls(struct arch_thread *at, bool current);
+/*
+ * The other segment base a program may set (x86: GS, arch_prctl ARCH_SET_GS).
+ * 0, or -EINVAL where the kernel keeps it for itself (x86 under kvm_pvm).
+ */
+int arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current);
+int arch_thread_get_gs(struct arch_thread *at, bool current, uint64_t *gs);
 
 /*
  * Switch from prev to next: save prev's callee-saved registers, stack, FS

@@ -243,6 +243,12 @@ void rcall_interrupt(struct lx_thread *lt);
 
 /* mm.c: user memory. All changes are mirrored in the shadow first. */
 long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr_t *out);
+long lx_mmap_shared(vaddr_t addr, size_t len, unsigned int prot, bool fixed, int64_t fd,
+		    uint64_t off, int how, vaddr_t *out);
+long lx_shmdt(vaddr_t addr);
+bool lx_range_free(vaddr_t addr, size_t len);
+bool lx_mm_fault_is_bus(vaddr_t addr);
+long lx_msync_check(vaddr_t addr, size_t len);
 long lx_munmap(vaddr_t addr, size_t len);
 long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
 	       vaddr_t *out);
@@ -257,6 +263,34 @@ long lx_mm_mirror_all(struct lx_process *owner);
 struct lx_process *lx_mm_owner(struct lx_process *p);
 void lx_mm_give_borrowers(struct lx_process *p);
 unsigned int lx_prot_to_map(unsigned long prot);
+
+/* The channel's bounce buffer (CRTOS_CHANNEL_BOUNCE): the kernel's view, and the shadow's address. */
+static inline void *lx_bounce(struct lx_process *p)
+{
+	return (uint8_t *)p->chan + CRTOS_CHANNEL_BOUNCE;
+}
+
+static inline uint64_t lx_bounce_in_shadow(struct lx_process *p)
+{
+	return p->chan->shadow_va + CRTOS_CHANNEL_BOUNCE;
+}
+
+/* shm.c: shared slots (crtos/shm.h). What a VMA needs of one it maps: */
+struct lx_shm_slot {
+	unsigned int index;
+	size_t valid;			/* bytes backed by the object (the rest: SIGBUS) */
+	bool sysv;			/* a SysV segment (shmdt detaches it) */
+};
+void lx_shm_init(void);
+/* Adopt the slot at gpa that the VMM attached for process owner, len bytes: one reference. */
+long lx_shm_adopt(paddr_t gpa, size_t len, unsigned int owner, struct lx_shm_slot *out);
+void lx_shm_get(unsigned int slot);
+/* Drop a reference; the last releases the slot. No program PTE may map it any more. */
+void lx_shm_put(unsigned int slot);
+/* Process owner is reaped: slots attached for it but never adopted go. */
+void lx_shm_reap(unsigned int owner);
+/* Slots attached or adopted now (for the reap's log line). */
+unsigned int lx_shm_in_use(void);
 
 /*
  * exec.c: load the program described by the channel's exec request. With

@@ -88,6 +88,10 @@ long lx_rtfd_select(uint64_t nfds, const uint64_t sets[3], uint64_t deadline, bo
 
 /* RT-FIFOs (rtfifo.c). */
 void lx_rtfifo_init(void);
+/* A FIFO's or shared-memory region's name: 1 to 31 of [A-Za-z0-9._-], not "." or "..". */
+bool lx_rt_name_ok(const char *name);
+/* open() of /dev/rtshm/NAME: a Linux fd of the cell's region file (shm.c), or -errno. */
+long lx_rtshm_open(const char *name, uint64_t flags, uint64_t mode);
 /* open() of a /dev/rt path (in user memory): the new RT-FIFO fd, or -errno (-ENOENT: not /dev/rtf/NAME). */
 long lx_rtfifo_open(uint64_t upath, uint64_t flags);
 /* The VMM's requests. */

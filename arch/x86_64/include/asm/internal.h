@@ -22,6 +22,7 @@ extern const struct crtos_boot_params *x86_boot_params;
 
 /* boot.c: the kernel runs at ring 0 (VT-x/AMD-V), not at ring 3 under kvm_pvm. */
 bool x86_hardware_mode(void);
+extern bool x86_smap;
 
 /* fpu.c: decided once (x86_fpu_init, from boot_params.xcr0 at ring 0), then per thread. */
 int x86_fpu_init(uint64_t boot_xcr0);

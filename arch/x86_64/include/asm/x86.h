@@ -38,6 +38,7 @@
 #define X86_NR_IST		3
 
 #define X86_CR4_SMEP		(1ul << 20)
+#define X86_CR4_SMAP		(1ul << 21)
 
 #define X86_RFLAGS_IF		0x200
 #define X86_RFLAGS_BASE		0x002		/* bit 1 is always set */
