@@ -175,6 +175,17 @@ test_run_stats_reported_when_killed() {
 	done
 }
 
+# --stats goes to the stderr crtos run was given, even if the program closed
+# its own (Emacs closes its output streams at exit).
+test_run_stats_survive_the_program_closing_stderr() {
+	local out
+	out=$(tmp)
+	status=0
+	"$CRTOS" run --stats -- $BUSYBOX sh -c 'exec 2>&-; exit 3' 2>"$out" || status=$?
+	expect_status 3
+	grep -q "^crtos: thread statistics" "$out" || { cat "$out"; fail "no statistics"; }
+}
+
 test_run_pid_is_the_shadows_and_kill_works() {
 	local out fifo pid ppid
 	out=$(tmp)

@@ -383,7 +383,7 @@ static void run_stats_of_killed(const struct run_cell *rc, int status)
 		return;
 	if (__atomic_load_n(&chan->state, __ATOMIC_ACQUIRE) != CRTOS_CHAN_EXITED) {
 		snprintf(why, sizeof(why), "its shadow was killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
-		stats_print(chan, why);
+		stats_print(stderr, chan, why);
 	}
 	munmap(chan, CRTOS_CHANNEL_SIZE);
 }

@@ -307,6 +307,8 @@ static void request_exec(char **argv, int argc, int prio)
 	req->private_fds[2] = sh.kick;
 	req->private_fds[3] = sh.sup;
 	req->nr_private_fds = 4;
+	if (sh.report >= 0)
+		req->private_fds[req->nr_private_fds++] = sh.report;
 	req->ignored_signals = sh.ignored;
 	req->flags = sh.flags;
 	getrlimit(RLIMIT_RTPRIO, &rtprio);
@@ -476,6 +478,15 @@ static void serve(struct crtos_rcall *s)
 	}
 }
 
+/* crtos run --stats, on the stderr we were started with. */
+static void report_stats(const char *why)
+{
+	FILE *out = sh.report >= 0 ? fdopen(sh.report, "w") : NULL;
+
+	if (out)
+		stats_print(out, sh.chan, why);
+}
+
 /* End the way the RT process ended. */
 static void finish(void)
 {
@@ -485,7 +496,7 @@ static void finish(void)
 	sigset_t set;
 
 	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
-		stats_print(sh.chan, NULL);
+		report_stats(NULL);
 	switch (sh.chan->exit_kind) {
 	case CRTOS_EXIT_CODE:
 		_exit(value & 0xff);
@@ -604,7 +615,7 @@ static void *dispatcher(void *arg)
 			eventfd_read(sh.doorbell, &v);
 		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1)) {
 			if (sh.flags & CRTOS_EXEC_STATS)
-				stats_print(sh.chan, "crtos run is gone");
+				report_stats("crtos run is gone");
 			die(125, "crtos run is gone; the program ends");
 		}
 	}
@@ -636,6 +647,7 @@ int main(int argc, char **argv)
 	gpa = strtoull(argv[5], NULL, 0);
 	prio = atoi(argv[6]);
 	sh.flags = (uint32_t)strtoul(argv[7], NULL, 0);
+	sh.report = sh.flags & CRTOS_EXEC_STATS && fcntl(2, F_GETFD) >= 0 ? fd_hide(dup(2)) : -1;
 	sh.spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
 		     strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
 	map_channel(gpa);

@@ -16,6 +16,8 @@
 struct shadow {
 	int memfd, doorbell, kick;
 	int sup;			/* our socket to crtos run (shadow/supervise.h) */
+	int report;			/* --stats: the stderr we were started with (the program may
+					 * close its own), or -1 */
 	struct crtos_channel *chan;
 	int prog_fd;
 	uint32_t flags;			/* CRTOS_EXEC_* */

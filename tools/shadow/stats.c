@@ -23,38 +23,39 @@ static const char *policy_name(int policy)
 	}
 }
 
-static void stats_by_nr(const char *what, const uint32_t *counts)
+static void stats_by_nr(FILE *out, const char *what, const uint32_t *counts)
 {
 	bool any = false;
 
-	fprintf(stderr, "crtos:   %s:", what);
+	fprintf(out, "crtos:   %s:", what);
 	for (int nr = 0; nr < CRTOS_STATS_SYSCALLS && nr < LINUX_SYSCALL_MAX; nr++) {
 		if (!counts[nr])
 			continue;
-		fprintf(stderr, " %s %u", syscall_names[nr] ? syscall_names[nr] : "?", counts[nr]);
+		fprintf(out, " %s %u", syscall_names[nr] ? syscall_names[nr] : "?", counts[nr]);
 		any = true;
 	}
-	fprintf(stderr, "%s\n", any ? "" : " none");
+	fprintf(out, "%s\n", any ? "" : " none");
 }
 
-void stats_print(const struct crtos_channel *chan, const char *why)
+void stats_print(FILE *out, const struct crtos_channel *chan, const char *why)
 {
 	const struct crtos_stats *st = (const void *)((const char *)chan + CRTOS_CHANNEL_STATS);
 
 	if (why)
-		fprintf(stderr, "crtos: the program has not ended (%s): its statistics so far\n", why);
-	fprintf(stderr, "crtos: thread statistics (local: served in the RT realm; remote: made in Linux "
+		fprintf(out, "crtos: the program has not ended (%s): its statistics so far\n", why);
+	fprintf(out, "crtos: thread statistics (local: served in the RT realm; remote: made in Linux "
 		"by the thread's twin)\n");
-	fprintf(stderr, "crtos: %8s %-6s %4s %12s %12s %10s %9s\n", "tid", "policy", "prio",
+	fprintf(out, "crtos: %8s %-6s %4s %12s %12s %10s %9s\n", "tid", "policy", "prio",
 		"local calls", "remote calls", "cpu ms", "switches");
 	for (uint32_t i = 0; i < st->nr_threads && i < CRTOS_STATS_THREADS; i++) {
 		const struct crtos_thread_stats *t = &st->threads[i];
 
-		fprintf(stderr, "crtos: %8d %-6s %4d %12llu %12llu %10.3f %9llu\n", t->tid,
+		fprintf(out, "crtos: %8d %-6s %4d %12llu %12llu %10.3f %9llu\n", t->tid,
 			policy_name(t->policy), t->prio, (unsigned long long)t->local_calls,
 			(unsigned long long)t->remote_calls, (double)t->cpu_ns / 1e6,
 			(unsigned long long)t->switches);
 	}
-	stats_by_nr("local by call", st->local_by_nr);
-	stats_by_nr("remote by call", st->remote_by_nr);
+	stats_by_nr(out, "local by call", st->local_by_nr);
+	stats_by_nr(out, "remote by call", st->remote_by_nr);
+	fflush(out);
 }

@@ -8,9 +8,10 @@
 #ifndef SHADOW_STATS_H
 #define SHADOW_STATS_H
 
+#include <stdio.h>
 #include <crtos/channel.h>
 
-/* Print the report to stderr; why, if not NULL, says the program has not ended (a snapshot). */
-void stats_print(const struct crtos_channel *chan, const char *why);
+/* Print the report to out; why, if not NULL, says the program has not ended (a snapshot). */
+void stats_print(FILE *out, const struct crtos_channel *chan, const char *why);
 
 #endif
