@@ -73,6 +73,7 @@ static void rtfd_drop(struct lx_process *p, int i)
 	struct lx_rtfd *f = p->rtfds[i];
 
 	p->rtfds[i] = NULL;
+	lx_rtfd_epoll_forget(p, f->fd);
 	f->ops->drop(f);
 	kfree(f);
 }
@@ -109,6 +110,7 @@ int lx_rtfd_fork(struct lx_process *p, struct lx_process *child)
 		if (f && (err = lx_rtfd_add(child, f->fd, f->ops, f->obj, f->flags)))
 			return err;
 	}
+	memcpy(child->epitems, p->epitems, sizeof(p->epitems));	/* the same Linux epoll sets */
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Waiting on sets of fds that hold RT fds: poll() and select(). One loop
- * serves both (rtfd_set_wait); a set says how to look at its RT fds and how
- * to have Linux wait on its Linux fds.
+ * Waiting on sets of fds that hold RT fds: poll(), select() and epoll. One
+ * loop serves them all (rtfd_set_wait); a set says how to look at its RT
+ * fds and how to have Linux wait on its Linux fds.
  *
  * RT fds alone: the realm waits on the RT fd queue (rtfd.c). Mixed with
  * Linux fds: the realm looks at the RT fds; if none is ready, the caller's
@@ -18,6 +18,7 @@
 #include <kernel/kmem.h>
 #include <kernel/string.h>
 #include <linuxabi/rtfd.h>
+#include <linux/eventpoll.h>
 #include <linux/poll.h>
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>
@@ -344,12 +345,12 @@ static bool select_hide_rt(struct lx_process *p, uint64_t *map, uint64_t nfds)
 	return others;
 }
 
-/* Where the remote call finds a timespec the kernel wrote in the caller's slot. */
-static uint64_t slot_scratch(struct lx_thread *lt, const struct __kernel_timespec *ts)
+/* Put len bytes (a timespec, an epoll_event) in the caller's slot: their address for the shadow. */
+static uint64_t slot_scratch(struct lx_thread *lt, const void *data, size_t len)
 {
 	struct crtos_rcall *s = &lt->proc->chan->slots[lt->slot];
 
-	memcpy(s->scratch, ts, sizeof(*ts));
+	memcpy(s->scratch, data, MIN(len, sizeof(s->scratch)));
 	return lt->proc->chan->shadow_va + (uint64_t)((uint8_t *)s->scratch - (uint8_t *)lt->proc->chan);
 }
 
@@ -376,7 +377,7 @@ static long select_wait_linux(struct rtfd_set *set, bool wait, uint64_t deadline
 	if (wait && deadline > now)
 		ts = lx_ns_ts((int64_t)clock_cycles_to_ns(deadline - now));
 	if (!wait || deadline)
-		args[4] = slot_scratch(lx_current(), &ts);
+		args[4] = slot_scratch(lx_current(), &ts, sizeof(ts));
 	ret = rtfd_rcall_cut(__NR_pselect6, args, wait && (!deadline || ts.tv_sec || ts.tv_nsec));
 	/* Linux wrote its answers unless it failed or was cut short (then 0 here). */
 	for (int s = 0; s < 3; s++) {
@@ -454,5 +455,164 @@ long lx_rtfd_select(uint64_t nfds, const uint64_t sets[3], uint64_t deadline, bo
 	ret = any_rt ? select_answer(&ss, rtfd_set_wait(&ss.set, deadline)) : 0;
 out:
 	kfree(ss.given[0]);
+	return ret;
+}
+
+/* ---- epoll ---- */
+
+/*
+ * An RT fd in an epoll set: Linux's set holds its placeholder with no
+ * events (so Linux checks epfd, the op and membership, and a close of the
+ * fd takes it out), the realm holds what it waits for (p->epitems). An
+ * epoll_wait on a set with RT fds is a mixed wait like poll's; EPOLLET is
+ * served as level-triggered, EPOLLONESHOT as Linux does.
+ */
+static struct lx_epitem *epitem_find(struct lx_process *p, int epfd, int fd)
+{
+	for (int i = 0; i < LX_MAX_EPITEMS; i++)
+		if (p->epitems[i].used && p->epitems[i].epfd == epfd && p->epitems[i].fd == fd)
+			return &p->epitems[i];
+	return NULL;
+}
+
+/* The realm's side of epoll_ctl, once Linux said yes. Masked. 0 or -ENOSPC (no room). */
+static long epitem_update(struct lx_process *p, int epfd, int op, int fd,
+			  const struct epoll_event *ev)
+{
+	struct lx_epitem *it = epitem_find(p, epfd, fd);
+
+	if (op == EPOLL_CTL_DEL) {
+		if (it)
+			it->used = false;
+		return 0;
+	}
+	for (int i = 0; !it && i < LX_MAX_EPITEMS; i++)
+		if (!p->epitems[i].used)
+			it = &p->epitems[i];
+	if (!it)
+		return -ENOSPC;
+	*it = (struct lx_epitem){ .used = true, .epfd = epfd, .fd = fd, .events = ev->events,
+				  .data = ev->data };
+	return 0;
+}
+
+long lx_rtfd_epoll_ctl(struct lx_process *p, const uint64_t *a)
+{
+	int epfd = (int)a[0], op = (int)a[1], fd = (int)a[2];
+	struct epoll_event ev = { 0 }, flags_only;
+	unsigned long irq;
+	long ret;
+
+	if (op != EPOLL_CTL_DEL && copy_from_user(&ev, a[3], sizeof(ev)))
+		return -EFAULT;
+	/* Linux sees the placeholder with the flags only: it checks them, it never reports it. */
+	flags_only = (struct epoll_event){ .events = ev.events & (EPOLLET | EPOLLONESHOT |
+								  EPOLLEXCLUSIVE | EPOLLWAKEUP) };
+	ret = rcall(__NR_epoll_ctl, (uint64_t)epfd, (uint64_t)op, (uint64_t)fd,
+		    op == EPOLL_CTL_DEL ? 0 : slot_scratch(lx_current(), &flags_only, sizeof(flags_only)),
+		    0, 0);
+	if (ret)
+		return ret;
+	irq = arch_irq_save();
+	ret = epitem_update(p, epfd, op, fd, &ev);
+	arch_irq_restore(irq);
+	if (ret)	/* no room here: undo Linux's side */
+		rcall(__NR_epoll_ctl, (uint64_t)epfd, EPOLL_CTL_DEL, (uint64_t)fd, 0, 0, 0);
+	return ret;
+}
+
+void lx_rtfd_epoll_forget(struct lx_process *p, int fd)
+{
+	for (int i = 0; i < LX_MAX_EPITEMS; i++)
+		if (p->epitems[i].used && (p->epitems[i].fd == fd || p->epitems[i].epfd == fd))
+			p->epitems[i].used = false;
+}
+
+struct epoll_set {
+	struct rtfd_set set;
+	struct lx_process *p;
+	int epfd, maxevents;
+	uint64_t uevents;		/* the user's array: Linux's answers first */
+	int n_rt, n_linux;
+	struct epoll_event rt_ev[LX_MAX_EPITEMS];
+	struct lx_epitem *rt_item[LX_MAX_EPITEMS];
+};
+
+/* The RT fds of the set that are ready, with what they are ready for. Masked. */
+static long epoll_look_rt(struct rtfd_set *set)
+{
+	struct epoll_set *es = container_of(set, struct epoll_set, set);
+
+	es->n_rt = 0;
+	for (int i = 0; i < LX_MAX_EPITEMS && es->n_rt < es->maxevents; i++) {
+		struct lx_epitem *it = &es->p->epitems[i];
+		struct lx_rtfd *f = it->used && it->epfd == es->epfd ? lx_rtfd_get(es->p, (uint64_t)it->fd) :
+				    NULL;
+		unsigned int got = f && it->events ?
+				   f->ops->poll(f) & (it->events | EPOLLERR | EPOLLHUP) : 0;
+
+		if (!got)
+			continue;
+		es->rt_ev[es->n_rt] = (struct epoll_event){ .events = got, .data = it->data };
+		es->rt_item[es->n_rt++] = it;
+	}
+	return es->n_rt;
+}
+
+/* A remote epoll_wait for the room the RT answers leave. */
+static long epoll_wait_linux(struct rtfd_set *set, bool wait, uint64_t deadline)
+{
+	struct epoll_set *es = container_of(set, struct epoll_set, set);
+	int room = es->maxevents - es->n_rt, ms = wait ? poll_ms_left(deadline) : 0;
+	const uint64_t args[6] = { (uint64_t)es->epfd, es->uevents, (uint64_t)room, (uint64_t)(int64_t)ms };
+	long ret = room > 0 ? rtfd_rcall_cut(__NR_epoll_wait, args, ms != 0) : 0;
+
+	es->n_linux = ret > 0 ? (int)ret : 0;
+	return ret;
+}
+
+/* The RT answers after Linux's in the user's array (EPOLLONESHOT items fire once). */
+static long epoll_answer(struct epoll_set *es, long ret)
+{
+	int n = MIN(es->n_rt, es->maxevents - es->n_linux);
+	unsigned long irq;
+
+	if (ret < 0)
+		return ret;
+	if (n > 0 && copy_to_user(es->uevents + (uint64_t)es->n_linux * sizeof(struct epoll_event),
+				  es->rt_ev, (size_t)n * sizeof(struct epoll_event)))
+		return -EFAULT;
+	irq = arch_irq_save();
+	for (int i = 0; i < n; i++)
+		if (es->rt_item[i]->events & EPOLLONESHOT)
+			es->rt_item[i]->events = 0;
+	arch_irq_restore(irq);
+	return es->n_linux + n;
+}
+
+long lx_rtfd_epoll_wait(uint64_t epfd, uint64_t uevents, uint64_t maxevents, uint64_t deadline,
+			bool *ours)
+{
+	struct epoll_set *es;
+	long ret;
+
+	*ours = false;
+	for (int i = 0; i < LX_MAX_EPITEMS && !*ours; i++)
+		*ours = lx_current()->proc->epitems[i].used &&
+			(uint64_t)lx_current()->proc->epitems[i].epfd == epfd;
+	if (!*ours || (int)maxevents <= 0) {
+		*ours = false;	/* Linux checks epfd and maxevents */
+		return 0;
+	}
+	es = kzalloc(sizeof(*es));
+	if (!es)
+		return -ENOMEM;
+	*es = (struct epoll_set){
+		.set = { .look_rt = epoll_look_rt, .wait_linux = epoll_wait_linux, .any_linux = true },
+		.p = lx_current()->proc, .epfd = (int)epfd, .maxevents = (int)maxevents,
+		.uevents = uevents,
+	};
+	ret = epoll_answer(es, rtfd_set_wait(&es->set, deadline));
+	kfree(es);
 	return ret;
 }

@@ -59,8 +59,7 @@ static long sigmask_leave(long ret, int swapped)
 	return ret;
 }
 
-/* TSC deadline of a relative timeout in ms (negative: none). */
-static uint64_t ms_deadline(int64_t ms)
+uint64_t lx_ms_deadline(int64_t ms)
 {
 	if (ms < 0)
 		return 0;
@@ -70,7 +69,7 @@ static uint64_t ms_deadline(int64_t ms)
 long sys_poll(const uint64_t *a)
 {
 	bool ours;
-	long ret = lx_rtfd_poll(a[0], a[1], ms_deadline((int)a[2]), &ours);
+	long ret = lx_rtfd_poll(a[0], a[1], lx_ms_deadline((int)a[2]), &ours);
 
 	return ours ? ret : lx_rcall_restartable(__NR_poll, a);
 }
@@ -175,27 +174,36 @@ long sys_pselect6(const uint64_t *a)
 	return sigmask_leave(ret, swapped);
 }
 
-/* epoll_pwait(epfd, events, maxevents, timeout, sigmask, sigsetsize) and epoll_pwait2 */
-static long epoll_pwait_common(long nr, const uint64_t *a)
+/*
+ * epoll_pwait(epfd, events, maxevents, timeout, sigmask, sigsetsize) and
+ * epoll_pwait2 (timeout: a timespec, or NULL), with deadline from either.
+ */
+static long epoll_pwait_common(long nr, const uint64_t *a, uint64_t deadline)
 {
 	const uint64_t remote[6] = { a[0], a[1], a[2], a[3], 0, LX_SIGSET_SIZE };
+	bool ours;
 	long ret;
 	int swapped = sigmask_enter(a[4], a[5]);
 
 	if (swapped < 0)
 		return swapped;
-	ret = lx_rcall_restartable(nr, remote);
+	ret = lx_rtfd_epoll_wait(a[0], a[1], a[2], deadline, &ours);
+	if (!ours)
+		ret = lx_rcall_restartable(nr, remote);
 	return sigmask_leave(ret, swapped);
 }
 
 long sys_epoll_pwait(const uint64_t *a)
 {
-	return epoll_pwait_common(__NR_epoll_pwait, a);
+	return epoll_pwait_common(__NR_epoll_pwait, a, lx_ms_deadline((int)a[3]));
 }
 
 long sys_epoll_pwait2(const uint64_t *a)
 {
-	return epoll_pwait_common(__NR_epoll_pwait2, a);
+	uint64_t deadline;
+	long err = lx_timeout_deadline(a[3], true, CLOCK_MONOTONIC, &deadline);
+
+	return err ?: epoll_pwait_common(__NR_epoll_pwait2, a, deadline);
 }
 
 /* The realm restarts interrupted calls with their own arguments: nothing to resume here. */

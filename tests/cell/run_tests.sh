@@ -110,7 +110,7 @@ test_run_test_programs_match_native_musl_and_glibc() {
 }
 
 # A timerfd (an RT fd in the realm) and a pipe (a Linux fd) in one poll,
-# select or pselect6 set, as event loops use them (tests/programs/fdwait.c).
+# select, pselect6 or epoll set, as event loops use them (tests/programs/fdwait.c).
 test_run_waits_on_timerfd_and_pipe_like_native() {
 	program_matches_native fdwait ""
 }

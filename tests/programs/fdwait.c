@@ -2,7 +2,7 @@
 /*
  * Waiting on sets that mix a timerfd and a pipe, as event loops do (Emacs
  * keeps its timers in a timerfd inside pselect6): poll, select, pselect6
- * (with its signal mask) and, with the argument "epoll", epoll. Each one sees the timer fire, the pipe
+ * (with its signal mask) and epoll. Each one sees the timer fire, the pipe
  * become readable (written by a thread meanwhile), both at once, a
  * timeout, and a bad fd. Times are only checked loosely (not early, not
  * seconds late); nothing printed depends on them.
@@ -268,6 +268,35 @@ static void test_select_details(void)
 	reset();
 }
 
+/* epoll_ctl's answers for an RT fd, EPOLLONESHOT, and epoll_pwait's mask. */
+static void test_epoll_details(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TIMER }, out[2];
+	sigset_t none;
+
+	check_err("epoll_ctl ADD the timerfd again", epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev), EEXIST);
+	check_err("epoll_ctl MOD of an fd not in the set", epoll_ctl(epfd, EPOLL_CTL_MOD, pfd[1], &ev),
+		  ENOENT);
+	check_err("epoll_ctl ADD to a non-epoll fd", epoll_ctl(pfd[0], EPOLL_CTL_ADD, tfd, &ev), EINVAL);
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	check_ok("epoll_ctl MOD the timerfd EPOLLONESHOT", epoll_ctl(epfd, EPOLL_CTL_MOD, tfd, &ev));
+	reset();
+	timer_in(1);
+	usleep(5000);
+	check_bits("epoll_wait: the one-shot timerfd fires", wait_epoll(1000), TIMER);
+	check_bits("epoll_wait: not again until MOD", wait_epoll(30), 0);
+	ev.events = EPOLLIN;
+	check_ok("epoll_ctl MOD it back", epoll_ctl(epfd, EPOLL_CTL_MOD, tfd, &ev));
+	sigemptyset(&none);
+	check_long("epoll_pwait: it fires again", epoll_pwait(epfd, out, 2, 1000, &none), 1);
+	check_ok("epoll_ctl DEL the timerfd", epoll_ctl(epfd, EPOLL_CTL_DEL, tfd, NULL));
+	check_bits("epoll_wait: only the pipe is in the set now", wait_epoll(30), 0);
+	check_err("epoll_ctl DEL it again", epoll_ctl(epfd, EPOLL_CTL_DEL, tfd, NULL), ENOENT);
+	ev.events = EPOLLIN;
+	check_ok("epoll_ctl ADD it back", epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev));
+	reset();
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -314,9 +343,8 @@ static void test_pselect_mask(void)
 	reset();
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	int with_epoll = argc > 1 && !strcmp(argv[1], "epoll");
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	check_quiet("pipe2", pipe2(pfd, O_NONBLOCK | O_CLOEXEC));
@@ -325,15 +353,14 @@ int main(int argc, char **argv)
 	run_cases("poll", wait_poll);
 	run_cases("select", wait_select);
 	run_cases("pselect", wait_pselect);
-	if (with_epoll) {
-		epfd = epoll_create1(EPOLL_CLOEXEC);
-		check_quiet("epoll_create1", epfd);
-		ev.data.u32 = TIMER;
-		check_ok("epoll_ctl ADD the timerfd", epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev));
-		ev.data.u32 = PIPE;
-		check_ok("epoll_ctl ADD the pipe", epoll_ctl(epfd, EPOLL_CTL_ADD, pfd[0], &ev));
-		run_cases("epoll_wait", wait_epoll);
-	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	check_quiet("epoll_create1", epfd);
+	ev.data.u32 = TIMER;
+	check_ok("epoll_ctl ADD the timerfd", epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev));
+	ev.data.u32 = PIPE;
+	check_ok("epoll_ctl ADD the pipe", epoll_ctl(epfd, EPOLL_CTL_ADD, pfd[0], &ev));
+	run_cases("epoll_wait", wait_epoll);
+	test_epoll_details();
 	test_select_details();
 	test_pselect_mask();
 	return check_done();

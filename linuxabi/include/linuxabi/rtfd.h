@@ -85,6 +85,17 @@ long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
  */
 long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
 long lx_rtfd_select(uint64_t nfds, const uint64_t sets[3], uint64_t deadline, bool *ours);
+/*
+ * epoll with RT fds: epoll_ctl of an RT fd (argument 2; Linux's set keeps
+ * its placeholder without events, the realm what it waits for), and an
+ * epoll_wait (or pwait) on a set holding RT fds (*ours), the RT fds'
+ * events after Linux's in the user's array.
+ */
+long lx_rtfd_epoll_ctl(struct lx_process *p, const uint64_t *a);
+long lx_rtfd_epoll_wait(uint64_t epfd, uint64_t uevents, uint64_t maxevents, uint64_t deadline,
+			bool *ours);
+/* fd was closed: forget it as an RT fd in epoll sets, and as an epoll set. Masked. */
+void lx_rtfd_epoll_forget(struct lx_process *p, int fd);
 
 /* RT-FIFOs (rtfifo.c). */
 void lx_rtfifo_init(void);
