@@ -606,14 +606,26 @@ static long remap_mirror(struct lx_process *p, vaddr_t start, vaddr_t end, uint6
 	return err;
 }
 
-/* Move the VMAs of [start, end) (VMA boundaries) delta bytes in the list and the page tables. */
+/* Page tables for the VMAs of [start, end) (VMA boundaries) again, after a failed move. */
+static void remap_map_back(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v;
+
+	list_for_each_entry(v, &p->vmas, node)
+		if (v->start >= start && v->end <= end)
+			vma_map_pages(v, v->start, v->end);
+}
+
+/*
+ * Move the VMAs of [start, end) (VMA boundaries, their page-table entries
+ * gone already) delta bytes in the list, and map them there.
+ */
 static long remap_relink(struct lx_process *p, vaddr_t start, vaddr_t end, uint64_t delta)
 {
 	struct list_node moving = LIST_INIT(moving);
 	struct vma *v, *tmp;
 	long err = 0;
 
-	aspace_unmap(&p->as, start, end - start);
 	list_for_each_entry_safe(v, tmp, &p->vmas, node) {
 		if (v->start >= start && v->end <= end) {
 			list_del(&v->node);
@@ -671,9 +683,13 @@ static long remap_move(struct lx_process *p, vaddr_t old, size_t old_len, size_t
 		err = -ENOMEM;
 	err = err ?: (grown ? vma_mirror_install(p, grown, &at) : 0);
 	if (!err) {
-		err = remap_move_shadow(p, old, old_len, target, shared);
-		if (err && grown)
-			do_munmap(p, target + old_len, target + new_len);
+		err = aspace_unmap(&p->as, old, old_len);	/* may split a large page: ENOMEM */
+		err = err ?: remap_move_shadow(p, old, old_len, target, shared);
+		if (err) {
+			remap_map_back(p, old, old + old_len);
+			if (grown)
+				do_munmap(p, target + old_len, target + new_len);
+		}
 	}
 	if (err) {
 		if (repl)
