@@ -55,7 +55,8 @@ KERNEL_SRCS := \
 	linuxabi/syscall.c linuxabi/syscall_routes.c linuxabi/uaccess.c linuxabi/elf.c linuxabi/stack.c \
 	linuxabi/sys_mm.c linuxabi/sys_proc.c linuxabi/sys_signal.c linuxabi/sys_time.c \
 	linuxabi/thread.c linuxabi/signal.c linuxabi/futex.c linuxabi/timers.c linuxabi/sys_sched.c \
-	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c linuxabi/shm.c linuxabi/fork.c \
+	linuxabi/sys_wait.c linuxabi/rtfd.c linuxabi/rtfd_wait.c linuxabi/rtfd_timerfd.c linuxabi/rtfifo.c \
+	linuxabi/shm.c linuxabi/fork.c \
 	arch/x86_64/entry.S arch/x86_64/nucleus.S arch/x86_64/faults.S arch/x86_64/switch.S
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS))
@@ -66,7 +67,7 @@ KERNEL	:= $(BUILD)/crtos-kernel.elf
 # not -idirafter: headers found through -idirafter are system headers, which
 # -MMD leaves out of the dependencies.)
 TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread $(SHARED_INC) -Itools \
-	-Iarch/x86_64/include -I/usr/include/fuse3
+	-Iarch/x86_64/include -I/usr/include/fuse3 -I$(BUILD)/include
 # The FUSE view of RT-FIFOs (tools/cli/fifofs.c): libfuse3 (Debian's libfuse3-dev).
 TOOLS_LIBS := -lfuse3
 TOOLS_SRCS := \
@@ -76,7 +77,7 @@ TOOLS_SRCS := \
 	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c tools/vmm/shm.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
 	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c tools/cli/cmd_shm.c \
-	tools/cli/run_procs.c tools/cli/cmd_bench.c
+	tools/cli/run_procs.c tools/cli/cmd_bench.c tools/shadow/stats.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
@@ -140,11 +141,15 @@ $(BUILD)/asan/t/%.c.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
 
+# The --stats report (tools/shadow/stats.c) names system calls from the generated list.
+$(BUILD)/t/tools/shadow/stats.c.o $(BUILD)/asan/t/tools/shadow/stats.c.o: $(BUILD)/include/linux_syscalls.h
+
 $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
-SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c tools/shadow/shm.c
+SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c tools/shadow/shm.c \
+	tools/shadow/stats.c
 SHADOW_OBJS := $(patsubst %,$(BUILD)/s/%.o,$(SHADOW_SRCS))
 
 $(BUILD)/s/%.c.o: %.c $(wildcard include/crtos/*.h tools/shadow/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp

@@ -25,6 +25,8 @@
 #include <linuxabi/linux.h>
 #include <crtos/shm.h>
 #include <asm-generic/mman-common.h>
+#include <linux/mman.h>
+#include <asm/unistd_64.h>
 
 #define LX_MMAP_BOTTOM	0x10000ull	/* Linux's default mmap_min_addr */
 #define LX_BLOCK_ORDER	9		/* allocate user memory 2 MiB at a time when possible */
@@ -304,6 +306,19 @@ static long vma_install(struct lx_process *p, struct vma *v, vaddr_t *out)
 	return 0;
 }
 
+/* Mirror v (new private memory over a free range) in the shadow, then install it. */
+static long vma_mirror_install(struct lx_process *p, struct vma *v, vaddr_t *out)
+{
+	long err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
+
+	if (err) {
+		rcall(CRTOS_SHADOW_UNMAP, v->start, v->end - v->start, 0, 0, 0, 0);
+		vma_free(v, true);
+		return err;
+	}
+	return vma_install(p, v, out);
+}
+
 /*
  * Where a new mapping of len bytes (page multiple) goes: exactly *addr if
  * fixed (what was there is unmapped), else *addr is a hint. 0 or -errno.
@@ -343,13 +358,7 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 	v = vma_populate(addr, addr + len, prot, true);
 	if (!v)
 		return -ENOMEM;
-	err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
-	if (err) {
-		rcall(CRTOS_SHADOW_UNMAP, v->start, len, 0, 0, 0, 0);
-		vma_free(v, true);
-		return err;
-	}
-	return vma_install(p, v, out);
+	return vma_mirror_install(p, v, out);
 }
 
 /* A VMA over [start, end) for shared slot sl at gpa: its pages, holes past the object's end. */
@@ -554,6 +563,209 @@ long lx_brk(vaddr_t brk)
 	}
 	p->brk = brk;
 	return (long)brk;
+}
+
+/*
+ * The VMAs under [start, end) of an mremap: Linux wants one VMA; ours may
+ * be several (an mremap that grew a mapping in place, mprotect back and
+ * forth): adjacent ones of the same protection and kind (private or
+ * shared) count as one. -EFAULT if the range is not mapped that way, else
+ * 0 with the protection in *prot and the kind in *shared.
+ */
+static long remap_check(struct lx_process *p, vaddr_t start, vaddr_t end, unsigned int *prot,
+			bool *shared)
+{
+	struct vma *v = vma_after(p, start);
+
+	if (!v || v->start > start)
+		return -EFAULT;
+	*prot = v->prot;
+	*shared = to_lx(v)->shared;
+	for (vaddr_t at = start; at < end; at = v->end, v = list_entry(v->node.next, struct vma, node))
+		if (&v->node == &p->vmas || v->start > at || v->prot != *prot || to_lx(v)->foreign ||
+		    to_lx(v)->shared != *shared)
+			return -EFAULT;
+	return 0;
+}
+
+/* ctx: how far the run moves. */
+static long run_mirror_moved(struct vma *v, vaddr_t va, paddr_t pa, size_t len, void *ctx)
+{
+	return run_mirror(v, va + *(const uint64_t *)ctx, pa, len, NULL);
+}
+
+/* Mirror the VMAs of [start, end) in the shadow delta bytes away (their future place). */
+static long remap_mirror(struct lx_process *p, vaddr_t start, vaddr_t end, uint64_t delta)
+{
+	struct vma *v = vma_after(p, start);
+	long err = 0;
+
+	for (; !err && &v->node != &p->vmas && v->start < end;
+	     v = list_entry(v->node.next, struct vma, node))
+		err = vma_for_each_run(v, v->start, v->end, &delta, run_mirror_moved);
+	return err;
+}
+
+/* Page tables for the VMAs of [start, end) (VMA boundaries) again, after a failed move. */
+static void remap_map_back(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v;
+
+	list_for_each_entry(v, &p->vmas, node)
+		if (v->start >= start && v->end <= end)
+			vma_map_pages(v, v->start, v->end);
+}
+
+/*
+ * Move the VMAs of [start, end) (VMA boundaries, their page-table entries
+ * gone already) delta bytes in the list, and map them there.
+ */
+static long remap_relink(struct lx_process *p, vaddr_t start, vaddr_t end, uint64_t delta)
+{
+	struct list_node moving = LIST_INIT(moving);
+	struct vma *v, *tmp;
+	long err = 0;
+
+	list_for_each_entry_safe(v, tmp, &p->vmas, node) {
+		if (v->start >= start && v->end <= end) {
+			list_del(&v->node);
+			list_add_tail(&moving, &v->node);
+		}
+	}
+	list_for_each_entry_safe(v, tmp, &moving, node) {
+		list_del(&v->node);
+		v->start += delta;
+		v->end += delta;
+		vma_insert(p, v);
+		err = err ?: vma_map_pages(v, v->start, v->end);
+	}
+	return err;
+}
+
+/*
+ * The shadow's side of a move of [old, old + len) to target. Private
+ * memory: the shadow maps the same pages at target before it unmaps them
+ * at old. Shared: the shadow's mapping is Linux's own; it moves it itself.
+ */
+static long remap_move_shadow(struct lx_process *p, vaddr_t old, size_t len, vaddr_t target,
+			      bool shared)
+{
+	long err;
+
+	if (shared) {
+		err = rcall(__NR_mremap, old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, target, 0);
+		return err < 0 ? err : 0;
+	}
+	err = remap_mirror(p, old, old + len, target - old);
+	err = err ?: rcall(CRTOS_SHADOW_UNMAP, old, len, 0, 0, 0, 0);
+	if (err)
+		rcall(CRTOS_SHADOW_UNMAP, target, len, 0, 0, 0, 0);
+	return err;
+}
+
+/*
+ * Move [old, old + old_len) to target (free, not overlapping it), growing
+ * it to new_len with zeroed pages (private memory only). The pages move,
+ * not their contents. dontunmap: old keeps fresh zeroed pages
+ * (MREMAP_DONTUNMAP, private only). 0 or -errno; on failure nothing moved.
+ */
+static long remap_move(struct lx_process *p, vaddr_t old, size_t old_len, size_t new_len,
+		       vaddr_t target, unsigned int prot, bool shared, bool dontunmap)
+{
+	struct vma *grown = NULL, *repl = NULL;
+	long err = vma_split_range(p, old, old + old_len);
+	vaddr_t at;
+
+	if (!err && dontunmap && !(repl = vma_populate(old, old + old_len, prot, true)))
+		err = -ENOMEM;
+	if (!err && new_len > old_len &&
+	    !(grown = vma_populate(target + old_len, target + new_len, prot, true)))
+		err = -ENOMEM;
+	err = err ?: (grown ? vma_mirror_install(p, grown, &at) : 0);
+	if (!err) {
+		err = aspace_unmap(&p->as, old, old_len);	/* may split a large page: ENOMEM */
+		err = err ?: remap_move_shadow(p, old, old_len, target, shared);
+		if (err) {
+			remap_map_back(p, old, old + old_len);
+			if (grown)
+				do_munmap(p, target + old_len, target + new_len);
+		}
+	}
+	if (err) {
+		if (repl)
+			vma_free(repl, true);
+		return err;
+	}
+	err = remap_relink(p, old, old + old_len, target - old);
+	return err ?: (repl ? vma_mirror_install(p, repl, &at) : 0);
+}
+
+/*
+ * mremap(old, old_len, new_len, flags, new_addr) as Linux orders its checks
+ * (mm/mremap.c); sys_mm.c checked flags. *out: where the mapping is now.
+ * Private file mappings are copies here: a grown one gets zeros, not more
+ * of the file. A shared mapping moves and shrinks but cannot grow (its
+ * shared slot has the size it was mapped with): -ENOMEM, and no
+ * MREMAP_DONTUNMAP (-EINVAL).
+ */
+long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
+	       vaddr_t *out)
+{
+	struct lx_process *p = cur_proc();
+	bool fixed = flags & MREMAP_FIXED, shared;
+	unsigned int prot;
+	vaddr_t at;
+	long err;
+
+	old_len = ALIGN_UP(old_len, PAGE_SIZE);
+	new_len = ALIGN_UP(new_len, PAGE_SIZE);
+	if ((old & (PAGE_SIZE - 1)) || !new_len)
+		return -EINVAL;
+	if (fixed) {
+		if ((new_addr & (PAGE_SIZE - 1)) || new_addr < LX_MMAP_BOTTOM ||
+		    !user_range_ok(new_addr, new_len) ||
+		    (old + old_len > new_addr && new_addr + new_len > old))
+			return -EINVAL;
+		err = do_munmap(p, new_addr, new_addr + new_len);
+		if (err)
+			return err;
+	}
+	if (old_len > new_len) {
+		err = user_range_ok(old, old_len) ? do_munmap(p, old + new_len, old + old_len) : -EINVAL;
+		if (err)
+			return err;
+		old_len = new_len;
+	}
+	*out = old;
+	if (old_len == new_len && !(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)))
+		return 0;
+	err = remap_check(p, old, old + old_len, &prot, &shared);
+	if (!err && (!old_len || (shared && (flags & MREMAP_DONTUNMAP))))
+		err = -EINVAL;	/* old_len 0: a second mapping of shared pages, not served */
+	if (!err && shared && new_len > old_len)
+		err = -ENOMEM;
+	if (err)
+		return err;
+	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && user_range_ok(old, new_len) &&
+	    range_free(p, old + old_len, old + new_len)) {
+		struct vma *grown = vma_populate(old + old_len, old + new_len, prot, true);
+
+		return grown ? vma_mirror_install(p, grown, &at) : -ENOMEM;
+	}
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	if (!(flags & MREMAP_DONTUNMAP))
+		new_addr = fixed ? new_addr : 0;	/* a plain move ignores it, as Linux does */
+	if (!fixed && (!new_addr || (new_addr & (PAGE_SIZE - 1)) || new_addr < LX_MMAP_BOTTOM ||
+		       !user_range_ok(new_addr, new_len) ||
+		       !range_free(p, new_addr, new_addr + new_len)))
+		new_addr = find_free(p, new_len);	/* DONTUNMAP's new_addr is only a hint */
+	if (!new_addr)
+		return -ENOMEM;
+	err = remap_move(p, old, old_len, new_len, new_addr, prot, shared, flags & MREMAP_DONTUNMAP);
+	if (!err)
+		*out = new_addr;
+	return err;
 }
 
 /* MADV_DONTNEED on private anonymous memory: the pages read as zeros again. */

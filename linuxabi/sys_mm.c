@@ -10,6 +10,7 @@
 #include <linuxabi/linux.h>
 #include <asm-generic/mman-common.h>
 #include <linux/ipc.h>
+#include <linux/mman.h>
 #include <linux/shm.h>
 #include <asm/unistd_64.h>
 
@@ -163,6 +164,24 @@ long sys_munmap(const uint64_t *a)
 		return -ENOMEM;
 	mm_lock();
 	return mm_unlock(lx_munmap(a[0], a[1]));
+}
+
+/* mremap(old, old_len, new_len, flags, new_addr): the flags as Linux checks them, then mm.c. */
+long sys_mremap(const uint64_t *a)
+{
+	uint64_t flags = a[3];
+	vaddr_t got;
+	long err;
+
+	if (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) ||
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) ||
+	    ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || a[1] != a[2])))
+		return -EINVAL;
+	if (mm_borrowed())
+		return -ENOMEM;
+	mm_lock();
+	err = lx_mremap(a[0], a[1], a[2], flags, a[4], &got);
+	return mm_unlock(err ?: (long)got);
 }
 
 long sys_mprotect(const uint64_t *a)

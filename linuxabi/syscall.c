@@ -121,8 +121,8 @@ static long lx_enosys(long nr)
 
 /*
  * Calls on RT fds (linuxabi/rtfd.h): read, write, ioctl and close are the
- * realm's, dup and fcntl follow Linux; RT fds may not be watched by Linux
- * (select, epoll). Returns whether the call was about RT fds, with its
+ * realm's, dup and fcntl follow Linux; epoll_ctl and epoll_wait with RT fds
+ * are the realm's (rtfd_wait.c; poll and select are handlers of their own). Returns whether the call was about RT fds, with its
  * result in *ret.
  */
 static bool lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a, long *ret)
@@ -146,8 +146,14 @@ static bool lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a, long
 			*ret = lx_rtfd_ioctl(f, a);
 		return f;
 	case __NR_close:
-		if (f)
+		if (f) {
 			*ret = lx_rtfd_close(p, (int)a[0]);
+		} else {
+			unsigned long irq = arch_irq_save();
+
+			lx_rtfd_epoll_forget(p, (int)a[0]);	/* an epoll set, perhaps */
+			arch_irq_restore(irq);
+		}
 		return f;
 	case __NR_dup:
 	case __NR_dup2:
@@ -158,14 +164,15 @@ static bool lx_rtfd_route(struct lx_process *p, long nr, const uint64_t *a, long
 		*ret = lx_rtfd_fcntl_dup(p, nr, a);
 		return true;
 	case __NR_epoll_ctl:
-		*ret = -EPERM;
-		return lx_rtfd_get(p, a[2]);
-	case __NR_select:
-	case __NR_pselect6: {
-		const uint64_t sets[3] = { a[1], a[2], a[3] };
+		if (!lx_rtfd_get(p, a[2]))
+			return false;
+		*ret = lx_rtfd_epoll_ctl(p, a);
+		return true;
+	case __NR_epoll_wait: {
+		bool ours;
 
-		*ret = -EINVAL;
-		return lx_select_has_rtfd(p, a[0], sets);
+		*ret = lx_rtfd_epoll_wait(a[0], a[1], a[2], lx_ms_deadline((int)a[3]), &ours);
+		return ours;
 	}
 	default:
 		return false;

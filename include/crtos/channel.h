@@ -61,7 +61,10 @@ struct crtos_rcall {
 	uint32_t polling;		/* shadow: 1 while the twin spins on this slot (no doorbell
 					 * needed); it re-checks state after clearing it */
 	uint32_t interrupt;		/* kernel: 1 = make the call in progress fail with EINTR */
-	uint64_t reserved[5];
+	uint64_t scratch[2];		/* kernel, before REQUEST: small data the call's arguments
+					 * point to (pselect6's timeout), at the shadow's address of
+					 * this field */
+	uint64_t reserved[3];
 };
 
 /* Shadow operations (nr values), with their arguments. */

@@ -109,6 +109,12 @@ test_run_test_programs_match_native_musl_and_glibc() {
 	done
 }
 
+# A timerfd (an RT fd in the realm) and a pipe (a Linux fd) in one poll,
+# select, pselect6 or epoll set, as event loops use them (tests/programs/fdwait.c).
+test_run_waits_on_timerfd_and_pipe_like_native() {
+	program_matches_native fdwait ""
+}
+
 test_run_reads_stdin_from_a_pipe() {
 	[[ $(echo hi | "$CRTOS" run -- $BUSYBOX cat) == hi ]] || fail "echo hi | crtos run -- busybox cat"
 	[[ $(seq 1 3 | "$CRTOS" run -- $BUSYBOX wc -l) == 3 ]] || fail "wc -l from a pipe"
@@ -145,6 +151,39 @@ test_run_sigint_ends_sleep_with_130_within_100ms() {
 	expect_status 130
 	limit=$((100 * ${CRTOS_TEST_TIME_SCALE:-1}))
 	((ms <= limit)) || fail "SIGINT took $ms ms to end the program (limit $limit ms)"
+}
+
+# crtos run --stats of a program that has to be killed: SIGKILL to the
+# program (its shadow: crtos run reports) or to crtos run (the shadow
+# reports, and ends). The calls so far are there: sleep's clock_nanosleep.
+test_run_stats_reported_when_killed() {
+	local out pid shadow victim
+	for victim in program "crtos run"; do
+		out=$(tmp)
+		"$CRTOS" run --stats -- $BUSYBOX sleep 100 2>"$out" &
+		pid=$!
+		for _ in $(seq 100); do shadow=$(shadow_of $pid) && break; sleep 0.05; done
+		sleep 0.3
+		if [[ $victim == program ]]; then kill -KILL "$shadow"; else kill -KILL $pid; fi
+		wait $pid 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$shadow" 2>/dev/null || break; sleep 0.05; done
+		kill -0 "$shadow" 2>/dev/null && fail "SIGKILL to the $victim: the shadow is still there"
+		grep -q "^crtos: the program has not ended (.*): its statistics so far" "$out" ||
+			{ cat "$out"; fail "SIGKILL to the $victim: no statistics"; }
+		grep -q "^crtos:   local by call:.* clock_nanosleep 1" "$out" ||
+			{ cat "$out"; fail "SIGKILL to the $victim: the statistics lack sleep's clock_nanosleep"; }
+	done
+}
+
+# --stats goes to the stderr crtos run was given, even if the program closed
+# its own (Emacs closes its output streams at exit).
+test_run_stats_survive_the_program_closing_stderr() {
+	local out
+	out=$(tmp)
+	status=0
+	"$CRTOS" run --stats -- $BUSYBOX sh -c 'exec 2>&-; exit 3' 2>"$out" || status=$?
+	expect_status 3
+	grep -q "^crtos: thread statistics" "$out" || { cat "$out"; fail "no statistics"; }
 }
 
 test_run_pid_is_the_shadows_and_kill_works() {

@@ -8,9 +8,8 @@
 EMACS=/usr/bin/emacs-gtk
 
 # Emacs (GTK) opening a file, its cursor kept still (blink-cursor-mode
-# off). Known to fail today: GLib's dconf maps its shared file
-# ($XDG_RUNTIME_DIR/dconf/user) MAP_SHARED, which the realm refuses until
-# shared file mappings land (issue 11), and dconf aborts.
+# off). It needs GLib's dconf file mapped MAP_SHARED (a shared slot), and
+# its atimers' timerfd (an RT fd) in pselect6 beside the X socket.
 x11_input_emacs_file() {
 	x11_window Emacs
 }

@@ -2,7 +2,9 @@
 /*
  * Memory management: anonymous mmap of several sizes, a hint address,
  * MAP_FIXED over part of a mapping, munmap of a middle part, mprotect,
- * madvise(MADV_DONTNEED) and brk. Protected or unmapped memory is only ever
+ * madvise(MADV_DONTNEED), brk and mremap (shrink, grow in place, move,
+ * MREMAP_FIXED, MREMAP_DONTUNMAP, realloc of large blocks, a private file
+ * mapping moved; argv[1] names a file it may create). Protected or unmapped memory is only ever
  * touched by the kernel (read/write on a pipe, expecting EFAULT), so the
  * program never faults itself.
  */
@@ -208,7 +210,218 @@ static void test_brk(void)
 	check_true("brk below the heap start fails", ok[8]);
 }
 
-int main(void)
+/* Fill [p, p + len) with a pattern that differs page to page; check it with same(). */
+static void fill(char *p, size_t len, int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (char)(i * 13 + (i >> 12) + seed);
+}
+
+static int same(const char *p, size_t len, int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (char)(i * 13 + (i >> 12) + seed))
+			return 0;
+	return 1;
+}
+
+static void test_mremap_in_place(void)
+{
+	char *p = map(4 * PAGE), *q;
+
+	munmap(p + 2 * PAGE, 2 * PAGE);
+	fill(p, 2 * PAGE, 1);
+	q = mremap(p, 2 * PAGE, 3 * PAGE, 0);
+	check_true("mremap grow in place (2 -> 3 pages)", q == p);
+	check_true("  contents kept, the new page zeros", same(p, 2 * PAGE, 1) &&
+		   all(p + 2 * PAGE, PAGE, 0));
+	q = mremap(p, 3 * PAGE, 4 * PAGE, 0);
+	check_true("mremap grow in place again (3 -> 4 pages)", q == p);
+	memset(p + 2 * PAGE, 'G', 2 * PAGE);
+	q = mremap(p, 4 * PAGE, PAGE, 0);
+	check_true("mremap shrink (4 -> 1 page)", q == p);
+	check_true("  the first page kept", same(p, PAGE, 1));
+	check_err("  read() into the released pages", probe_write(p + PAGE, 16), EFAULT);
+	q = mremap(p, PAGE, PAGE, 0);
+	check_true("mremap to the same size", q == p);
+	munmap(p, PAGE);
+}
+
+static void test_mremap_move(void)
+{
+	char *p = map(3 * PAGE), *q;
+
+	munmap(p + 2 * PAGE, PAGE);
+	fill(p, PAGE, 2);
+	memset(p + PAGE, 'N', PAGE);	/* the neighbour that blocks growing */
+	check_err("mremap grow into a neighbour without MREMAP_MAYMOVE",
+		  (long)mremap(p, PAGE, 2 * PAGE, 0), ENOMEM);
+	q = mremap(p, PAGE, 64 * PAGE, MREMAP_MAYMOVE);
+	check_true("mremap MREMAP_MAYMOVE moves it (1 -> 64 pages)", q != MAP_FAILED && q != p);
+	if (q == MAP_FAILED)
+		return;
+	check_true("  contents moved, the rest zeros", same(q, PAGE, 2) && all(q + PAGE, 63 * PAGE, 0));
+	check_err("  read() into the old place", probe_write(p, 16), EFAULT);
+	check_true("  the neighbour untouched", all(p + PAGE, PAGE, 'N'));
+	fill(q, 64 * PAGE, 3);
+	check_true("  the moved mapping is writable", same(q, 64 * PAGE, 3));
+	munmap(p + PAGE, PAGE);
+	munmap(q, 64 * PAGE);
+}
+
+static void test_mremap_fixed(void)
+{
+	char *p = map(8 * PAGE), *q;
+
+	munmap(p + 2 * PAGE, 2 * PAGE);	/* p: 2 pages; p + 4 * PAGE: 4 pages, the target */
+	fill(p, 2 * PAGE, 4);
+	memset(p + 4 * PAGE, 'T', 4 * PAGE);
+	q = mremap(p, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + 4 * PAGE);
+	check_true("mremap MREMAP_FIXED over a mapping", q == p + 4 * PAGE);
+	check_true("  contents moved, then zeros, then what was there",
+		   same(q, 2 * PAGE, 4) && all(q + 2 * PAGE, PAGE, 0) && all(q + 3 * PAGE, PAGE, 'T'));
+	check_err("  read() into the old place", probe_write(p, 16), EFAULT);
+	q = mremap(p + 4 * PAGE, 2 * PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p);
+	check_true("mremap MREMAP_FIXED shrinking back", q == p);
+	check_true("  the first page moved", same(p, PAGE, 4));
+	check_err("  read() into the page left behind", probe_write(p + 5 * PAGE, 16), EFAULT);
+	check_true("  the pages after it kept", all(p + 6 * PAGE, PAGE, 0) &&
+		   all(p + 7 * PAGE, PAGE, 'T'));
+	munmap(p, 8 * PAGE);
+}
+
+static void test_mremap_dontunmap(void)
+{
+	char *p = map(2 * PAGE), *q;
+
+	fill(p, 2 * PAGE, 5);
+	q = mremap(p, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	check_true("mremap MREMAP_DONTUNMAP", q != MAP_FAILED && q != p);
+	if (q == MAP_FAILED)
+		return;
+	check_true("  contents moved", same(q, 2 * PAGE, 5));
+	check_true("  the old place stays mapped, zeros", all(p, 2 * PAGE, 0));
+	memset(p, 'O', 2 * PAGE);
+	check_true("  both writable apart", all(p, 2 * PAGE, 'O') && same(q, 2 * PAGE, 5));
+	munmap(p, 2 * PAGE);
+	munmap(q, 2 * PAGE);
+}
+
+static void test_mremap_errors(void)
+{
+	char *p = map(4 * PAGE);
+
+	check_err("mremap unknown flag", (long)mremap(p, PAGE, PAGE, 8), EINVAL);
+	check_err("mremap MREMAP_FIXED without MREMAP_MAYMOVE",
+		  (long)mremap(p, PAGE, PAGE, MREMAP_FIXED, p + 2 * PAGE), EINVAL);
+	check_err("mremap MREMAP_DONTUNMAP resizing",
+		  (long)mremap(p, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP), EINVAL);
+	check_err("mremap unaligned address", (long)mremap(p + 1, PAGE, 2 * PAGE, MREMAP_MAYMOVE),
+		  EINVAL);
+	check_err("mremap to size 0", (long)mremap(p, PAGE, 0, MREMAP_MAYMOVE), EINVAL);
+	check_err("mremap MREMAP_FIXED onto itself",
+		  (long)mremap(p, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + PAGE), EINVAL);
+	check_err("mremap old size 0 of a private mapping",
+		  (long)mremap(p, 0, PAGE, MREMAP_MAYMOVE), EINVAL);
+	munmap(p + PAGE, PAGE);
+	check_err("mremap across a hole", (long)mremap(p, 3 * PAGE, 4 * PAGE, MREMAP_MAYMOVE), EFAULT);
+	check_err("mremap of unmapped memory", (long)mremap(p + PAGE, PAGE, 2 * PAGE, MREMAP_MAYMOVE),
+		  EFAULT);
+	check_ok("mprotect a page of a mapping", mprotect(p + 2 * PAGE, PAGE, PROT_READ));
+	check_err("mremap across two protections",
+		  (long)mremap(p + 2 * PAGE, 2 * PAGE, 4 * PAGE, MREMAP_MAYMOVE), EFAULT);
+	check_ok("mprotect it back", mprotect(p + 2 * PAGE, PAGE, PROT_READ | PROT_WRITE));
+	memset(p + 2 * PAGE, 'M', 2 * PAGE);
+	p[2 * PAGE] = 'm';
+	{
+		char *q = mremap(p + 2 * PAGE, 2 * PAGE, 4 * PAGE, MREMAP_MAYMOVE);
+
+		check_true("  then mremap of both pages works", q != MAP_FAILED);
+		check_true("  contents moved", q != MAP_FAILED && q[0] == 'm' && all(q + 1, 2 * PAGE - 1, 'M'));
+		if (q != MAP_FAILED)
+			munmap(q, 4 * PAGE);
+	}
+	munmap(p, PAGE);
+}
+
+/* Shared memory moves too (and shrinks), its pages with it. */
+static void test_mremap_shared(void)
+{
+	char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *target = map(2 * PAGE), *q;
+
+	check_true("mmap MAP_SHARED|MAP_ANONYMOUS", p != MAP_FAILED);
+	if (p == MAP_FAILED)
+		return;
+	fill(p, 2 * PAGE, 8);
+	q = mremap(p, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	check_true("mremap MREMAP_FIXED of shared memory", q == target);
+	check_true("  contents there", same(target, 2 * PAGE, 8));
+	check_err("  the old place is gone", probe_read(p, 16), EFAULT);
+	q = mremap(target, 2 * PAGE, PAGE, 0);
+	check_true("  shrunk to a page", q == target && same(target, PAGE, 8));
+	check_err("  the released page is gone", probe_read(target + PAGE, 16), EFAULT);
+	munmap(target, PAGE);
+}
+
+/* realloc of large blocks: the C library grows them with mremap. */
+static void test_realloc_large(void)
+{
+	size_t len = 256 << 10;
+	char *b = malloc(len), *nb;
+	int ok = b != NULL;
+
+	if (b)
+		fill(b, len, 6);
+	for (; ok && len < (32 << 20); len *= 2) {
+		nb = realloc(b, len * 2);
+		ok = nb && same(nb, len, 6);
+		if (!nb)
+			break;
+		b = nb;
+		fill(b, len * 2, 6);
+	}
+	check_true("realloc 256 KiB up to 32 MiB, contents kept", ok);
+	nb = b ? realloc(b, 100 << 10) : NULL;
+	check_true("realloc back down to 100 KiB", nb && same(nb, 100 << 10, 6));
+	free(nb ? nb : b);
+}
+
+/* A private file mapping moved keeps the file's bytes; writes stay private. */
+static void test_mremap_file(const char *path)
+{
+	char *buf = map(3 * PAGE), *p, *q, *target;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	check_quiet("open a file", fd);
+	if (fd < 0)
+		return;
+	fill(buf, 3 * PAGE, 7);
+	check_long("write 3 pages to it", write(fd, buf, 3 * PAGE), 3 * PAGE);
+	p = mmap(NULL, 3 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+	check_true("mmap it MAP_PRIVATE, PROT_READ", p != MAP_FAILED && same(p, 3 * PAGE, 7));
+	target = map(3 * PAGE);
+	q = p == MAP_FAILED ? MAP_FAILED :
+	    mremap(p, 3 * PAGE, 3 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	check_true("mremap MREMAP_FIXED of the file mapping", q == target);
+	if (q != target) {
+		close(fd);
+		return;
+	}
+	check_true("  the file's bytes at the new place", same(q, 3 * PAGE, 7));
+	check_err("  still read-only: read() into it", probe_write(q, 16), EFAULT);
+	check_err("  the old place is gone", probe_read(p, 16), EFAULT);
+	check_ok("  mprotect it writable", mprotect(q, 3 * PAGE, PROT_READ | PROT_WRITE));
+	memset(q, 'W', PAGE);
+	check_long("  pread the file", pread(fd, buf, PAGE, 0), PAGE);
+	check_true("  the file did not change", same(buf, PAGE, 7));
+	munmap(q, 3 * PAGE);
+	munmap(buf, 3 * PAGE);
+	close(fd);
+	unlink(path);
+}
+
+int main(int argc, char **argv)
 {
 	if (pipe2(pfd, O_NONBLOCK)) {
 		check_ok("pipe2", -1);
@@ -220,5 +433,16 @@ int main(void)
 	test_mprotect();
 	test_madvise();
 	test_brk();
+	test_mremap_in_place();
+	test_mremap_move();
+	test_mremap_fixed();
+	test_mremap_dontunmap();
+	test_mremap_errors();
+	test_mremap_shared();
+	test_realloc_large();
+	if (argc > 1)
+		test_mremap_file(argv[1]);
+	else
+		check_true("a file name to map (argv[1])", 0);
 	return check_done();
 }

@@ -118,11 +118,14 @@ static void client_drop(struct cell *c, int i)
 {
 	struct client *cl = &clients[i];
 
-	/* If crtos run died, its shadow died with it (PR_SET_PDEATHSIG): wait for that. */
+	/*
+	 * If crtos run died, its shadow ends too: it sees its socket to crtos run
+	 * hang up (and prints --stats first). Give it a second, then kill it.
+	 */
 	if (cl->pidfd >= 0) {
 		struct pollfd pfd = { .fd = cl->pidfd, .events = POLLIN };
 
-		if (poll(&pfd, 1, 0) == 0) {
+		if (poll(&pfd, 1, 1000) == 0) {
 			syscall(SYS_pidfd_send_signal, cl->pidfd, SIGKILL, NULL, 0);
 			poll(&pfd, 1, 2000);
 		}

@@ -45,6 +45,7 @@
 #include "cli.h"
 #include "run_procs.h"
 #include "shadow/signals.h"
+#include "shadow/stats.h"
 #include "vmm/vmm.h"
 #include <crtos/channel.h>
 
@@ -95,7 +96,8 @@ void cmd_run_help(void)
 "  --new-cell           boot a cell for this program even if one is running\n"
 "  --stats              when the program ends, print each thread's system calls:\n"
 "                       how many the realm served (local) and how many its\n"
-"                       twin made in Linux (remote), by thread and by call\n"
+"                       twin made in Linux (remote), by thread and by call;\n"
+"                       also those so far when it or crtos run is killed\n"
 "  -h, --help\n"
 "\n"
 "Exit status: the program's; if signal N ended it, crtos run ends by signal N\n"
@@ -490,6 +492,26 @@ static int run_wait(const struct run_cell *rc, pid_t shadow, const sigset_t *set
 	return status;
 }
 
+/*
+ * --stats when the shadow was killed (SIGKILL: it could not report): the
+ * program has not ended, and its statistics so far are still in the
+ * channel until the process is reaped.
+ */
+static void run_stats_of_killed(const struct run_cell *rc, int status)
+{
+	struct crtos_channel *chan;
+	char why[64];
+
+	chan = mmap(NULL, CRTOS_CHANNEL_SIZE, PROT_READ, MAP_SHARED, rc->memfd, (off_t)rc->channel_gpa);
+	if (chan == MAP_FAILED)
+		return;
+	if (__atomic_load_n(&chan->state, __ATOMIC_ACQUIRE) != CRTOS_CHAN_EXITED) {
+		snprintf(why, sizeof(why), "its shadow was killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
+		stats_print(stderr, chan, why);
+	}
+	munmap(chan, CRTOS_CHANNEL_SIZE);
+}
+
 /* Start the shadow and wait for it. Returns the program's exit status. */
 static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigset_t *set)
 {
@@ -525,6 +547,8 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		cellsock_send(rc->sock, &msg, NULL, 0);
 	}
 	status = run_wait(rc, pid, set, &rp);
+	if (o->stats && status != -1 && WIFSIGNALED(status))
+		run_stats_of_killed(rc, status);
 	run_procs_end(&rp);
 	if (status == -1) {
 		fprintf(stderr, "crtos: the cell stopped while the program ran\n");

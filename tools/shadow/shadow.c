@@ -65,6 +65,7 @@
 #include <linux_syscalls.h>
 #include "shadow.h"
 #include "shadow/signals.h"
+#include "stats.h"
 
 #define SHADOW_SIG_INTERRUPT	SIGRTMAX	/* dispatcher to twin: cut your call short */
 #define TWIN_STACK_SIZE		(128 * 1024)
@@ -324,6 +325,8 @@ static void request_exec(char **argv, int argc, int prio)
 	req->private_fds[2] = sh.kick;
 	req->private_fds[3] = sh.sup;
 	req->nr_private_fds = 4;
+	if (sh.report >= 0)
+		req->private_fds[req->nr_private_fds++] = sh.report;
 	req->ignored_signals = sh.ignored;
 	req->flags = sh.flags;
 	getrlimit(RLIMIT_RTPRIO, &rtprio);
@@ -495,56 +498,13 @@ static void serve(struct crtos_rcall *s)
 	}
 }
 
-static const char *const syscall_names[LINUX_SYSCALL_MAX] = {
-#define LINUX_SYSCALL(name, nr) [nr] = #name,
-#include <linux_syscalls.h>
-#undef LINUX_SYSCALL
-};
-
-static const char *policy_name(int policy)
+/* crtos run --stats, on the stderr we were started with. */
+static void report_stats(const char *why)
 {
-	switch (policy) {
-	case SCHED_FIFO: return "FIFO";
-	case SCHED_RR: return "RR";
-	case SCHED_BATCH: return "BATCH";
-	case SCHED_IDLE: return "IDLE";
-	default: return "OTHER";
-	}
-}
+	FILE *out = sh.report >= 0 ? fdopen(sh.report, "w") : NULL;
 
-static void stats_by_nr(const char *what, const uint32_t *counts)
-{
-	bool any = false;
-
-	fprintf(stderr, "crtos:   %s:", what);
-	for (int nr = 0; nr < CRTOS_STATS_SYSCALLS && nr < LINUX_SYSCALL_MAX; nr++) {
-		if (!counts[nr])
-			continue;
-		fprintf(stderr, " %s %u", syscall_names[nr] ? syscall_names[nr] : "?", counts[nr]);
-		any = true;
-	}
-	fprintf(stderr, "%s\n", any ? "" : " none");
-}
-
-/* crtos run --stats: what each thread did, and where its system calls were served. */
-static void print_stats(void)
-{
-	const struct crtos_stats *st = (const void *)((const char *)sh.chan + CRTOS_CHANNEL_STATS);
-
-	fprintf(stderr, "crtos: thread statistics (local: served in the RT realm; remote: made in Linux "
-		"by the thread's twin)\n");
-	fprintf(stderr, "crtos: %8s %-6s %4s %12s %12s %10s %9s\n", "tid", "policy", "prio",
-		"local calls", "remote calls", "cpu ms", "switches");
-	for (uint32_t i = 0; i < st->nr_threads && i < CRTOS_STATS_THREADS; i++) {
-		const struct crtos_thread_stats *t = &st->threads[i];
-
-		fprintf(stderr, "crtos: %8d %-6s %4d %12llu %12llu %10.3f %9llu\n", t->tid,
-			policy_name(t->policy), t->prio, (unsigned long long)t->local_calls,
-			(unsigned long long)t->remote_calls, (double)t->cpu_ns / 1e6,
-			(unsigned long long)t->switches);
-	}
-	stats_by_nr("local by call", st->local_by_nr);
-	stats_by_nr("remote by call", st->remote_by_nr);
+	if (out)
+		stats_print(out, sh.chan, why);
 }
 
 /* End the way the RT process ended. */
@@ -554,7 +514,7 @@ static void finish(void)
 	char msg[sizeof(sh.chan->exit_msg)];
 
 	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
-		print_stats();
+		report_stats(NULL);
 	switch (sh.chan->exit_kind) {
 	case CRTOS_EXIT_CODE:
 		_exit(value & 0xff);
@@ -665,8 +625,11 @@ static void *dispatcher(void *arg)
 		}
 		if (poll(pfd, 2, 1000) > 0 && (pfd[0].revents & POLLIN))
 			eventfd_read(sh.doorbell, &v);
-		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1))
+		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1)) {
+			if (sh.flags & CRTOS_EXEC_STATS)
+				report_stats("crtos run is gone");
 			die(125, "crtos run is gone; the program ends");
+		}
 	}
 	return NULL;
 }
@@ -696,6 +659,7 @@ int main(int argc, char **argv)
 	gpa = strtoull(argv[5], NULL, 0);
 	prio = atoi(argv[6]);
 	sh.flags = (uint32_t)strtoul(argv[7], NULL, 0);
+	sh.report = sh.flags & CRTOS_EXEC_STATS && fcntl(2, F_GETFD) >= 0 ? fd_hide(dup(2)) : -1;
 	sh.spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
 		     strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
 	map_channel(gpa);
@@ -703,6 +667,11 @@ int main(int argc, char **argv)
 	sh.twin_tid[0] = getpid();	/* the main thread is the RT main thread's twin */
 	sh.main = true;
 	dispatcher_start(prio);
+	/*
+	 * From here the dispatcher sees crtos run's end (its socket hangs up), as
+	 * in a forked shadow, and reports --stats first: no SIGKILL for that.
+	 */
+	prctl(PR_SET_PDEATHSIG, 0);
 	request_exec(argv + 10, argc - 10, prio);
 	twin_loop(0);
 }

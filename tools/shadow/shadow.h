@@ -17,6 +17,8 @@
 struct shadow {
 	int memfd, doorbell, kick;
 	int sup;			/* our socket to crtos run (shadow/supervise.h) */
+	int report;			/* --stats: the stderr we were started with (the program may
+					 * close its own), or -1 */
 	struct crtos_channel *chan;
 	int prog_fd;
 	bool main;			/* the program's own shadow (crtos run's child), not a fork's */

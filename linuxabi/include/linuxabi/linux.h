@@ -31,6 +31,7 @@
 #define LX_SIGBIT(sig)		(1ull << ((sig) - 1))
 #define LX_MAX_THREADS		CRTOS_CHANNEL_SLOTS	/* one remote-call slot each */
 #define LX_MAX_RTFDS		32		/* RT file descriptors per process */
+#define LX_MAX_EPITEMS		32		/* RT fds in epoll sets, per process */
 #define LX_SIGSET_SIZE		8		/* the kernel's sigset_t, what sigsetsize must say */
 #define LX_SIG_UNBLOCKABLE	(LX_SIGBIT(SIGKILL) | LX_SIGBIT(SIGSTOP))
 
@@ -97,6 +98,12 @@ struct lx_process {
 	int nr_queued;			/* signals queued (RLIMIT_SIGPENDING-like limit) */
 	struct list_node ptimers;	/* struct lx_ptimer: POSIX timers and the itimer */
 	struct lx_rtfd *rtfds[LX_MAX_RTFDS];	/* RT file descriptors (linuxabi/rtfd.h) */
+	struct lx_epitem {		/* an RT fd in a Linux epoll set (rtfd_wait.c) */
+		bool used;
+		int epfd, fd;
+		uint32_t events;	/* EPOLL* asked for; 0 once an EPOLLONESHOT one fired */
+		uint64_t data;
+	} epitems[LX_MAX_EPITEMS];
 	uint64_t exited_cpu_cycles;	/* CPU time of its threads that are gone */
 	int exit_kind, exit_value;	/* set when the process ends */
 	uint64_t euid, rtprio_limit;	/* for sched_setscheduler's permission check */
@@ -241,6 +248,8 @@ uint64_t lx_clock_deadline(uint64_t clk, int64_t abs_ns);
  * 0). 0, -EFAULT, or -EINVAL for a bad timespec.
  */
 int lx_timeout_deadline(uint64_t uts, bool relative, uint64_t clk, uint64_t *deadline);
+/* sys_wait.c: TSC deadline of a relative timeout in ms (negative: none, 0). */
+uint64_t lx_ms_deadline(int64_t ms);
 
 /* rcall.c */
 long rcall(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
@@ -259,6 +268,8 @@ bool lx_range_free(vaddr_t addr, size_t len);
 bool lx_mm_fault_is_bus(vaddr_t addr);
 long lx_msync_check(vaddr_t addr, size_t len);
 long lx_munmap(vaddr_t addr, size_t len);
+long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
+	       vaddr_t *out);
 long lx_mprotect(vaddr_t addr, size_t len, unsigned int prot);
 long lx_brk(vaddr_t brk);
 long lx_madvise_dontneed(vaddr_t addr, size_t len);

@@ -50,6 +50,10 @@ struct lx_rtfd *lx_rtfd_get(struct lx_process *p, uint64_t fd);
 int lx_rtfd_count(struct lx_process *p);
 /* Something an RT fd waits for may have changed: every waiter looks again. Masked. */
 void lx_rtfd_wake_all(void);
+/* Wait for a change to any RT fd, or deadline (TSC, 0: none). Masked. 0, -ETIMEDOUT or -EINTR. */
+int lx_rtfd_wait(uint64_t deadline);
+/* Cut short the remote waits of threads waiting on mixed sets (rtfd_wait.c). Masked. */
+void lx_rtfd_cut_waits(void);
 /* Drop every RT fd of p (it is ending). Masked. */
 void lx_rtfd_destroy(struct lx_process *p);
 /*
@@ -72,12 +76,26 @@ long lx_rtfd_ioctl(struct lx_rtfd *f, const uint64_t *a);
 long lx_rtfd_close(struct lx_process *p, int fd);
 long lx_rtfd_fcntl_dup(struct lx_process *p, long nr, const uint64_t *a);
 /*
- * poll() of a set with RT fds in it, RT fds alone or mixed with Linux fds.
- * *ours: whether the set had RT fds at all (if not, the caller forwards the
- * call). deadline: TSC, 0 none.
+ * poll() and select() of sets with RT fds in them, RT fds alone or mixed
+ * with Linux fds (rtfd_wait.c). *ours: whether the set had RT fds at all
+ * (if not, the caller forwards the call). deadline: TSC, 0 none. The
+ * number of ready entries or bits, or -errno (-ERESTARTNOHAND: a signal).
+ * select's sets: the user's read, write and except bitmaps (0: none); its
+ * timeout is the caller's to update.
  */
 long lx_rtfd_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool *ours);
-bool lx_select_has_rtfd(struct lx_process *p, uint64_t nfds, const uint64_t *sets);
+long lx_rtfd_select(uint64_t nfds, const uint64_t sets[3], uint64_t deadline, bool *ours);
+/*
+ * epoll with RT fds: epoll_ctl of an RT fd (argument 2; Linux's set keeps
+ * its placeholder without events, the realm what it waits for), and an
+ * epoll_wait (or pwait) on a set holding RT fds (*ours), the RT fds'
+ * events after Linux's in the user's array.
+ */
+long lx_rtfd_epoll_ctl(struct lx_process *p, const uint64_t *a);
+long lx_rtfd_epoll_wait(uint64_t epfd, uint64_t uevents, uint64_t maxevents, uint64_t deadline,
+			bool *ours);
+/* fd was closed: forget it as an RT fd in epoll sets, and as an epoll set. Masked. */
+void lx_rtfd_epoll_forget(struct lx_process *p, int fd);
 
 /* RT-FIFOs (rtfifo.c). */
 void lx_rtfifo_init(void);
