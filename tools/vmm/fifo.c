@@ -17,13 +17,10 @@
 /* The directory, or NULL before the kernel published it (or if it is not sane). */
 static struct crtos_fifo_dir *fifo_dir(struct cell *c)
 {
-	uint64_t gpa = __atomic_load_n(&c->comm->fifo_dir_gpa, __ATOMIC_ACQUIRE);
-	struct crtos_fifo_dir *d;
+	struct crtos_fifo_dir *d = cell_guest_struct(c,
+		__atomic_load_n(&c->comm->fifo_dir_gpa, __ATOMIC_ACQUIRE), sizeof(*d));
 
-	if (!gpa || gpa > c->mem_size || c->mem_size - gpa < sizeof(*d))
-		return NULL;
-	d = (struct crtos_fifo_dir *)(c->mem + gpa);
-	if (d->magic != CRTOS_FIFO_DIR_MAGIC || d->abi_version != CRTOS_ABI_VERSION)
+	if (!d || d->magic != CRTOS_FIFO_DIR_MAGIC || d->abi_version != CRTOS_ABI_VERSION)
 		return NULL;
 	return d;
 }

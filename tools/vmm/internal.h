@@ -151,6 +151,18 @@ void watchdog_poll(struct cell *c);
 void watchdog_check_vcpu(struct cell *c);
 
 /*
+ * A structure of size bytes the kernel published at guest-physical gpa (a
+ * comm-page field it writes), or NULL while gpa is 0 or when the structure
+ * would not lie wholly in RAM. The caller still checks its magic.
+ */
+static inline void *cell_guest_struct(const struct cell *c, uint64_t gpa, uint64_t size)
+{
+	if (!gpa || gpa > c->mem_size || c->mem_size - gpa < size)
+		return NULL;
+	return c->mem + gpa;
+}
+
+/*
  * The guest-physical address behind len bytes at kernel-window address va
  * (a pointer the kernel handed us), or false when they are not in RAM.
  */

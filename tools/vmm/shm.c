@@ -27,13 +27,10 @@
 /* The kernel's slot table, or NULL before it published one (or if it is not sane). */
 static struct crtos_shm_table *shm_table(struct cell *c)
 {
-	uint64_t gpa = __atomic_load_n(&c->comm->shm_table_gpa, __ATOMIC_ACQUIRE);
-	struct crtos_shm_table *t;
+	struct crtos_shm_table *t = cell_guest_struct(c,
+		__atomic_load_n(&c->comm->shm_table_gpa, __ATOMIC_ACQUIRE), sizeof(*t));
 
-	if (!gpa || gpa > c->mem_size || c->mem_size - gpa < sizeof(*t))
-		return NULL;
-	t = (struct crtos_shm_table *)(c->mem + gpa);
-	if (t->magic != CRTOS_SHM_TABLE_MAGIC || t->abi_version != CRTOS_ABI_VERSION ||
+	if (!t || t->magic != CRTOS_SHM_TABLE_MAGIC || t->abi_version != CRTOS_ABI_VERSION ||
 	    t->gpa_base < c->mmio_gpa + CRTOS_MMIO_SIZE || t->gpa_base % CRTOS_SHM_SLOT_SPAN)
 		return NULL;
 	return t;
