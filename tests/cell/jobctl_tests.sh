@@ -159,6 +159,10 @@ test_deaths_crashes_end_only_their_process_with_the_shells_status() {
 			rt=0
 			"$CRTOS" run -- "$prog" "$how" 2>/dev/null || rt=$?
 			echo "crash $how ($libc): native $n, in the realm $rt"
+			# A stack pointer made non-canonical is #SS on a CPU (SIGBUS), but
+			# the test VM's TCG does not raise #SS for it (SIGSEGV natively too).
+			[[ $how == bus && $n == 139 && ${CRTOS_IN_TEST_VM:-} == 1 ]] &&
+				echo "  (this CPU reports the bad stack as #GP, not #SS: SIGSEGV natively too)" && want=139
 			[[ $n == "$want" && $rt == "$want" ]] || fail "crash $how ($libc): status $rt, natively $n, not $want"
 		done
 	done
