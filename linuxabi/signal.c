@@ -594,8 +594,11 @@ void lx_signal_deliver(arch_regs_t *regs)
 		if (sa->handler == (uint64_t)SIG_DFL) {
 			if (lx_sig_default_kills(sig))
 				lx_process_exit(CRTOS_EXIT_SIGNAL, sig);
-			if (lx_sig_stops(sig))
+			if (lx_sig_stops(sig)) {
 				sig_stop(lt, sig == SIGSTOP ? 0 : sig);
+				/* The SIGCONT that ended it is in the ring by now (the twin waited for it). */
+				lx_signal_poll_shadow(lt->proc);
+			}
 			continue;
 		}
 		if (nr >= 0)

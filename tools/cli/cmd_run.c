@@ -369,10 +369,12 @@ static void run_tell_stopped(const struct run_cell *rc, const struct run_procs *
 }
 
 /*
- * While we are stopped, a process of ours that continues us if the shadow
- * ends (kill -9 of a stopped program: nothing else would wake us). In a
- * process group of its own, so that the job's stop signals miss it. Its
- * pid, or -1.
+ * While we are stopped, a process of ours that continues us whenever the
+ * shadow is not stopped: it ended (kill -9 of a stopped program: nothing
+ * else would wake us), or it was continued between our look at it and our
+ * stop (a SIGCONT to the whole job then finds us still running). It checks
+ * every 50 ms until we kill it. In a process group of its own, so that the
+ * job's stop signals miss it. Its pid, or -1.
  */
 static pid_t run_stop_watcher(pid_t shadow)
 {
@@ -384,10 +386,12 @@ static pid_t run_stop_watcher(pid_t shadow)
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	pfd.fd = (int)syscall(SYS_pidfd_open, shadow, 0);
-	while (pfd.fd >= 0 && poll(&pfd, 1, -1) < 0 && errno == EINTR)
-		;
-	kill(us, SIGCONT);
-	_exit(0);
+	for (;;) {
+		int ended = pfd.fd < 0 || poll(&pfd, 1, 50) > 0;
+
+		if (ended || !run_pid_stopped(shadow))
+			kill(us, SIGCONT);
+	}
 }
 
 /*
@@ -400,7 +404,12 @@ static void run_stop_like(pid_t shadow, int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
 	sigset_t set, mask;
-	pid_t watcher = run_stop_watcher(shadow);
+	pid_t watcher;
+
+	/* Continued already (kill -CONT of the job reached both of us first): stay. */
+	if (!run_pid_stopped(shadow))
+		return;
+	watcher = run_stop_watcher(shadow);
 
 	if (sig != SIGSTOP)
 		sigaction(sig, &dfl, &old);

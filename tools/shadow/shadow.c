@@ -502,8 +502,41 @@ static long wait_retry(const struct crtos_rcall *s, long ret)
 	return ret;
 }
 
+/* Whether this thread or process is one of ours (a twin's tid, or our pid). */
+static bool is_our_tid(long tid)
+{
+	if (tid == getpid())
+		return true;
+	for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++)
+		if (sh.twin_tid[i] && sh.twin_tid[i] == tid)
+			return true;
+	return false;
+}
+
+/*
+ * A call that sends SIGSTOP to this very process (raise(SIGSTOP), kill of
+ * our pid or group): Linux stops us inside it, and only a SIGCONT goes on.
+ */
+static bool call_stops_us(const struct crtos_rcall *s)
+{
+	const uint64_t *a = s->args;
+
+	switch (s->nr) {
+	case SYS_kill:
+		return a[1] == SIGSTOP && ((long)a[0] == getpid() || a[0] == 0 ||
+					   (long)a[0] == -getpgrp());
+	case SYS_tgkill:
+		return a[2] == SIGSTOP && (long)a[0] == getpid();
+	case SYS_tkill:
+		return a[1] == SIGSTOP && is_our_tid((long)a[0]);
+	default:
+		return false;
+	}
+}
+
 static void serve(struct crtos_rcall *s)
 {
+	unsigned int conts = __atomic_load_n(&sigconts_forwarded, __ATOMIC_ACQUIRE);
 	long ret;
 
 	__atomic_fetch_add(&sh.calls[my_slot], 1, __ATOMIC_SEQ_CST);	/* before its window */
@@ -512,6 +545,9 @@ static void serve(struct crtos_rcall *s)
 		ret = shadow_op(s);
 	else
 		ret = wait_retry(s, shadow_syscall_cp(&s->interrupt, (long)s->nr, s->args));
+	/* As after a stop of our own making (stop_self): the SIGCONT first, then the answer. */
+	if (!ret && call_stops_us(s))
+		wait_for_sigcont_forwarded(conts);
 	if (ret == -EPIPE || ret == -EFBIG)
 		take_own_signals();
 	s->ret = ret;
