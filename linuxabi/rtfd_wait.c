@@ -464,8 +464,11 @@ out:
  * An RT fd in an epoll set: Linux's set holds its placeholder with no
  * events (so Linux checks epfd, the op and membership, and a close of the
  * fd takes it out), the realm holds what it waits for (p->epitems). An
- * epoll_wait on a set with RT fds is a mixed wait like poll's; EPOLLET is
- * served as level-triggered, EPOLLONESHOT as Linux does.
+ * epoll_wait on a set with RT fds is a mixed wait like poll's; EPOLLONESHOT
+ * as Linux does. EPOLLET as Linux does too: an item reports when it is
+ * ready and its fd had an event since the item last reported (its kind's
+ * events_so_far moved), or once after EPOLL_CTL_ADD/MOD if ready then; a
+ * kind without that count is served level-triggered.
  */
 static struct lx_epitem *epitem_find(struct lx_process *p, int epfd, int fd)
 {
@@ -492,7 +495,7 @@ static long epitem_update(struct lx_process *p, int epfd, int op, int fd,
 	if (!it)
 		return -ENOSPC;
 	*it = (struct lx_epitem){ .used = true, .epfd = epfd, .fd = fd, .events = ev->events,
-				  .data = ev->data };
+				  .edge_armed = true, .data = ev->data };
 	return 0;
 }
 
@@ -536,7 +539,17 @@ struct epoll_set {
 	int n_rt, n_linux;
 	struct epoll_event rt_ev[LX_MAX_EPITEMS];
 	struct lx_epitem *rt_item[LX_MAX_EPITEMS];
+	uint64_t rt_events_so_far[LX_MAX_EPITEMS];	/* of each one's fd, when looked at */
 };
+
+/* An EPOLLET item that saw no event since it last reported: not ready for epoll. */
+static bool epitem_no_new_edge(const struct lx_epitem *it, struct lx_rtfd *f, uint64_t *so_far)
+{
+	if (!(it->events & EPOLLET) || !f->ops->events_so_far)
+		return false;
+	*so_far = f->ops->events_so_far(f);
+	return !it->edge_armed && *so_far == it->edge_seen;
+}
 
 /* The RT fds of the set that are ready, with what they are ready for. Masked. */
 static long epoll_look_rt(struct rtfd_set *set)
@@ -548,12 +561,17 @@ static long epoll_look_rt(struct rtfd_set *set)
 		struct lx_epitem *it = &es->p->epitems[i];
 		struct lx_rtfd *f = it->used && it->epfd == es->epfd ? lx_rtfd_get(es->p, (uint64_t)it->fd) :
 				    NULL;
-		unsigned int got = f && it->events ?
-				   f->ops->poll(f) & (it->events | EPOLLERR | EPOLLHUP) : 0;
+		uint64_t so_far = 0;
+		unsigned int got;
 
+		/* The count is read before the readiness: an event in between reports again. */
+		if (!f || !it->events || epitem_no_new_edge(it, f, &so_far))
+			continue;
+		got = f->ops->poll(f) & (it->events | EPOLLERR | EPOLLHUP);
 		if (!got)
 			continue;
 		es->rt_ev[es->n_rt] = (struct epoll_event){ .events = got, .data = it->data };
+		es->rt_events_so_far[es->n_rt] = so_far;
 		es->rt_item[es->n_rt++] = it;
 	}
 	return es->n_rt;
@@ -571,7 +589,10 @@ static long epoll_wait_linux(struct rtfd_set *set, bool wait, uint64_t deadline)
 	return ret;
 }
 
-/* The RT answers after Linux's in the user's array (EPOLLONESHOT items fire once). */
+/*
+ * The RT answers after Linux's in the user's array (EPOLLONESHOT items fire
+ * once, EPOLLET ones wait for their fd's next event).
+ */
 static long epoll_answer(struct epoll_set *es, long ret)
 {
 	int n = MIN(es->n_rt, es->maxevents - es->n_linux);
@@ -583,9 +604,14 @@ static long epoll_answer(struct epoll_set *es, long ret)
 				  es->rt_ev, (size_t)n * sizeof(struct epoll_event)))
 		return -EFAULT;
 	irq = arch_irq_save();
-	for (int i = 0; i < n; i++)
-		if (es->rt_item[i]->events & EPOLLONESHOT)
-			es->rt_item[i]->events = 0;
+	for (int i = 0; i < n; i++) {
+		struct lx_epitem *it = es->rt_item[i];
+
+		if (it->events & EPOLLONESHOT)
+			it->events = 0;
+		it->edge_armed = false;
+		it->edge_seen = es->rt_events_so_far[i];
+	}
 	arch_irq_restore(irq);
 	return es->n_linux + n;
 }

@@ -102,6 +102,8 @@ struct lx_process {
 		bool used;
 		int epfd, fd;
 		uint32_t events;	/* EPOLL* asked for; 0 once an EPOLLONESHOT one fired */
+		bool edge_armed;	/* EPOLLET: report readiness as it is, once (added, modified) */
+		uint64_t edge_seen;	/* EPOLLET: the fd's events_so_far when last reported */
 		uint64_t data;
 	} epitems[LX_MAX_EPITEMS];
 	uint64_t exited_cpu_cycles;	/* CPU time of its threads that are gone */
