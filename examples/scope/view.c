@@ -268,8 +268,10 @@ static void view_open_window(struct view *v, const char *geometry)
 
 	if (geometry)
 		XParseGeometry(geometry, &x, &y, &w, &h);
+	view_colours(v);
+	/* The background the server paints after a resize, until the next frame. */
 	v->win = XCreateSimpleWindow(v->dpy, RootWindow(v->dpy, scr), x, y, w, h, 0,
-				     BlackPixel(v->dpy, scr), BlackPixel(v->dpy, scr));
+				     v->colour[BG], v->colour[BG]);
 	hints.x = x;
 	hints.y = y;
 	hints.width = (int)w;
@@ -286,7 +288,6 @@ static void view_open_window(struct view *v, const char *geometry)
 	if (v->font)
 		XSetFont(v->dpy, v->gc, v->font->fid);
 	v->line_h = v->font ? v->font->ascent + v->font->descent : 13;
-	view_colours(v);
 	XSetBackground(v->dpy, v->gc, v->colour[BG]);
 	view_resize(v, (int)w, (int)h);
 	XMapWindow(v->dpy, v->win);
