@@ -46,7 +46,7 @@ void cmd_bench_help(void)
 "The report names the host, the KVM mode (hardware or kvm_pvm) and whether it\n"
 "ran under TCG (the test VM: then read the ratios to native, not the\n"
 "microseconds), states the project's goals and whether this run met them.\n"
-"A full run takes about 15 minutes, --quick a few. It boots cells on the RT\n"
+"A full run takes about 17 minutes, --quick a few. It boots cells on the RT\n"
 "CPU: run nothing else there meanwhile.\n"
 "\n"
 "Options:\n"
