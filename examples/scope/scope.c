@@ -19,6 +19,7 @@
 #include "scope.h"
 
 #define LATE_CAP_DEFAULT 600000	/* periods kept for the percentiles when running unbounded */
+#define SAMPLING_STACK (256 * 1024)
 
 static struct scope the_scope;
 
@@ -110,6 +111,8 @@ static void lock_memory(void)
 /*
  * Start the sampling thread at SCHED_FIFO prio; without the privilege
  * (EPERM) start it at SCHED_OTHER and say so. Returns pthread_create's result.
+ * A small stack: with mlockall(MCL_FUTURE) an unprivileged process may lock
+ * only RLIMIT_MEMLOCK, less than the default 8 MiB stack.
  */
 static int start_sampling(struct scope *sc, pthread_t *t)
 {
@@ -118,17 +121,19 @@ static int start_sampling(struct scope *sc, pthread_t *t)
 	int ret;
 
 	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SAMPLING_STACK);
 	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
 	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
 	pthread_attr_setschedparam(&attr, &sp);
 	ret = pthread_create(t, &attr, sample_thread, sc);
-	pthread_attr_destroy(&attr);
 	sc->realtime = ret == 0;
 	if (ret == EPERM) {
 		printf("scope: no privilege for SCHED_FIFO %d (EPERM): the sampling thread runs at "
 		       "SCHED_OTHER, as late as Linux lets it be\n", sc->prio);
-		ret = pthread_create(t, NULL, sample_thread, sc);
+		pthread_attr_setinheritsched(&attr, PTHREAD_INHERIT_SCHED);
+		ret = pthread_create(t, &attr, sample_thread, sc);
 	}
+	pthread_attr_destroy(&attr);
 	return ret;
 }
 
@@ -217,18 +222,21 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	if (!o.headless && view_open(sc) < 0)
+		return 1;
 	ret = start_sampling(sc, &t);
 	if (ret) {
 		fprintf(stderr, "scope: cannot start the sampling thread: %s\n", strerror(ret));
 		return 1;
 	}
-	printf("scope: sampling every %ld us at %s %d%s\n", o.period_us,
-	       sc->realtime ? "SCHED_FIFO" : "SCHED_OTHER", sc->realtime ? sc->prio : 0,
-	       o.headless ? ", no window" : "");
-	if (!o.headless && view_run(sc) < 0) {
-		atomic_store(&sc->stop, true);
-		status = 1;
-	}
+	if (sc->realtime)
+		printf("scope: sampling every %ld us at SCHED_FIFO %d%s\n", o.period_us, sc->prio,
+		       o.headless ? ", no window" : "");
+	else
+		printf("scope: sampling every %ld us at SCHED_OTHER%s\n", o.period_us,
+		       o.headless ? ", no window" : "");
+	if (!o.headless)
+		view_run(sc);
 	pthread_join(t, NULL);
 	print_stats(sc);
 	if (o.hist && write_histogram(sc, o.hist))

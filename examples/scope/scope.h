@@ -66,10 +66,11 @@ struct scope {
 void *sample_thread(void *scope);
 
 /*
- * view.c: the window, drawn until sampling ends or the window is closed
- * (which sets stop). Returns 0, or -1 when there is no display (said on
- * stderr).
+ * view.c: view_open connects to the X server and maps the window: 0, or -1
+ * when there is no display (said on stderr). view_run then draws until
+ * sampling ends or the window is closed (which sets stop).
  */
-int view_run(struct scope *sc);
+int view_open(struct scope *sc);
+void view_run(struct scope *sc);
 
 #endif

@@ -309,34 +309,41 @@ static void view_events(struct view *v, struct scope *sc)
 	}
 }
 
-int view_run(struct scope *sc)
-{
-	static struct view v;
-	struct pollfd pfd;
+static struct view the_view;
 
-	v.dpy = XOpenDisplay(NULL);
-	if (!v.dpy) {
+int view_open(struct scope *sc)
+{
+	struct view *v = &the_view;
+
+	v->dpy = XOpenDisplay(NULL);
+	if (!v->dpy) {
 		fprintf(stderr, "scope: cannot open the X display '%s' (DISPLAY); --headless runs without one\n",
 			XDisplayName(NULL));
 		return -1;
 	}
-	view_open_window(&v, sc->geometry);
-	pfd = (struct pollfd){ .fd = ConnectionNumber(v.dpy), .events = POLLIN };
+	view_open_window(v, sc->geometry);
+	return 0;
+}
+
+void view_run(struct scope *sc)
+{
+	struct view *v = &the_view;
+	struct pollfd pfd = { .fd = ConnectionNumber(v->dpy), .events = POLLIN };
+
 	while (!atomic_load(&sc->stop)) {
 		bool ending = atomic_load(&sc->sampling_done);
 
-		view_events(&v, sc);
-		view_take(&v, sc);
-		view_draw(&v, sc);
+		view_events(v, sc);
+		view_take(v, sc);
+		view_draw(v, sc);
 		if (ending)
 			break;
 		poll(&pfd, 1, FRAME_MS);
 	}
-	if (v.font)
-		XFreeFont(v.dpy, v.font);
-	XFreePixmap(v.dpy, v.buf);
-	XFreeGC(v.dpy, v.gc);
-	XDestroyWindow(v.dpy, v.win);
-	XCloseDisplay(v.dpy);
-	return 0;
+	if (v->font)
+		XFreeFont(v->dpy, v->font);
+	XFreePixmap(v->dpy, v->buf);
+	XFreeGC(v->dpy, v->gc);
+	XDestroyWindow(v->dpy, v->win);
+	XCloseDisplay(v->dpy);
 }
