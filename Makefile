@@ -2,7 +2,7 @@
 #
 # crtos build. Plain GNU make; everything goes to $(BUILD).
 #
-#   make            kernel image and the crtos tool
+#   make            kernel image, the crtos tool and the examples (examples/)
 #   make test       install what is missing, build, run every test
 #   make asan       the Linux-side tools under ASan/UBSan (build/asan/)
 #   make unit       host unit tests only
@@ -93,7 +93,7 @@ SHADOW	:= $(BUILD)/crtos-shadow
 MUSL_LIB ?= /usr/lib/x86_64-linux-musl/
 
 .PHONY: all kernel tools asan unit test deps clean bench
-all: $(KERNEL) $(CLI) $(SHADOW)
+all: $(KERNEL) $(CLI) $(SHADOW) examples
 kernel: $(KERNEL)
 tools: $(CLI)
 asan: $(ASAN_CLI)
@@ -171,6 +171,7 @@ $(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))
 include linuxabi/rules.mk
 include tests/programs/rules.mk
 include tests/rules.mk
+include examples/rules.mk
 
 # make test's packages, crtos bench's among them (tests/cell/bench_tests.sh runs a short one).
 deps:
