@@ -152,6 +152,7 @@ static void lx_process_inherit_signals(struct lx_process *p)
 		if (ignored & (1u << sig) && sig != SIGKILL && sig != SIGSTOP)
 			p->sigactions[sig].handler = 1;	/* SIG_IGN */
 	p->sigchld_autoreap = p->sigactions[SIGCHLD].handler == 1;	/* the shadow's too */
+	p->shadow_ignored = ignored;	/* as the shadow found them (install_forwarding) */
 }
 
 /* The shadow asked for exec: start the main thread. The lx-ctl thread, masked. */

@@ -95,6 +95,10 @@ struct crtos_rcall {
 #define CRTOS_SHM_MAP_FD	0	/* fd is a file, /dev/shm object or memfd */
 #define CRTOS_SHM_MAP_ANON	1	/* shared anonymous memory: fd unused, a new memfd */
 #define CRTOS_SHM_MAP_SYSV	2	/* fd is a SysV segment id (shmat) */
+#define CRTOS_SHADOW_SIGNAL_IGNORE (CRTOS_SHADOW_OP_BASE + 13)	/* sig, ignore: the shadow ignores sig
+								 * (1: the program set SIG_IGN) or forwards
+								 * it (0); -EINVAL for a signal it never
+								 * forwards (SIGKILL, SIGSEGV...) */
 #define CRTOS_SHADOW_STOP	(CRTOS_SHADOW_OP_BASE + 12)	/* sig: stop the shadow with sig (0: Linux
 								 * stopped it already); returns once Linux
 								 * has continued it (job control) */

@@ -45,6 +45,43 @@ test_debian_cyclictest_runs_in_the_realm() {
 	(($(by_call "$long" local clock_nanosleep) >= 2000)) || fail "clock_nanosleep was not local"
 }
 
+# cyclictest keeps its status in shared memory (/dev/shm/cyclictest<pid>,
+# shm_open + MAP_SHARED); Debian's get_cyclictest_snapshot, a Linux python
+# script, sends it SIGUSR2 (its handler writes the status there) and reads
+# the file: the realm's writes reach Linux's view of the object. SIGINT ends
+# it as natively (summary printed, the object unlinked, status 0).
+# timeout: 90
+test_debian_cyclictest_snapshot_through_its_shared_memory() {
+	local out snap pid shm=""
+	command -v get_cyclictest_snapshot >/dev/null || fail "get_cyclictest_snapshot is not installed (rt-tests)"
+	out=$(tmp)
+	snap=$(tmp)
+	"$CRTOS" run -- cyclictest -m -p 80 -i 1000 -l 600000 -q >"$out" 2>&1 &
+	# Its pid in the realm is its shadow's: the one in the object's name.
+	for _ in $(seq 300); do
+		pid=$(pgrep -f -n "^crtos-shadow .* -- [^ ]*cyclictest cyclictest -m -p 80 -i 1000 -l 600000") &&
+			shm=/dev/shm/cyclictest$pid && [[ -e $shm ]] && break
+		sleep 0.1
+	done
+	[[ -n $shm && -e $shm ]] || { cat "$out"; fail "no /dev/shm/cyclictest<pid> appeared"; }
+	sleep 1
+	get_cyclictest_snapshot -s "$pid" >/dev/null
+	for _ in $(seq 100); do
+		get_cyclictest_snapshot -p "$pid" >"$snap" 2>&1
+		grep -q "^T: 0 (.*C: *[1-9]" "$snap" && break
+		sleep 0.1
+	done
+	cat "$snap"
+	grep -q "^T: 0 (.*C: *[1-9]" "$snap" || fail "the snapshot from shared memory has no thread status"
+	kill -INT "$pid"
+	status=0
+	wait $! || status=$?
+	cat "$out"
+	expect_status 0
+	grep -q "^T: 0 (" "$out" || fail "no summary after SIGINT"
+	[[ ! -e $shm ]] || fail "$shm was not unlinked at exit"
+}
+
 # The program's output without its "# " measurement lines.
 checks_only() {
 	grep -v '^# ' "$1"

@@ -223,13 +223,18 @@ static void interrupt_signal(int sig, siginfo_t *si, void *ucv)
  * program's) without a wait when on, as the program's SIGCHLD action asks
  * (SIG_IGN or SA_NOCLDWAIT); we forward SIGCHLD either way.
  */
+static bool sigchld_nocldwait;
+
 static long sigchld_autoreap(int on)
 {
 	struct sigaction sa = { .sa_sigaction = forward_signal,
 				.sa_flags = SA_SIGINFO | SA_RESTART | (on ? SA_NOCLDWAIT : 0) };
 
 	sa.sa_mask = sh.forwarded;
-	return sigaction(SIGCHLD, &sa, NULL) ? -errno : 0;
+	if (sigaction(SIGCHLD, &sa, NULL))
+		return -errno;
+	sigchld_nocldwait = on;
+	return 0;
 }
 
 /*
@@ -281,20 +286,37 @@ static long stop_self(int sig)
 	return 0;
 }
 
-static void install_forwarding(void)
+/* Signals we never forward: they end or stop the shadow itself, or are musl's own. */
+static bool never_forwarded(int sig)
 {
 	static const int fatal_to_us[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
 					   SIGKILL, SIGSTOP, SIGTRAP, SIGSYS };
+
+	for (unsigned int i = 0; i < sizeof(fatal_to_us) / sizeof(fatal_to_us[0]); i++)
+		if (fatal_to_us[i] == sig)
+			return true;
+	return sig >= 32 && sig < 35;	/* musl's own (timer, cancel, synccall) */
+}
+
+/* Our handler for every signal of sh.forwarded, each masking them all while it runs. */
+static void install_forwarders(void)
+{
 	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sa.sa_mask = sh.forwarded;	/* no nesting: the ring is filled one at a time per thread */
+	for (int sig = 1; sig < SIGRTMAX; sig++)
+		if (sig != SIGCHLD && sigismember(&sh.forwarded, sig))
+			sigaction(sig, &sa, NULL);
+	sigchld_autoreap(sigchld_nocldwait);
+}
+
+static void install_forwarding(void)
+{
 	struct sigaction intr = { .sa_sigaction = interrupt_signal, .sa_flags = SA_SIGINFO };
 	struct sigaction old;
 
 	sigemptyset(&sh.forwarded);
 	for (int sig = 1; sig < SIGRTMAX; sig++) {
-		bool skip = sig >= 32 && sig < 35;	/* musl's own (timer, cancel, synccall) */
-
-		for (unsigned int i = 0; i < sizeof(fatal_to_us) / sizeof(fatal_to_us[0]); i++)
-			skip |= fatal_to_us[i] == sig;
 		/* Ignored when we were started: the program starts with it ignored too. */
 		if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN) {
 			if (sig < 32)
@@ -303,19 +325,38 @@ static void install_forwarding(void)
 			if (sig != SIGCHLD && sig != SIGCONT)
 				continue;
 		}
-		if (!skip)
+		if (!never_forwarded(sig))
 			sigaddset(&sh.forwarded, sig);
 	}
-	sa.sa_mask = sh.forwarded;	/* no nesting: the ring is filled one at a time per thread */
-	for (int sig = 1; sig < SIGRTMAX; sig++)
-		if (sigismember(&sh.forwarded, sig))
-			sigaction(sig, &sa, NULL);
-	if (sh.ignored & (1u << SIGCHLD))
-		sigchld_autoreap(1);
+	sigchld_nocldwait = sh.ignored & (1u << SIGCHLD);
+	install_forwarders();
 	sigemptyset(&intr.sa_mask);
 	sigaction(SHADOW_SIG_INTERRUPT, &intr, NULL);
 	/* Until threads set their own: everything forwarded stays blocked here. */
 	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+}
+
+/*
+ * CRTOS_SHADOW_SIGNAL_IGNORE: ignore sig, as the program now does (SIG_IGN),
+ * or forward it again (a handler, or the default). A signal we were started
+ * with ignored must reach a program that catches it later: a shell starts
+ * its background jobs with SIGINT ignored, and cyclictest then sets its own
+ * SIGINT handler. SIGCHLD and SIGCONT stay ours (sigchld_autoreap()).
+ */
+static long signal_ignore(int sig, int ignore)
+{
+	if (sig < 1 || sig >= 32 || never_forwarded(sig) || sig == SIGCHLD || sig == SIGCONT)
+		return -EINVAL;
+	if (ignore) {
+		sh.ignored |= 1u << sig;
+		sigdelset(&sh.forwarded, sig);
+		signal(sig, SIG_IGN);
+	} else {
+		sh.ignored &= ~(1u << sig);
+		sigaddset(&sh.forwarded, sig);
+	}
+	install_forwarders();
+	return 0;
 }
 
 static void map_channel(uint64_t gpa)
@@ -452,6 +493,8 @@ static long shadow_op(const struct crtos_rcall *s)
 		return fork_shadow((unsigned int)s->args[0], (int)s->args[1]);
 	case CRTOS_SHADOW_SIGCHLD:
 		return sigchld_autoreap((int)s->args[0]);
+	case CRTOS_SHADOW_SIGNAL_IGNORE:
+		return signal_ignore((int)s->args[0], (int)s->args[1]);
 	case CRTOS_SHADOW_STOP:
 		return stop_self((int)s->args[0]);
 	case CRTOS_SHADOW_CLONE:

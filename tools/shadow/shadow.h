@@ -23,7 +23,8 @@ struct shadow {
 	int prog_fd;
 	bool main;			/* the program's own shadow (crtos run's child), not a fork's */
 	uint32_t flags;			/* CRTOS_EXEC_* */
-	uint32_t ignored;		/* signals ignored when we were started */
+	uint32_t ignored;		/* signals we ignore, as the program does (SIG_IGN): those
+					 * ignored when we were started, then as it sets them */
 	sigset_t forwarded;		/* the signals we forward to the program */
 	uint64_t spin_ns;		/* how long a twin spins on its slot after a call */
 	pid_t twin_tid[CRTOS_CHANNEL_SLOTS];	/* by slot, for the dispatcher */

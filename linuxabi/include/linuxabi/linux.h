@@ -115,6 +115,7 @@ struct lx_process {
 	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
 	struct lx_process *vfork_mm;	/* a vfork child: whose memory it runs in until it execs */
 	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
+	uint32_t shadow_ignored;	/* signals the shadow ignores (lx_shadow_ignore_sync) */
 	bool forking;			/* a parent's fork is filling it in: the reap waits */
 	int stopping;			/* threads waiting in CRTOS_SHADOW_STOP: while > 0 the
 					 * others park before user code (signal.c); masked */
@@ -204,6 +205,7 @@ int lx_sig_default_kills(int sig);
 bool lx_sig_stops(int sig);
 bool lx_sig_ignored(const struct lx_sigaction *sa, int sig);
 void lx_sigchld_sync(struct lx_process *p);
+void lx_shadow_ignore_sync(struct lx_process *p, int sig);
 
 /* futex.c */
 void lx_futex_init(void);
