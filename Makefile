@@ -9,6 +9,8 @@
 #   make test-vm    the cell tests in the test VM (QEMU TCG; no /dev/kvm needed)
 #   make test-x11   the X11 screenshot tests, heavy desktop programs too
 #   make bench      crtos bench: the full report (BENCH_ARGS=--quick for a short one)
+#   make compat     docs/compat.md: the calls the programs we run made that the realm
+#                   answered with ENOSYS or a fallback (scripts/gen-compat; boots cells)
 #   make clean
 #
 # V=1 shows the commands.
@@ -92,7 +94,7 @@ SHADOW	:= $(BUILD)/crtos-shadow
 # Debian's musl-tools puts musl here.
 MUSL_LIB ?= /usr/lib/x86_64-linux-musl/
 
-.PHONY: all kernel tools asan unit test deps clean bench
+.PHONY: all kernel tools asan unit test deps clean bench compat
 all: $(KERNEL) $(CLI) $(SHADOW)
 kernel: $(KERNEL)
 tools: $(CLI)
@@ -187,6 +189,10 @@ deps:
 bench: all programs
 	$(Q)scripts/install-deps --bench
 	$(Q)$(CLI) bench $(BENCH_ARGS)
+
+# Boots cells: run it under the cell lock (flock /tmp/crtos-cell.lock make compat).
+compat: all programs
+	$(Q)scripts/gen-compat docs/compat.md
 
 clean:
 	rm -rf $(BUILD)

@@ -192,7 +192,8 @@ test_run_stats_survive_the_program_closing_stderr() {
 # prctl(PR_SET_SECCOMP) (a handler's refusal) among the fallbacks, each with
 # its reason; --stats=FILE has the same as records, for forked processes too.
 test_run_stats_name_enosys_and_fallback_calls() {
-	local prog=$BUILD/programs/unserved-musl out tsv
+	local prog out tsv
+	prog=$(realpath "$BUILD/programs/unserved-musl")	# the TSV names the canonical path
 	native_vs_rt unserved "$BUILD/programs/unserved-glibc"
 	out=$(tmp)
 	"$CRTOS" run --stats -- "$prog" >/dev/null 2>"$out"
