@@ -214,10 +214,10 @@ long lx_clone_process(const uint64_t *a)
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
 		pr_info("process %d: clone(CLONE_VM) without CLONE_VFORK or CLONE_THREAD is not "
 			"supported in the RT realm\n", lx_current()->proc->pid);
-		return -ENOSYS;
+		return lx_fallback(-ENOSYS);
 	}
 	if (flags & ~(uint64_t)CLONE_FORK_MAY)
-		return -EINVAL;
+		return lx_fallback(-EINVAL);
 	return lx_fork(a);
 }
 

@@ -183,7 +183,7 @@ static long lx_clone_flags_check(uint64_t flags)
 {
 	if ((flags & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS)
 		return -EINVAL;
-	return flags & ~(uint64_t)CLONE_THREAD_MAY ? -EINVAL : 0;
+	return flags & ~(uint64_t)CLONE_THREAD_MAY ? lx_fallback(-EINVAL) : 0;
 }
 
 /* clone(flags, stack, parent_tid, child_tid, tls): a thread, or a process (fork.c). */

@@ -185,13 +185,24 @@ struct crtos_thread_stats {
 #define CRTOS_STATS_THREADS	64
 #define CRTOS_STATS_SYSCALLS	512
 
-/* At CRTOS_CHANNEL_STATS: what the process did, by thread and by system call. */
+/*
+ * At CRTOS_CHANNEL_STATS: what the process did, by thread and by system call.
+ * Calls the realm answered without serving them are counted apart (neither
+ * local nor remote): -ENOSYS for a call it does not serve (an unknown number,
+ * one not classified, one whose handler is not written yet), and fallbacks,
+ * the deliberate answers a Linux without that feature would give (the
+ * routing table's ENOSYS class, and a handler's refusal of one of a call's
+ * options, say prctl(PR_SET_SECCOMP)); the routing table names each
+ * fallback's reason (linuxabi/syscalls.def).
+ */
 struct crtos_stats {
 	uint32_t nr_threads;		/* records used (oldest exited ones are reused) */
-	uint32_t reserved;
+	uint32_t enosys_beyond;		/* -ENOSYS for numbers >= CRTOS_STATS_SYSCALLS (or < 0) */
 	struct crtos_thread_stats threads[CRTOS_STATS_THREADS];
 	uint32_t local_by_nr[CRTOS_STATS_SYSCALLS];	/* per Linux syscall number */
 	uint32_t remote_by_nr[CRTOS_STATS_SYSCALLS];
+	uint32_t enosys_by_nr[CRTOS_STATS_SYSCALLS];	/* not served: -ENOSYS */
+	uint32_t fallback_by_nr[CRTOS_STATS_SYSCALLS];	/* answered as Linux without the feature */
 };
 
 struct crtos_channel {

@@ -394,6 +394,8 @@ static void request_exec(char **argv, int argc, int prio)
 	req->nr_private_fds = 4;
 	if (sh.report >= 0)
 		req->private_fds[req->nr_private_fds++] = sh.report;
+	if (sh.stats_file >= 0)
+		req->private_fds[req->nr_private_fds++] = sh.stats_file;
 	req->ignored_signals = sh.ignored;
 	req->flags = sh.flags;
 	getrlimit(RLIMIT_RTPRIO, &rtprio);
@@ -603,13 +605,18 @@ static void serve(struct crtos_rcall *s)
 	}
 }
 
-/* crtos run --stats, on the stderr we were started with. */
+/*
+ * crtos run --stats, on the stderr we were started with (the program it
+ * started only), and --stats=FILE (every process of the run).
+ */
 static void report_stats(const char *why)
 {
-	FILE *out = sh.report >= 0 ? fdopen(sh.report, "w") : NULL;
+	FILE *out = sh.flags & CRTOS_EXEC_STATS && sh.report >= 0 ? fdopen(sh.report, "w") : NULL;
 
 	if (out)
 		stats_print(out, sh.chan, why);
+	if (sh.stats_file >= 0 && stats_write_tsv(sh.stats_file, sh.chan, getpid(), sh.program))
+		fprintf(stderr, "crtos: cannot write the statistics: %s\n", strerror(errno));
 }
 
 /* End the way the RT process ended. */
@@ -618,7 +625,7 @@ static void finish(void)
 	int value = sh.chan->exit_value;
 	char msg[sizeof(sh.chan->exit_msg)];
 
-	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
+	if (sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
 		report_stats(NULL);
 	switch (sh.chan->exit_kind) {
 	case CRTOS_EXIT_CODE:
@@ -731,8 +738,7 @@ static void *dispatcher(void *arg)
 		if (poll(pfd, 2, 1000) > 0 && (pfd[0].revents & POLLIN))
 			eventfd_read(sh.doorbell, &v);
 		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1)) {
-			if (sh.flags & CRTOS_EXEC_STATS)
-				report_stats("crtos run is gone");
+			report_stats("crtos run is gone");
 			die(125, "crtos run is gone; the program ends");
 		}
 	}
@@ -753,7 +759,7 @@ int main(int argc, char **argv)
 	uint64_t gpa;
 	int prio;
 
-	if (argc < 11 || strcmp(argv[8], "--"))
+	if (argc < 12 || strcmp(argv[9], "--"))
 		die(125, "crtos-shadow is started by crtos run");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	check_own_mappings();
@@ -765,6 +771,7 @@ int main(int argc, char **argv)
 	prio = atoi(argv[6]);
 	sh.flags = (uint32_t)strtoul(argv[7], NULL, 0);
 	sh.report = sh.flags & CRTOS_EXEC_STATS && fcntl(2, F_GETFD) >= 0 ? fd_hide(dup(2)) : -1;
+	sh.stats_file = atoi(argv[8]) >= 0 ? fd_hide(atoi(argv[8])) : -1;
 	sh.spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
 		     strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
 	map_channel(gpa);
@@ -777,6 +784,6 @@ int main(int argc, char **argv)
 	 * in a forked shadow, and reports --stats first: no SIGKILL for that.
 	 */
 	prctl(PR_SET_PDEATHSIG, 0);
-	request_exec(argv + 10, argc - 10, prio);
+	request_exec(argv + 11, argc - 11, prio);
 	twin_loop(0);
 }

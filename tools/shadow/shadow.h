@@ -19,6 +19,8 @@ struct shadow {
 	int sup;			/* our socket to crtos run (shadow/supervise.h) */
 	int report;			/* --stats: the stderr we were started with (the program may
 					 * close its own), or -1 */
+	int stats_file;			/* --stats=FILE, open O_APPEND (forks keep it), or -1 */
+	char program[256];		/* the program this process runs (exec.c), for --stats=FILE */
 	struct crtos_channel *chan;
 	int prog_fd;
 	bool main;			/* the program's own shadow (crtos run's child), not a fork's */

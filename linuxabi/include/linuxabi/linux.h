@@ -333,5 +333,10 @@ int user_word(uint64_t uaddr, bool write, uint32_t **word);
 /* syscall.c */
 void lx_syscall_init(void);
 long lx_rcall_restartable(long nr, const uint64_t *a);
+/*
+ * A handler's deliberate fallback (the call's SCF line in syscalls.def says
+ * which): count it for crtos run --stats and return err. Syscall context.
+ */
+long lx_fallback(long err);
 
 #endif
