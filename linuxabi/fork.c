@@ -81,7 +81,7 @@ static long lx_fork_thread(struct lx_thread *self, struct lx_process *child, uin
 	if (self->policy & SCHED_RESET_ON_FORK)
 		lx_set_sched(lt, SCHED_NORMAL, 0);
 	else
-		lx_set_sched(lt, self->policy, self->stats->prio);
+		lx_set_sched(lt, self->policy, self->prio);
 	lt->nice = self->nice;
 	return 0;
 }

@@ -208,8 +208,7 @@ void lx_process_kill(struct lx_process *p, int kind, int value)
 	lx_rtfd_destroy(p);
 	list_for_each_entry(lt, &p->threads, proc_node) {
 		/* The shadow reads the statistics as soon as it sees EXITED: final values now. */
-		lt->stats->cpu_ns = clock_cycles_to_ns(thread_cpu_cycles(lt->t));
-		lt->stats->switches = lt->t->nr_switches;
+		lx_thread_stats_close(lt);
 		if (lt->t != thread_current())
 			thread_interrupt(lt->t, true);
 	}
@@ -278,6 +277,7 @@ int lx_process_reap(unsigned int index)
 	lx_mm_destroy(p);
 	lx_shm_reap(index);
 	aspace_destroy(&p->as);
+	lx_slot_pages_free(p);
 	pmm_free(p->chan_pa, CHANNEL_ORDER);
 	p->magic = 0;
 	kfree(p);

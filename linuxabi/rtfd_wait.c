@@ -23,19 +23,18 @@
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>
 
-#define RTFD_MAX_WAITERS	64	/* threads in a mixed wait at once */
 #define RTFD_POLL_STACK		64	/* pollfd entries copied on the stack; more are allocated */
 #define RTFD_SELECT_MAX		65536	/* select() looks at fds below this (Linux: its fd table) */
 
-static struct lx_thread *rtfd_mixed[RTFD_MAX_WAITERS];
+static struct list_node rtfd_mixed = LIST_INIT(rtfd_mixed);	/* lx_thread.mixed_node; masked */
 
 void lx_rtfd_cut_waits(void)
 {
-	for (int i = 0; i < RTFD_MAX_WAITERS; i++) {
-		if (rtfd_mixed[i]) {
-			WRITE_ONCE(rtfd_mixed[i]->rcall_cut, true);
-			rcall_interrupt(rtfd_mixed[i]);
-		}
+	struct lx_thread *lt;
+
+	list_for_each_entry(lt, &rtfd_mixed, mixed_node) {
+		WRITE_ONCE(lt->rcall_cut, true);
+		rcall_interrupt(lt);
 	}
 }
 
@@ -62,20 +61,15 @@ static long rtfd_rcall_cut(long nr, const uint64_t args[6], bool blocks)
 {
 	struct lx_thread *lt = lx_current();
 	unsigned long flags = arch_irq_save();
-	int slot = -1;
 	long ret;
 
-	for (int i = 0; blocks && slot < 0 && i < RTFD_MAX_WAITERS; i++) {
-		if (!rtfd_mixed[i]) {
-			rtfd_mixed[i] = lt;
-			slot = i;
-		}
-	}
+	if (blocks)
+		list_add_tail(&rtfd_mixed, &lt->mixed_node);
 	arch_irq_restore(flags);
 	ret = rcall_regs(nr, args);
 	flags = arch_irq_save();
-	if (slot >= 0)
-		rtfd_mixed[slot] = NULL;
+	if (blocks)
+		list_del(&lt->mixed_node);
 	arch_irq_restore(flags);
 	if (ret == -EINTR && thread_current()->interrupt_pending)
 		return -ERESTARTNOHAND;
@@ -348,7 +342,7 @@ static bool select_hide_rt(struct lx_process *p, uint64_t *map, uint64_t nfds)
 /* Put len bytes (a timespec, an epoll_event) in the caller's slot: their address for the shadow. */
 static uint64_t slot_scratch(struct lx_thread *lt, const void *data, size_t len)
 {
-	struct crtos_rcall *s = &lt->proc->chan->slots[lt->slot];
+	struct crtos_rcall *s = lt->rc;
 
 	memcpy(s->scratch, data, MIN(len, sizeof(s->scratch)));
 	return lt->proc->chan->shadow_va + (uint64_t)((uint8_t *)s->scratch - (uint8_t *)lt->proc->chan);

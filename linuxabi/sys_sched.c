@@ -47,7 +47,7 @@ static bool policy_valid(int policy)
 static long sched_permitted(const struct lx_thread *lt, int policy, int prio)
 {
 	const struct lx_process *p = lx_current()->proc;
-	int cur = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->stats->prio : 0;
+	int cur = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->prio : 0;
 
 	if (!p->euid || !policy_rt(policy) || prio <= cur)
 		return 0;
@@ -121,7 +121,7 @@ long sys_sched_getparam(const uint64_t *a)
 		return -EINVAL;
 	if (!lt)
 		return rcall(__NR_sched_getparam, a[0], a[1], 0, 0, 0, 0);
-	sp.sched_priority = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->stats->prio : 0;
+	sp.sched_priority = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->prio : 0;
 	return copy_to_user(a[1], &sp, sizeof(sp));
 }
 

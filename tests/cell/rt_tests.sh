@@ -260,3 +260,59 @@ test_killed_threaded_programs_leave_a_working_cell() {
 	expect_no_text "$cell" "panic"
 	expect_text "$cell" "crtos: the cell shut down, exit status 0"
 }
+
+# Threads beyond the channel's 32 slots (slot pages on demand,
+# docs/architecture.md "Threads and their twins"): 200 threads at once
+# making remote and local calls give the native checksums, with each C
+# library; --stats sums the threads past its records in one "others" line.
+# timeout: 240
+test_threads_two_hundred_at_once_match_native() {
+	local libc out
+	for libc in musl glibc dyn; do
+		checks_match_native "$(tmp)" "threads-$libc" many
+	done
+	out=$(tmp)
+	run "$out" run --stats -- "$BUILD/programs/threads-musl" many
+	expect_status 0
+	grep -q '^crtos: *others ' "$out" || fail "--stats has no line for the threads past its records"
+	(($(by_call "$out" remote getppid) >= 2000)) || fail "the threads' getppid calls were not remote"
+}
+
+# 2000 threads in waves of 100, twice, in a held cell: the cell gets all
+# its memory and heap objects back (kernel stacks, slot pages, the
+# threads' records), and the program's fds are as many after as before.
+# timeout: 300
+test_threads_churn_of_2000_leaks_no_memory() {
+	local cell log out before after
+	cell=$(tmp)
+	log=$(tmp)
+	out=$(tmp)
+	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
+	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$log" && break; sleep 0.05; done
+	for _ in 1 2; do
+		checks_match_native "$out" threads-glibc churn
+		"$CRTOS" run -- $BUSYBOX true
+	done
+	kill -TERM %1
+	wait %1
+	before=$(procs_reap_counts "$log" 2)
+	after=$(procs_reap_counts "$log" 4)
+	echo "free memory and heap objects after 2000 threads: $before; after 2000 more: $after"
+	[[ -n $before && $before == "$after" ]] || fail "the cell did not get its memory back"
+}
+
+# A clone past the realm's last slot fails with EAGAIN, as Linux's past its
+# limits (pthread_create says so), and the process and cell go on: all the
+# threads it had join, and a new one starts.
+# timeout: 240
+test_threads_past_the_limit_fail_with_eagain() {
+	local out max
+	out=$(tmp)
+	max=$(sed -n 's/^#define CRTOS_MAX_THREADS[[:space:]]*\([0-9]*\).*/\1/p' include/crtos/channel.h)
+	run "$out" run -- "$BUILD/programs/threads-musl" limit
+	expect_status 0
+	expect_text "$out" "threads started: $((max - 1))"
+	expect_text "$out" "then: EAGAIN"
+	expect_text "$out" "a thread after they ended: ok"
+	[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the realm did not carry on"
+}

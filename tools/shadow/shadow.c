@@ -212,7 +212,7 @@ static void interrupt_signal(int sig, siginfo_t *si, void *ucv)
 		forward_signal(sig, si, ucv);
 		return;
 	}
-	if (my_slot >= 0 && __atomic_load_n(&sh.chan->slots[my_slot].interrupt, __ATOMIC_SEQ_CST) &&
+	if (my_slot >= 0 && __atomic_load_n(&shadow_slot(my_slot)->interrupt, __ATOMIC_SEQ_CST) &&
 	    ip >= (uintptr_t)shadow_syscall_cp_begin && ip < (uintptr_t)shadow_syscall_cp_end)
 		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)shadow_syscall_cp_cancel;
 	/* A call in progress returns EINTR: this handler has no SA_RESTART. */
@@ -445,16 +445,64 @@ static void *twin_main(void *arg)
 	return NULL;
 }
 
-/* CRTOS_SHADOW_CLONE: a new twin for slot; its tid, or -errno. */
-static long twin_start(int slot)
+static pthread_mutex_t slot_pages_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct crtos_rcall *shadow_slot(int slot)
+{
+	struct crtos_rcall *page;
+
+	if (slot < 0 || slot >= CRTOS_MAX_THREADS)
+		return NULL;
+	page = slot < CRTOS_CHANNEL_SLOTS ? sh.chan->slots :
+	       __atomic_load_n(&sh.slot_pages[slot / CRTOS_SLOTS_PER_PAGE], __ATOMIC_ACQUIRE);
+	return page ? &page[slot % CRTOS_SLOTS_PER_PAGE] : NULL;
+}
+
+/* Map slot's page, at gpa in guest memory, unless it is here already. 0 or -errno. */
+static int slot_page_map(int slot, uint64_t gpa)
+{
+	unsigned int n = (unsigned int)slot / CRTOS_SLOTS_PER_PAGE;
+	void *page;
+	int err = 0;
+
+	if (shadow_slot(slot))
+		return 0;
+	if (!gpa || gpa % 4096)
+		return -EINVAL;
+	pthread_mutex_lock(&slot_pages_lock);
+	if (!sh.slot_pages[n]) {
+		page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, sh.memfd, (off_t)gpa);
+		if (page == MAP_FAILED)
+			err = -errno == -ENOMEM ? -EAGAIN : -errno;
+		else
+			__atomic_store_n(&sh.slot_pages[n], page, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&slot_pages_lock);
+	return err;
+}
+
+void slot_pages_drop(void)
+{
+	for (int i = 1; i < CRTOS_SLOT_PAGES; i++) {
+		if (sh.slot_pages[i])
+			munmap(sh.slot_pages[i], 4096);
+		sh.slot_pages[i] = NULL;
+	}
+}
+
+/* CRTOS_SHADOW_CLONE: a new twin for slot, in the slot page at page_gpa; its tid, or -errno. */
+static long twin_start(int slot, uint64_t page_gpa)
 {
 	struct twin_start st = { .slot = slot };
 	pthread_attr_t attr;
 	pthread_t t;
 	int err;
 
-	if (slot < 0 || slot >= CRTOS_CHANNEL_SLOTS)
+	if (slot < 0 || slot >= CRTOS_MAX_THREADS)
 		return -EINVAL;
+	err = slot_page_map(slot, page_gpa);
+	if (err)
+		return err;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, TWIN_STACK_SIZE);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -500,7 +548,7 @@ static long shadow_op(const struct crtos_rcall *s)
 	case CRTOS_SHADOW_STOP:
 		return stop_self((int)s->args[0]);
 	case CRTOS_SHADOW_CLONE:
-		return twin_start((int)s->args[0]);
+		return twin_start((int)s->args[0], s->args[1]);
 	case CRTOS_SHADOW_SHM_MAP:
 		return shm_map(s->args[0], len, (int)s->args[2], (int64_t)s->args[3], s->args[4],
 			       (int)s->args[5]);
@@ -552,7 +600,7 @@ static bool is_our_tid(long tid)
 {
 	if (tid == getpid())
 		return true;
-	for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++)
+	for (int i = 0; i < CRTOS_MAX_THREADS; i++)
 		if (sh.twin_tid[i] && sh.twin_tid[i] == tid)
 			return true;
 	return false;
@@ -663,7 +711,7 @@ static bool slot_requested(struct crtos_rcall *s)
  */
 _Noreturn void twin_loop(int slot)
 {
-	struct crtos_rcall *s = &sh.chan->slots[slot];
+	struct crtos_rcall *s = shadow_slot(slot);
 	struct timespec second = { 1, 0 };
 	sigset_t idle;
 
@@ -696,6 +744,51 @@ _Noreturn void twin_loop(int slot)
 }
 
 /*
+ * The dispatcher's look at one slot with a request: wake its twin, and cut
+ * its call short if the kernel asks (once per call taken up: back-to-back
+ * calls of one slot may both be cut; one not taken up yet fails at the
+ * entry of its window anyway).
+ */
+static void dispatch_slot(int i, uint32_t *cut_at)
+{
+	struct crtos_rcall *s = shadow_slot(i);
+	uint32_t calls;
+
+	if (!s || !slot_requested(s))
+		return;
+	if (s->prio > my_prio)
+		adopt_priority(s->prio);	/* never slower than the callers it serves */
+	calls = __atomic_load_n(&sh.calls[i], __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->interrupt, __ATOMIC_SEQ_CST) && cut_at[i] != calls && sh.twin_tid[i]) {
+		syscall(SYS_tgkill, getpid(), sh.twin_tid[i], SHADOW_SIG_INTERRUPT);
+		cut_at[i] = calls;
+	}
+	futex(&s->state, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+/*
+ * The slots the kernel rang for (their rung bits, taken), or every slot
+ * when all is set: at start, and after a second without a doorbell, in
+ * case a wake-up was lost.
+ */
+static void dispatch_slots(uint32_t *cut_at, bool all)
+{
+	for (int w = 0; w < CRTOS_MAX_THREADS / 64; w++) {
+		uint64_t bits = __atomic_exchange_n(&sh.chan->rung[w], 0, __ATOMIC_SEQ_CST);
+
+		if (all)
+			bits = ~0ull;
+		while (bits) {
+			int i = w * 64 + __builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (i < CRTOS_CHANNEL_SLOTS || sh.slot_pages[i / CRTOS_SLOTS_PER_PAGE])
+				dispatch_slot(i, cut_at);
+		}
+	}
+}
+
+/*
  * The dispatcher: sleeps on the doorbell, wakes the twins whose slots have
  * requests, cuts calls short when the kernel asks, takes the program's
  * signals, and ends the shadow when the program ends.
@@ -703,39 +796,26 @@ _Noreturn void twin_loop(int slot)
 static void *dispatcher(void *arg)
 {
 	struct pollfd pfd[2] = { { .fd = sh.doorbell, .events = POLLIN }, { .fd = sh.sup } };
-	uint32_t cut_at[CRTOS_CHANNEL_SLOTS] = { 0 };	/* sh.calls when we last cut a call short */
+	static uint32_t cut_at[CRTOS_MAX_THREADS];	/* sh.calls when we last cut a call short */
+	bool all = true;
 	sigset_t mine;
 	eventfd_t v;
 	int prio = (int)(intptr_t)arg;
 
+	memset(cut_at, 0, sizeof(cut_at));	/* a forked shadow's new dispatcher starts afresh */
 	sigemptyset(&mine);
 	sigaddset(&mine, SHADOW_SIG_INTERRUPT);
 	pthread_sigmask(SIG_SETMASK, &mine, NULL);	/* forwarded signals: unblocked here */
 	adopt_priority(prio);
 	for (;;) {
+		int n;
+
 		if (__atomic_load_n(&sh.chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXITED)
 			finish();
-		for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
-			struct crtos_rcall *s = &sh.chan->slots[i];
-			uint32_t calls;
-
-			if (!slot_requested(s))
-				continue;
-			if (s->prio > my_prio)
-				adopt_priority(s->prio);	/* never slower than the callers it serves */
-			/*
-			 * Once per call taken up (back-to-back calls of one slot may both be
-			 * cut); one not taken up yet fails at the entry of its window anyway.
-			 */
-			calls = __atomic_load_n(&sh.calls[i], __ATOMIC_SEQ_CST);
-			if (__atomic_load_n(&s->interrupt, __ATOMIC_SEQ_CST) && cut_at[i] != calls &&
-			    sh.twin_tid[i]) {
-				syscall(SYS_tgkill, getpid(), sh.twin_tid[i], SHADOW_SIG_INTERRUPT);
-				cut_at[i] = calls;
-			}
-			futex(&s->state, FUTEX_WAKE_PRIVATE, 1, NULL);
-		}
-		if (poll(pfd, 2, 1000) > 0 && (pfd[0].revents & POLLIN))
+		dispatch_slots(cut_at, all);
+		n = poll(pfd, 2, 1000);
+		all = n == 0;
+		if (n > 0 && (pfd[0].revents & POLLIN))
 			eventfd_read(sh.doorbell, &v);
 		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1)) {
 			report_stats("crtos run is gone");

@@ -127,7 +127,13 @@ void stats_print(FILE *out, const struct crtos_channel *chan, const char *why)
 	for (uint32_t i = 0; i < st->nr_threads && i < CRTOS_STATS_THREADS; i++) {
 		const struct crtos_thread_stats *t = &st->threads[i];
 
-		fprintf(out, "crtos: %8d %-6s %4d %12llu %12llu %10.3f %9llu\n", t->tid,
+		char tid[16];
+
+		if (t->state == CRTOS_THREAD_OTHERS)
+			snprintf(tid, sizeof(tid), "others");	/* threads beyond the records, summed */
+		else
+			snprintf(tid, sizeof(tid), "%d", t->tid);
+		fprintf(out, "crtos: %8s %-6s %4d %12llu %12llu %10.3f %9llu\n", tid,
 			policy_name(t->policy), t->prio, (unsigned long long)t->local_calls,
 			(unsigned long long)t->remote_calls, (double)t->cpu_ns / 1e6,
 			(unsigned long long)t->switches);

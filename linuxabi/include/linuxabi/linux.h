@@ -29,7 +29,7 @@
 #define LX_MMAP_TOP		0x00007e0000000000ull	/* mmap() searches down from here */
 #define LX_NSIG			64
 #define LX_SIGBIT(sig)		(1ull << ((sig) - 1))
-#define LX_MAX_THREADS		CRTOS_CHANNEL_SLOTS	/* one remote-call slot each */
+#define LX_MAX_THREADS		CRTOS_MAX_THREADS	/* one remote-call slot each */
 #define LX_MAX_RTFDS		32		/* RT file descriptors per process */
 #define LX_MAX_EPITEMS		32		/* RT fds in epoll sets, per process */
 #define LX_SIGSET_SIZE		8		/* the kernel's sigset_t, what sigsetsize must say */
@@ -91,7 +91,10 @@ struct lx_process {
 	paddr_t chan_pa;
 	struct list_node threads;	/* struct lx_thread */
 	int nr_threads;
-	uint32_t slots_used;		/* bitmap of channel slots */
+	uint64_t slots_used[LX_MAX_THREADS / 64];	/* bitmap of remote-call slots; masked */
+	struct crtos_rcall *slot_pages[CRTOS_SLOT_PAGES];	/* kernel view of each slot page
+						 * (crtos/channel.h), NULL until needed;
+						 * [0] is the channel's slots */
 	uint32_t sig_tail;		/* signal-ring entries consumed */
 	struct lx_sigaction sigactions[LX_NSIG + 1];	/* by signal number */
 	struct lx_sigpending shared_pending;	/* process-directed signals */
@@ -133,7 +136,9 @@ struct lx_thread {
 	struct lx_process *proc;
 	int tid;
 	int slot;			/* index of its remote-call slot */
+	struct crtos_rcall *rc;		/* that slot (in the channel or a slot page) */
 	int policy;			/* SCHED_OTHER, SCHED_FIFO, SCHED_RR (| SCHED_RESET_ON_FORK) */
+	int prio;			/* its base priority as the program set it (lx_set_sched) */
 	int nice;			/* SCHED_OTHER's nice value: kept, has no effect */
 	uint64_t clear_child_tid;	/* set_tid_address */
 	uint64_t set_child_tid;		/* fork's CLONE_CHILD_SETTID: written when the child starts */
@@ -152,9 +157,11 @@ struct lx_thread {
 	struct {			/* a relative sleep that restart_syscall goes on with */
 		uint64_t clk, abs_ns, rem;
 	} restart;
-	struct crtos_thread_stats *stats;	/* its record in the channel */
+	struct crtos_thread_stats *stats;	/* its record in the channel (maybe shared) */
+	bool stats_closed;		/* its CPU time is in the record */
 	struct list_node proc_node;	/* in proc->threads */
 	struct list_node rwait_node;	/* waiting for a remote call to complete */
+	struct list_node mixed_node;	/* in a mixed wait of RT and Linux fds (rtfd_wait.c) */
 };
 
 /* The Linux thread of the current thread, NULL for kernel threads. */
@@ -188,6 +195,8 @@ void lx_thread_kill(struct lx_thread *lt);
 struct lx_thread *lx_find_tid(struct lx_process *p, int tid);
 struct lx_thread *lx_find_thread(int tid);
 void lx_set_sched(struct lx_thread *lt, int policy, int prio);
+void lx_thread_stats_close(struct lx_thread *lt);
+void lx_slot_pages_free(struct lx_process *p);
 
 /* signal.c */
 int lx_signal_send(struct lx_process *p, struct lx_thread *target, const siginfo_t *info);
