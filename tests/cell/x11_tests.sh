@@ -201,7 +201,7 @@ x11_wait_exit() {
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null || true
-		fail "$x11_scene: the program did not end within 30 s after its last input"
+		fail "$x11_scene: the program did not end within $(scaled_count 30) s after its last input"
 	fi
 	status=0
 	wait "$pid" || status=$?
