@@ -109,6 +109,12 @@ test_run_test_programs_match_native_musl_and_glibc() {
 	done
 }
 
+# times, getrusage (the realm's CPU accounting) and sched_getattr/setattr,
+# as natively (tests/programs/cputimes.c).
+test_run_cpu_times_and_scheduling_attributes_like_native() {
+	program_matches_native cputimes ""
+}
+
 # A timerfd (an RT fd in the realm) and a pipe (a Linux fd) in one poll,
 # select, pselect6 or epoll set, as event loops use them (tests/programs/fdwait.c).
 test_run_waits_on_timerfd_and_pipe_like_native() {
