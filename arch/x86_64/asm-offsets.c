@@ -44,5 +44,10 @@ void asm_offsets(void)
 	DEFINE(BOOT_CPU_MODE, offsetof(struct crtos_boot_params, cpu_mode));
 	DEFINE(BOOT_MODE_HARDWARE, CRTOS_MODE_HARDWARE);
 	DEFINE(REGS_RIP, offsetof(struct crtos_regs, rip));
+	DEFINE(REGS_RCX, offsetof(struct crtos_regs, rcx));
+	DEFINE(REGS_R11, offsetof(struct crtos_regs, r11));
+	DEFINE(REGS_CS, offsetof(struct crtos_regs, cs));
+	DEFINE(REGS_RFLAGS, offsetof(struct crtos_regs, rflags));
+	DEFINE(REGS_SS, offsetof(struct crtos_regs, ss));
 	DEFINE(X86_GDT_BYTES, sizeof(((struct x86_percpu *)0)->gdt));
 }

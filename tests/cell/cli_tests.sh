@@ -122,7 +122,11 @@ test_exit_status_is_the_kernels() {
 	done
 }
 
-test_panic_report_has_registers_and_backtrace_within_1s() {
+# The whole run (start, boot, the fault, the report, the exit) within a few
+# seconds: the report comes at once, not after some timeout (the boot
+# timeout is 10 s). 1 s was the limit until a machine busy with two test
+# VMs took 1.3 s.
+test_panic_report_has_registers_and_backtrace_within_3s() {
 	local out start ms limit
 	out=$(tmp)
 	start=$(date +%s%N)
@@ -144,7 +148,7 @@ test_panic_report_has_registers_and_backtrace_within_1s() {
 	expect_text "$out" "<fault_inject+"
 	expect_text "$out" "crtos: backtrace:"
 	expect_text "$out" "<kmain+"
-	limit=$(awk -v s="${CRTOS_TEST_TIME_SCALE:-1}" 'BEGIN { printf "%d", 1000 * s }')
+	limit=$(awk -v s="${CRTOS_TEST_TIME_SCALE:-1}" 'BEGIN { printf "%d", 3000 * s }')
 	((ms <= limit)) || fail "the report took $ms ms (limit $limit)"
 }
 

@@ -41,7 +41,9 @@
 #define X86_CR4_SMEP		(1ul << 20)
 #define X86_CR4_SMAP		(1ul << 21)
 
+#define X86_RFLAGS_TF		0x100
 #define X86_RFLAGS_IF		0x200
+#define X86_RFLAGS_RF		0x10000
 #define X86_RFLAGS_BASE		0x002		/* bit 1 is always set */
 
 /* Exception vectors. */
