@@ -84,7 +84,7 @@ test_debian_cyclictest_snapshot_through_its_shared_memory() {
 
 # The program's output without its "# " measurement lines.
 checks_only() {
-	grep -v '^# ' "$1"
+	without_watchdog "$1" | grep -v '^# '
 }
 
 # checks_match_native NATIVE_OUT PROG [ARGS...]: run PROG natively (it must pass)
