@@ -281,7 +281,14 @@ int lx_process_reap(unsigned int index)
 	pmm_free(p->chan_pa, CHANNEL_ORDER);
 	p->magic = 0;
 	kfree(p);
-	/* What the leak tests compare: the heap's empty slabs count as free (kmem.h). */
+	/*
+	 * What the leak tests compare. Dead threads' stacks and FPU areas are
+	 * freed by the idle loop; free them now, so that the count does not
+	 * depend on whether the CPU went idle since (in the test VM it often
+	 * had not: a page or two more or less). The heap's empty slabs count
+	 * as free (kmem.h).
+	 */
+	thread_reap();
 	pr_debug("process %u reaped: %lu KiB free, %lu heap objects, %u shared slots\n", index,
 		 (unsigned long)(pmm_free_pages() + kmem_cached_pages()) * (PAGE_SIZE / 1024),
 		 (unsigned long)kmem_live_objects(), lx_shm_in_use());
