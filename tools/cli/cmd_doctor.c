@@ -156,6 +156,19 @@ static void check_guest_cpu(struct doctor *d)
 	    "TSC rate: update the host kernel, or load kvm_amd/kvm_intel");
 }
 
+/* A CPU whose shield is up (want, if given), or -1: we may be kept off it ourselves. */
+static int shielded_cpu(int want)
+{
+	struct vmm_cpuset online;
+
+	vmm_host_online_cpus(&online);
+	for (int cpu = 1023; cpu >= 0; cpu--)
+		if (vmm_cpuset_has(&online, cpu) && (want < 0 || cpu == want) &&
+		    vmm_shield_status(cpu, NULL, NULL, 0) == VMM_SHIELD_UP)
+			return cpu;
+	return -1;
+}
+
 static void check_cpu(struct doctor *d, int want)
 {
 	struct vmm_cpuset allowed;
@@ -163,6 +176,11 @@ static void check_cpu(struct doctor *d, int want)
 	char msg[512];
 
 	d->cpu = vmm_host_pick_cpu(want, &err);
+	if (d->cpu < 0 && (d->cpu = shielded_cpu(want)) >= 0) {
+		snprintf(msg, sizeof(msg), "CPUs: this process runs under the shield of CPU %d (kept "
+			 "off it); the checks below are for CPU %d", d->cpu, d->cpu);
+		say(d, OK, msg, NULL);
+	}
 	if (d->cpu < 0) {
 		say(d, FAIL, "no CPU for the cell", err.msg);
 		return;
