@@ -395,8 +395,9 @@ static int v2_raise(struct guardian *g, char *why, size_t len)
 	snprintf(path, sizeof(path), "%s/cpuset.cpus.partition", g->dir);
 	if (!ret && shield_write(path, "isolated"))
 		ret = shield_write(path, "root");
-	if (!ret && (shield_read(path, text, sizeof(text)) || (strncmp(text, "root", 4) &&
-		     strncmp(text, "isolated", 8))))
+	/* "root invalid (reason)" when Linux took the request but cannot honour it. */
+	if (!ret && (shield_read(path, text, sizeof(text)) || strstr(text, "invalid") ||
+		     (strncmp(text, "root", 4) && strncmp(text, "isolated", 8))))
 		ret = -EINVAL;
 	if (ret) {
 		snprintf(why, len, "Linux refused the partition %.200s for CPU %d (%.100s)", g->dir, g->cpu,
