@@ -9,11 +9,13 @@
 
 SHIELD_STATE_DIR=/run/crtos
 
-# shield_snapshot: one line per task (tid, cgroups, allowed CPUs), per IRQ, and the default IRQ mask.
+# shield_snapshot: one line per task (tid:start time, cgroups, allowed CPUs), per IRQ, and the
+# default IRQ mask. The start time tells a task from a later one that reuses its id.
 shield_snapshot() {
-	local t
+	local t start
 	for t in /proc/[0-9]*/task/[0-9]*; do
-		echo "${t##*/} $(tr '\n' ' ' <"$t/cgroup" 2>/dev/null)" \
+		start=$(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f20)
+		echo "${t##*/}:$start $(tr '\n' ' ' <"$t/cgroup" 2>/dev/null)" \
 			"$(sed -n 's/^Cpus_allowed_list:\t//p' "$t/status" 2>/dev/null)"
 	done | sort -k1,1
 	for t in /proc/irq/*/smp_affinity_list; do echo "irq:$t $(cat "$t")"; done
