@@ -712,6 +712,9 @@ int cmd_run(int argc, char **argv)
 		sock = -1;
 	}
 	if (sock >= 0) {
+		if (o.cfg.shield && vmm_shield_status(o.cfg.cpu, NULL, NULL, 0) != VMM_SHIELD_UP)
+			fprintf(stderr, "crtos: note: --shield: the cell held on CPU %d runs unshielded "
+				"(start it with crtos cell --hold --shield)\n", o.cfg.cpu);
 		status = run_in_serving_cell(&o, sock, &set);
 		close(sock);
 	} else {
