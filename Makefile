@@ -2,13 +2,15 @@
 #
 # crtos build. Plain GNU make; everything goes to $(BUILD).
 #
-#   make            kernel image and the crtos tool
+#   make            kernel image, the crtos tool and the examples (examples/)
 #   make test       install what is missing, build, run every test
 #   make asan       the Linux-side tools under ASan/UBSan (build/asan/)
 #   make unit       host unit tests only
 #   make test-vm    the cell tests in the test VM (QEMU TCG; no /dev/kvm needed)
 #   make test-x11   the X11 screenshot tests, heavy desktop programs too
 #   make bench      crtos bench: the full report (BENCH_ARGS=--quick for a short one)
+#   make compat     docs/compat.md: the calls the programs we run made that the realm
+#                   answered with ENOSYS or a fallback (scripts/gen-compat; boots cells)
 #   make clean
 #
 # V=1 shows the commands.
@@ -77,7 +79,7 @@ TOOLS_SRCS := \
 	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c tools/vmm/shm.c tools/vmm/shield.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
 	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c tools/cli/cmd_shm.c tools/cli/cmd_shield.c \
-	tools/cli/run_procs.c tools/cli/cmd_bench.c tools/shadow/stats.c
+	tools/cli/run_procs.c tools/cli/cmd_bench.c tools/shadow/stats.c linuxabi/syscall_routes.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos
 
@@ -92,8 +94,8 @@ SHADOW	:= $(BUILD)/crtos-shadow
 # Debian's musl-tools puts musl here.
 MUSL_LIB ?= /usr/lib/x86_64-linux-musl/
 
-.PHONY: all kernel tools asan unit test deps clean bench
-all: $(KERNEL) $(CLI) $(SHADOW)
+.PHONY: all kernel tools asan unit test deps clean bench compat
+all: $(KERNEL) $(CLI) $(SHADOW) examples
 kernel: $(KERNEL)
 tools: $(CLI)
 asan: $(ASAN_CLI)
@@ -134,28 +136,34 @@ $(KERNEL): $(KERNEL_OBJS) $(VDSO_IMAGE_O) arch/x86_64/kernel.ld
 $(BUILD)/t/%.c.o: %.c
 	@echo "  CC      $<"
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(TOOLS_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(TOOLS_CFLAGS) $(ROUTES_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/asan/t/%.c.o: %.c
 	@echo "  CC      $< (asan)"
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(TOOLS_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(TOOLS_CFLAGS) $(ROUTES_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
 
-# The --stats report (tools/shadow/stats.c) names system calls from the generated list.
-$(BUILD)/t/tools/shadow/stats.c.o $(BUILD)/asan/t/tools/shadow/stats.c.o: $(BUILD)/include/linux_syscalls.h
+# The --stats report (tools/shadow/stats.c) names system calls and gives the
+# reasons of fallbacks from the kernel's routing table, linked in as data (as
+# tools/gen/syscalls_doc does): only these two objects see linuxabi/include.
+ROUTES_OBJS := $(foreach d,t asan/t s,$(BUILD)/$(d)/tools/shadow/stats.c.o \
+				       $(BUILD)/$(d)/linuxabi/syscall_routes.c.o)
+$(ROUTES_OBJS): $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp linuxabi/syscalls.def \
+		linuxabi/include/linuxabi/syscall_class.h
+$(ROUTES_OBJS): ROUTES_CFLAGS := -Ilinuxabi/include
 
 $(CLI): $(patsubst %,$(BUILD)/t/%.o,$(TOOLS_SRCS))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
 SHADOW_SRCS := tools/shadow/shadow.c tools/shadow/exec.c tools/shadow/fork.c tools/shadow/shm.c \
-	tools/shadow/stats.c
+	tools/shadow/stats.c linuxabi/syscall_routes.c
 SHADOW_OBJS := $(patsubst %,$(BUILD)/s/%.o,$(SHADOW_SRCS))
 
 $(BUILD)/s/%.c.o: %.c $(wildcard include/crtos/*.h tools/shadow/*.h) $(BUILD)/include/linux_syscalls.h $(UAPI)/.stamp
 	@echo "  CC      $< (musl)"
 	$(Q)mkdir -p $(dir $@)
-	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -Itools -I$(BUILD)/include \
+	$(Q)musl-gcc -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -Itools -I$(BUILD)/include $(ROUTES_CFLAGS) \
 		-idirafter $(UAPI) -fpie -c -o $@ $<
 
 $(SHADOW): $(SHADOW_OBJS)
@@ -171,6 +179,7 @@ $(ASAN_CLI): $(patsubst %,$(BUILD)/asan/t/%.o,$(TOOLS_SRCS))
 include linuxabi/rules.mk
 include tests/programs/rules.mk
 include tests/rules.mk
+include examples/rules.mk
 
 # make test's packages, crtos bench's among them (tests/cell/bench_tests.sh runs a short one).
 deps:
@@ -181,6 +190,10 @@ deps:
 bench: all programs
 	$(Q)scripts/install-deps --bench
 	$(Q)$(CLI) bench $(BENCH_ARGS)
+
+# Boots cells: run it under the cell lock (flock /tmp/crtos-cell.lock make compat).
+compat: all programs
+	$(Q)scripts/gen-compat docs/compat.md
 
 clean:
 	rm -rf $(BUILD)

@@ -81,7 +81,7 @@ static long lx_fork_thread(struct lx_thread *self, struct lx_process *child, uin
 	if (self->policy & SCHED_RESET_ON_FORK)
 		lx_set_sched(lt, SCHED_NORMAL, 0);
 	else
-		lx_set_sched(lt, self->policy, self->stats->prio);
+		lx_set_sched(lt, self->policy, self->prio);
 	lt->nice = self->nice;
 	return 0;
 }
@@ -103,6 +103,7 @@ static long lx_fork_copy(struct lx_thread *self, struct lx_process *child, const
 	memcpy(child->private_fds, p->private_fds, sizeof(p->private_fds));
 	child->nr_private_fds = p->nr_private_fds;
 	child->sigchld_autoreap = p->sigchld_autoreap;	/* fork keeps the shadow's action too */
+	child->shadow_ignored = p->shadow_ignored;
 	child->euid = p->euid;
 	child->rtprio_limit = p->rtprio_limit;
 	flags = arch_irq_save();
@@ -213,10 +214,10 @@ long lx_clone_process(const uint64_t *a)
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
 		pr_info("process %d: clone(CLONE_VM) without CLONE_VFORK or CLONE_THREAD is not "
 			"supported in the RT realm\n", lx_current()->proc->pid);
-		return -ENOSYS;
+		return lx_fallback(-ENOSYS);
 	}
 	if (flags & ~(uint64_t)CLONE_FORK_MAY)
-		return -EINVAL;
+		return lx_fallback(-EINVAL);
 	return lx_fork(a);
 }
 

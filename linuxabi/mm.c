@@ -741,9 +741,9 @@ long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vadd
 		return 0;
 	err = remap_check(p, old, old + old_len, &prot, &shared);
 	if (!err && (!old_len || (shared && (flags & MREMAP_DONTUNMAP))))
-		err = -EINVAL;	/* old_len 0: a second mapping of shared pages, not served */
+		err = lx_fallback(-EINVAL);	/* old_len 0: a second mapping of shared pages */
 	if (!err && shared && new_len > old_len)
-		err = -ENOMEM;
+		err = lx_fallback(-ENOMEM);
 	if (err)
 		return err;
 	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && user_range_ok(old, new_len) &&

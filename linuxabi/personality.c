@@ -102,8 +102,8 @@ int personality_init(void)
 		return -ENOMEM;
 	sched_set_sliced(lx_ctl_thread, true);
 	sched_wake(lx_ctl_thread);
-	pr_info("linux personality: %d-slot channels, up to %d processes\n", CRTOS_CHANNEL_SLOTS,
-		CRTOS_MAX_PROCESSES);
+	pr_info("linux personality: up to %d processes, %d threads each\n", CRTOS_MAX_PROCESSES,
+		CRTOS_MAX_THREADS);
 	return 0;
 }
 

@@ -21,11 +21,14 @@
 
 static struct list_node rcall_waiters = LIST_INIT(rcall_waiters);
 
-static void rcall_ring(struct lx_process *p)
+/* Ring lt's process's doorbell for lt's slot: its rung bit first, for the dispatcher. */
+static void rcall_ring(struct lx_thread *lt)
 {
 	const struct crtos_boot_params *bp = kernel_boot_params();
+	struct lx_process *p = lt->proc;
 	volatile uint64_t *bell = arch_phys_to_virt(bp->mmio_gpa + CRTOS_MMIO_DOORBELL(p->index));
 
+	__atomic_fetch_or(&p->chan->rung[lt->slot / 64], 1ull << (lt->slot % 64), __ATOMIC_SEQ_CST);
 	*bell = p->chan->doorbell;
 }
 
@@ -56,7 +59,7 @@ static void rcall_spin(const struct lx_thread *lt, const struct crtos_rcall *s)
 long rcall_regs(long nr, const uint64_t args[6])
 {
 	struct lx_thread *lt = lx_current();
-	struct crtos_rcall *s = &lt->proc->chan->slots[lt->slot];
+	struct crtos_rcall *s = lt->rc;
 	unsigned long flags;
 	long ret;
 
@@ -74,7 +77,7 @@ long rcall_regs(long nr, const uint64_t args[6])
 	if (READ_ONCE(lt->rcall_cut))	/* cut short before it began (rtfd.c's mixed poll) */
 		__atomic_store_n(&s->interrupt, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&s->polling, __ATOMIC_SEQ_CST))
-		rcall_ring(lt->proc);
+		rcall_ring(lt);
 	lt->stats->remote_calls++;
 	trace(TRACE_RCALL, nr, 0);
 	if (nr >= 0 && nr < CRTOS_STATS_SYSCALLS)
@@ -119,7 +122,7 @@ long rcall(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t
 
 static struct crtos_rcall *waiter_slot(struct lx_thread *lt)
 {
-	return &lt->proc->chan->slots[lt->slot];
+	return lt->rc;
 }
 
 /* Wake the callers whose calls completed. Masked. Returns whether it woke any. */
@@ -160,7 +163,7 @@ void rcall_interrupt(struct lx_thread *lt)
 		return;
 	__atomic_store_n(&s->interrupt, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&s->wake, 1, __ATOMIC_SEQ_CST);
-	rcall_ring(lt->proc);
+	rcall_ring(lt);
 }
 
 /* Forget a waiter that will never be woken (its process is being torn down). Masked. */

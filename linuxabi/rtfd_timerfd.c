@@ -24,6 +24,7 @@ struct lx_timerfd {
 	uint64_t interval;		/* TSC cycles, 0: one-shot */
 	uint64_t interval_ns;		/* as set */
 	uint64_t ticks;			/* expirations not yet read */
+	uint64_t wakeups;		/* expirations that found it read out (EPOLLET's events) */
 	int refs;			/* RT fds that name it */
 };
 
@@ -32,6 +33,8 @@ static void timerfd_fire(struct timer *tm)
 	struct lx_timerfd *t = container_of(tm, struct lx_timerfd, tm);
 	int missed = t->interval ? lx_timer_advance(tm, t->interval) : 0;
 
+	/* As Linux's: one wake-up, then none until a read (its timer waits to be re-armed). */
+	t->wakeups += t->ticks == 0;
 	t->ticks += 1 + (uint64_t)missed;
 	lx_rtfd_wake_all();
 }
@@ -57,6 +60,11 @@ static unsigned int timerfd_poll(struct lx_rtfd *f)
 	return ((struct lx_timerfd *)f->obj)->ticks ? POLLIN | POLLRDNORM : 0;
 }
 
+static uint64_t timerfd_events_so_far(struct lx_rtfd *f)
+{
+	return ((struct lx_timerfd *)f->obj)->wakeups;
+}
+
 static void timerfd_hold(struct lx_rtfd *f)
 {
 	((struct lx_timerfd *)f->obj)->refs++;
@@ -76,6 +84,7 @@ static const struct lx_rtfd_ops timerfd_ops = {
 	.name = "timerfd",
 	.try_read = timerfd_try_read,
 	.poll = timerfd_poll,
+	.events_so_far = timerfd_events_so_far,
 	.hold = timerfd_hold,
 	.drop = timerfd_drop,
 };

@@ -23,19 +23,18 @@
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>
 
-#define RTFD_MAX_WAITERS	64	/* threads in a mixed wait at once */
 #define RTFD_POLL_STACK		64	/* pollfd entries copied on the stack; more are allocated */
 #define RTFD_SELECT_MAX		65536	/* select() looks at fds below this (Linux: its fd table) */
 
-static struct lx_thread *rtfd_mixed[RTFD_MAX_WAITERS];
+static struct list_node rtfd_mixed = LIST_INIT(rtfd_mixed);	/* lx_thread.mixed_node; masked */
 
 void lx_rtfd_cut_waits(void)
 {
-	for (int i = 0; i < RTFD_MAX_WAITERS; i++) {
-		if (rtfd_mixed[i]) {
-			WRITE_ONCE(rtfd_mixed[i]->rcall_cut, true);
-			rcall_interrupt(rtfd_mixed[i]);
-		}
+	struct lx_thread *lt;
+
+	list_for_each_entry(lt, &rtfd_mixed, mixed_node) {
+		WRITE_ONCE(lt->rcall_cut, true);
+		rcall_interrupt(lt);
 	}
 }
 
@@ -62,20 +61,15 @@ static long rtfd_rcall_cut(long nr, const uint64_t args[6], bool blocks)
 {
 	struct lx_thread *lt = lx_current();
 	unsigned long flags = arch_irq_save();
-	int slot = -1;
 	long ret;
 
-	for (int i = 0; blocks && slot < 0 && i < RTFD_MAX_WAITERS; i++) {
-		if (!rtfd_mixed[i]) {
-			rtfd_mixed[i] = lt;
-			slot = i;
-		}
-	}
+	if (blocks)
+		list_add_tail(&rtfd_mixed, &lt->mixed_node);
 	arch_irq_restore(flags);
 	ret = rcall_regs(nr, args);
 	flags = arch_irq_save();
-	if (slot >= 0)
-		rtfd_mixed[slot] = NULL;
+	if (blocks)
+		list_del(&lt->mixed_node);
 	arch_irq_restore(flags);
 	if (ret == -EINTR && thread_current()->interrupt_pending)
 		return -ERESTARTNOHAND;
@@ -348,7 +342,7 @@ static bool select_hide_rt(struct lx_process *p, uint64_t *map, uint64_t nfds)
 /* Put len bytes (a timespec, an epoll_event) in the caller's slot: their address for the shadow. */
 static uint64_t slot_scratch(struct lx_thread *lt, const void *data, size_t len)
 {
-	struct crtos_rcall *s = &lt->proc->chan->slots[lt->slot];
+	struct crtos_rcall *s = lt->rc;
 
 	memcpy(s->scratch, data, MIN(len, sizeof(s->scratch)));
 	return lt->proc->chan->shadow_va + (uint64_t)((uint8_t *)s->scratch - (uint8_t *)lt->proc->chan);
@@ -464,8 +458,11 @@ out:
  * An RT fd in an epoll set: Linux's set holds its placeholder with no
  * events (so Linux checks epfd, the op and membership, and a close of the
  * fd takes it out), the realm holds what it waits for (p->epitems). An
- * epoll_wait on a set with RT fds is a mixed wait like poll's; EPOLLET is
- * served as level-triggered, EPOLLONESHOT as Linux does.
+ * epoll_wait on a set with RT fds is a mixed wait like poll's; EPOLLONESHOT
+ * as Linux does. EPOLLET as Linux does too: an item reports when it is
+ * ready and its fd had an event since the item last reported (its kind's
+ * events_so_far moved), or once after EPOLL_CTL_ADD/MOD if ready then; a
+ * kind without that count is served level-triggered.
  */
 static struct lx_epitem *epitem_find(struct lx_process *p, int epfd, int fd)
 {
@@ -492,7 +489,7 @@ static long epitem_update(struct lx_process *p, int epfd, int op, int fd,
 	if (!it)
 		return -ENOSPC;
 	*it = (struct lx_epitem){ .used = true, .epfd = epfd, .fd = fd, .events = ev->events,
-				  .data = ev->data };
+				  .edge_armed = true, .data = ev->data };
 	return 0;
 }
 
@@ -536,7 +533,17 @@ struct epoll_set {
 	int n_rt, n_linux;
 	struct epoll_event rt_ev[LX_MAX_EPITEMS];
 	struct lx_epitem *rt_item[LX_MAX_EPITEMS];
+	uint64_t rt_events_so_far[LX_MAX_EPITEMS];	/* of each one's fd, when looked at */
 };
+
+/* An EPOLLET item that saw no event since it last reported: not ready for epoll. */
+static bool epitem_no_new_edge(const struct lx_epitem *it, struct lx_rtfd *f, uint64_t *so_far)
+{
+	if (!(it->events & EPOLLET) || !f->ops->events_so_far)
+		return false;
+	*so_far = f->ops->events_so_far(f);
+	return !it->edge_armed && *so_far == it->edge_seen;
+}
 
 /* The RT fds of the set that are ready, with what they are ready for. Masked. */
 static long epoll_look_rt(struct rtfd_set *set)
@@ -548,12 +555,17 @@ static long epoll_look_rt(struct rtfd_set *set)
 		struct lx_epitem *it = &es->p->epitems[i];
 		struct lx_rtfd *f = it->used && it->epfd == es->epfd ? lx_rtfd_get(es->p, (uint64_t)it->fd) :
 				    NULL;
-		unsigned int got = f && it->events ?
-				   f->ops->poll(f) & (it->events | EPOLLERR | EPOLLHUP) : 0;
+		uint64_t so_far = 0;
+		unsigned int got;
 
+		/* The count is read before the readiness: an event in between reports again. */
+		if (!f || !it->events || epitem_no_new_edge(it, f, &so_far))
+			continue;
+		got = f->ops->poll(f) & (it->events | EPOLLERR | EPOLLHUP);
 		if (!got)
 			continue;
 		es->rt_ev[es->n_rt] = (struct epoll_event){ .events = got, .data = it->data };
+		es->rt_events_so_far[es->n_rt] = so_far;
 		es->rt_item[es->n_rt++] = it;
 	}
 	return es->n_rt;
@@ -571,7 +583,10 @@ static long epoll_wait_linux(struct rtfd_set *set, bool wait, uint64_t deadline)
 	return ret;
 }
 
-/* The RT answers after Linux's in the user's array (EPOLLONESHOT items fire once). */
+/*
+ * The RT answers after Linux's in the user's array (EPOLLONESHOT items fire
+ * once, EPOLLET ones wait for their fd's next event).
+ */
 static long epoll_answer(struct epoll_set *es, long ret)
 {
 	int n = MIN(es->n_rt, es->maxevents - es->n_linux);
@@ -583,9 +598,14 @@ static long epoll_answer(struct epoll_set *es, long ret)
 				  es->rt_ev, (size_t)n * sizeof(struct epoll_event)))
 		return -EFAULT;
 	irq = arch_irq_save();
-	for (int i = 0; i < n; i++)
-		if (es->rt_item[i]->events & EPOLLONESHOT)
-			es->rt_item[i]->events = 0;
+	for (int i = 0; i < n; i++) {
+		struct lx_epitem *it = es->rt_item[i];
+
+		if (it->events & EPOLLONESHOT)
+			it->events = 0;
+		it->edge_armed = false;
+		it->edge_seen = es->rt_events_so_far[i];
+	}
 	arch_irq_restore(irq);
 	return es->n_linux + n;
 }

@@ -254,6 +254,15 @@ static unsigned int fifo_poll(struct lx_rtfd *rf)
 	return mask;
 }
 
+/* Every change either side made (data in or out, an end of file): each bumps its sequence. */
+static uint64_t fifo_events_so_far(struct lx_rtfd *rf)
+{
+	struct crtos_fifo *sh = fifo_sh(rf->obj);
+
+	return (uint64_t)__atomic_load_n(&sh->kseq, __ATOMIC_ACQUIRE) +
+	       __atomic_load_n(&sh->lseq, __ATOMIC_ACQUIRE);
+}
+
 /* FIONREAD: the bytes waiting. */
 static long fifo_ioctl(struct lx_rtfd *rf, unsigned int cmd, uint64_t arg)
 {
@@ -299,6 +308,7 @@ static const struct lx_rtfd_ops fifo_ops = {
 	.try_read = fifo_try_read,
 	.try_write = fifo_try_write,
 	.poll = fifo_poll,
+	.events_so_far = fifo_events_so_far,
 	.ioctl = fifo_ioctl,
 	.hold = fifo_hold,
 	.drop = fifo_drop,

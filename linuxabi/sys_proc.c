@@ -44,7 +44,7 @@ long sys_arch_prctl(const uint64_t *a)
 		err = arch_thread_get_gs(&t->arch, true, &gs);
 		return err ? err : copy_to_user(a[1], &gs, sizeof(gs));
 	default:
-		return -EINVAL;
+		return lx_fallback(-EINVAL);
 	}
 }
 
@@ -72,7 +72,7 @@ long sys_prctl(const uint64_t *a)
 	case PR_CAP_AMBIENT:
 		return rcall(__NR_prctl, a[0], a[1], a[2], a[3], a[4], 0);
 	default:
-		return -EINVAL;
+		return lx_fallback(-EINVAL);
 	}
 }
 

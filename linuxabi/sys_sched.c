@@ -11,9 +11,11 @@
  */
 #include <kernel/clock.h>
 #include <kernel/kernel.h>
+#include <kernel/string.h>
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
 #include <linux/resource.h>
+#include <linux/sched/types.h>
 #include <linux/time_types.h>
 #include <asm/unistd_64.h>
 
@@ -47,7 +49,7 @@ static bool policy_valid(int policy)
 static long sched_permitted(const struct lx_thread *lt, int policy, int prio)
 {
 	const struct lx_process *p = lx_current()->proc;
-	int cur = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->stats->prio : 0;
+	int cur = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->prio : 0;
 
 	if (!p->euid || !policy_rt(policy) || prio <= cur)
 		return 0;
@@ -103,6 +105,87 @@ long sys_sched_setparam(const uint64_t *a)
 	return sched_apply(lt, lt->policy, sp.sched_priority);
 }
 
+/*
+ * sched_getattr and sched_setattr: the same policies, priorities and nice
+ * values through struct sched_attr, whose first `size` bytes the caller and
+ * Linux agree on (size-versioned). SCHED_DEADLINE is not a policy of the
+ * realm, and it has no utilization clamping: those are refused as by a
+ * Linux built without them (EINVAL, EOPNOTSUPP).
+ */
+long sys_sched_getattr(const uint64_t *a)
+{
+	struct lx_thread *lt = sched_target(a[0]);
+	struct sched_attr at = { 0 };
+	uint32_t size = (uint32_t)a[2];
+
+	if ((int64_t)a[0] < 0 || !a[1] || a[3] || size < SCHED_ATTR_SIZE_VER0 || size > PAGE_SIZE)
+		return -EINVAL;
+	if (!lt)
+		return rcall(__NR_sched_getattr, a[0], a[1], a[2], a[3], 0, 0);
+	at.size = MIN(size, (uint32_t)sizeof(at));
+	at.sched_policy = (uint32_t)(lt->policy & ~SCHED_RESET_ON_FORK);
+	at.sched_flags = lt->policy & SCHED_RESET_ON_FORK ? SCHED_FLAG_RESET_ON_FORK : 0;
+	at.sched_nice = lt->nice;
+	at.sched_priority = policy_rt((int)at.sched_policy) ? (uint32_t)lt->prio : 0;
+	return copy_to_user(a[1], &at, at.size);
+}
+
+/* The caller's struct sched_attr, as Linux reads it: 0 or -errno (E2BIG: size written back). */
+static long sched_attr_read(uint64_t uattr, struct sched_attr *at)
+{
+	uint32_t size;
+
+	if (copy_from_user(&size, uattr, sizeof(size)))
+		return -EFAULT;
+	if (!size)
+		size = SCHED_ATTR_SIZE_VER0;
+	if (size < SCHED_ATTR_SIZE_VER0 || size > PAGE_SIZE) {
+		size = sizeof(*at);
+		return copy_to_user(uattr, &size, sizeof(size)) ? -EFAULT : -E2BIG;
+	}
+	memset(at, 0, sizeof(*at));
+	return copy_from_user(at, uattr, MIN(size, (uint32_t)sizeof(*at)));
+}
+
+long sys_sched_setattr(const uint64_t *a)
+{
+	struct lx_thread *lt = sched_target(a[0]);
+	struct sched_attr at;
+	int policy, prio, nice;
+	long err;
+
+	if ((int64_t)a[0] < 0 || !a[1] || a[2])
+		return -EINVAL;
+	err = sched_attr_read(a[1], &at);
+	if (err)
+		return err;
+	if (!lt)
+		return rcall(__NR_sched_setattr, a[0], a[1], a[2], 0, 0, 0);
+	if (at.sched_flags & (SCHED_FLAG_UTIL_CLAMP_MIN | SCHED_FLAG_UTIL_CLAMP_MAX))
+		return lx_fallback(-EOPNOTSUPP);
+	if (at.sched_flags & ~(uint64_t)(SCHED_FLAG_RESET_ON_FORK | SCHED_FLAG_KEEP_POLICY |
+					 SCHED_FLAG_KEEP_PARAMS))
+		return -EINVAL;
+	policy = at.sched_flags & SCHED_FLAG_KEEP_POLICY ? lt->policy & ~SCHED_RESET_ON_FORK :
+							     (int)at.sched_policy;
+	if (policy == SCHED_DEADLINE)
+		return lx_fallback(-EINVAL);
+	prio = at.sched_flags & SCHED_FLAG_KEEP_PARAMS ? (policy_rt(policy) ? lt->prio : 0) :
+							  (int)at.sched_priority;
+	if (at.sched_flags & SCHED_FLAG_RESET_ON_FORK)
+		policy |= SCHED_RESET_ON_FORK;
+	if (policy_rt(policy & ~SCHED_RESET_ON_FORK) || (at.sched_flags & SCHED_FLAG_KEEP_PARAMS))
+		return sched_apply(lt, policy, prio);
+	/* SCHED_OTHER, BATCH, IDLE: the nice value too, lowered only with privilege. */
+	nice = MAX(LX_NICE_MIN, MIN(LX_NICE_MAX, at.sched_nice));
+	if (nice < lt->nice && lx_current()->proc->euid)
+		return -EPERM;
+	err = sched_apply(lt, policy, prio);
+	if (!err)
+		lt->nice = nice;
+	return err;
+}
+
 long sys_sched_getscheduler(const uint64_t *a)
 {
 	struct lx_thread *lt = sched_target(a[0]);
@@ -121,7 +204,7 @@ long sys_sched_getparam(const uint64_t *a)
 		return -EINVAL;
 	if (!lt)
 		return rcall(__NR_sched_getparam, a[0], a[1], 0, 0, 0, 0);
-	sp.sched_priority = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->stats->prio : 0;
+	sp.sched_priority = policy_rt(lt->policy & ~SCHED_RESET_ON_FORK) ? lt->prio : 0;
 	return copy_to_user(a[1], &sp, sizeof(sp));
 }
 

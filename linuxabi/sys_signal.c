@@ -49,7 +49,27 @@ long sys_rt_sigaction(const uint64_t *a)
 	arch_irq_restore(flags);
 	if (sig == SIGCHLD)
 		lx_sigchld_sync(p);
+	else
+		lx_shadow_ignore_sync(p, (int)sig);
 	return 0;
+}
+
+/*
+ * The shadow ignores a signal exactly when the program does (SIG_IGN): one
+ * it was started with ignored (a shell starts background jobs with SIGINT
+ * ignored) must reach the program once it sets a handler or the default,
+ * and one the program ignores should not wake it. Signals the shadow never
+ * forwards are refused there (-EINVAL) and stay as they are. May block.
+ */
+void lx_shadow_ignore_sync(struct lx_process *p, int sig)
+{
+	bool ignore = p->sigactions[sig].handler == (uint64_t)SIG_IGN;
+	uint32_t bit = 1u << sig;
+
+	if (sig >= 32 || sig == SIGCONT || ignore == !!(p->shadow_ignored & bit))
+		return;
+	if (!rcall(CRTOS_SHADOW_SIGNAL_IGNORE, (uint64_t)sig, ignore, 0, 0, 0, 0))
+		p->shadow_ignored ^= bit;
 }
 
 /*

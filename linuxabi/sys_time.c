@@ -8,7 +8,11 @@
 #include <kernel/timer.h>
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
+#include <linux/resource.h>
 #include <linux/time.h>
+#include <linux/times.h>
+#include <asm/param.h>
+#include <asm/unistd_64.h>
 
 /* CPU time of the whole process: its threads, living and gone. */
 static uint64_t lx_process_cpu_cycles(struct lx_process *p)
@@ -194,4 +198,62 @@ long sys_clock_nanosleep(const uint64_t *a)
 	if (flags & TIMER_ABSTIME)
 		return lx_sleep(clk, lx_ts_ns(&req), false, 0);
 	return lx_sleep(clk, (uint64_t)now + lx_ts_ns(&req), true, a[3]);
+}
+
+/*
+ * getrusage and times. A program's CPU time is its RT threads', which the
+ * realm accounts: the user time (ru_utime, tms_utime). Its system time is
+ * what Linux spent on its behalf: its shadow's (or, for RUSAGE_THREAD, the
+ * thread's twin's), whose threads make its remote calls, Linux's user and
+ * system time of it added (so it includes the twins' bounded spinning after
+ * a call). Everything else (children, memory, faults, switches) is Linux's
+ * answer for the shadow, whose children are the program's children's
+ * shadows, as wait4's rusage is.
+ */
+static struct __kernel_old_timeval timeval_of_ns(uint64_t ns)
+{
+	return (struct __kernel_old_timeval){ .tv_sec = (long)(ns / NSEC_PER_SEC),
+					      .tv_usec = (long)(ns % NSEC_PER_SEC / 1000) };
+}
+
+static struct __kernel_old_timeval timeval_sum(struct __kernel_old_timeval x,
+					       struct __kernel_old_timeval y)
+{
+	uint64_t us = (uint64_t)(x.tv_sec + y.tv_sec) * 1000000 + (uint64_t)(x.tv_usec + y.tv_usec);
+
+	return timeval_of_ns(us * 1000);
+}
+
+long sys_getrusage(const uint64_t *a)
+{
+	struct lx_thread *lt = lx_current();
+	int who = (int)a[0];
+	struct rusage ru;
+	uint64_t cycles;
+	long ret;
+
+	ret = rcall(__NR_getrusage, a[0], a[1], 0, 0, 0, 0);	/* Linux checks who and the pointer */
+	if (ret || (who != RUSAGE_SELF && who != RUSAGE_THREAD))
+		return ret;
+	if (copy_from_user(&ru, a[1], sizeof(ru)))
+		return -EFAULT;
+	cycles = who == RUSAGE_THREAD ? thread_cpu_cycles(lt->t) : lx_process_cpu_cycles(lt->proc);
+	ru.ru_stime = timeval_sum(ru.ru_utime, ru.ru_stime);
+	ru.ru_utime = timeval_of_ns(clock_cycles_to_ns(cycles));
+	return copy_to_user(a[1], &ru, sizeof(ru));
+}
+
+long sys_times(const uint64_t *a)
+{
+	struct tms t;
+	long ret = rcall(__NR_times, a[0], 0, 0, 0, 0, 0);	/* clock ticks since Linux booted */
+
+	if (ret == -EFAULT || !a[0])
+		return ret;
+	if (copy_from_user(&t, a[0], sizeof(t)))
+		return -EFAULT;
+	t.tms_stime += t.tms_utime;
+	t.tms_utime = (long)(clock_cycles_to_ns(lx_process_cpu_cycles(lx_current()->proc)) /
+			     (NSEC_PER_SEC / HZ));
+	return copy_to_user(a[0], &t, sizeof(t)) ? -EFAULT : ret;
 }

@@ -5,7 +5,9 @@
  * the route's class decides: remote calls go to the shadow verbatim after
  * the fd or path checks their class asks for; everything else is -ENOSYS.
  * Nothing unknown can crash anything: numbers beyond the table are -ENOSYS
- * too.
+ * too. The process's statistics (crtos run --stats) count each -ENOSYS
+ * apart: a deliberate one (the ENOSYS class, and lx_fallback() in
+ * handlers) as a fallback, the others as calls the realm does not serve.
  */
 #include <kernel/printk.h>
 #include <kernel/string.h>
@@ -108,7 +110,20 @@ static bool lx_path_check(long nr, const uint64_t *a, long *ret)
 	return true;
 }
 
-static long lx_enosys(long nr)
+/* -ENOSYS for a call the realm does not serve (yet): counted for crtos run --stats. */
+static long lx_enosys(struct lx_thread *lt, long nr)
+{
+	struct crtos_stats *st = lt->proc->stats;
+
+	if (nr >= 0 && nr < CRTOS_STATS_SYSCALLS)
+		st->enosys_by_nr[nr]++;
+	else
+		st->enosys_beyond++;
+	return -ENOSYS;
+}
+
+/* A LOCAL or DUAL call without its handler: -ENOSYS, and the kernel log says so once. */
+static long lx_no_handler(struct lx_thread *lt, long nr)
 {
 	if (nr >= 0 && nr < LINUX_SYSCALL_MAX &&
 	    !(lx_enosys_reported[nr / 64] & (1ull << (nr % 64)))) {
@@ -116,7 +131,21 @@ static long lx_enosys(long nr)
 		pr_info("syscall %s (%ld) is not implemented yet: -ENOSYS\n",
 			syscall_routes[nr].name ? syscall_routes[nr].name : "?", nr);
 	}
-	return -ENOSYS;
+	return lx_enosys(lt, nr);
+}
+
+static long lx_count_fallback(struct lx_thread *lt, long nr, long err)
+{
+	if (nr >= 0 && nr < CRTOS_STATS_SYSCALLS)
+		lt->proc->stats->fallback_by_nr[nr]++;
+	return err;
+}
+
+long lx_fallback(long err)
+{
+	struct lx_thread *lt = lx_current();
+
+	return lx_count_fallback(lt, lt->syscall_nr, err);
 }
 
 /*
@@ -239,7 +268,7 @@ void syscall_entry(arch_regs_t *regs)
 	unsigned int cls;
 
 	if (nr < 0 || nr >= LINUX_SYSCALL_MAX) {
-		regs->rax = (uint64_t)-ENOSYS;
+		regs->rax = (uint64_t)lx_enosys(lt, nr);
 		return;
 	}
 	lt->regs = regs;
@@ -250,8 +279,12 @@ void syscall_entry(arch_regs_t *regs)
 		ret = lx_handlers[nr](a);
 	} else if (cls == SC_REMOTE || cls == SC_REMOTE_FD || cls == SC_REMOTE_PATH) {
 		ret = lx_remote(lt, nr, a, cls);
+	} else if (cls != SC_ENOSYS) {
+		ret = lx_no_handler(lt, nr);
+	} else if (syscall_routes[nr].name && strcmp(syscall_routes[nr].why, SC_WHY_UNCLASSIFIED)) {
+		ret = lx_count_fallback(lt, nr, -ENOSYS);	/* deliberately: the route says why */
 	} else {
-		ret = cls == SC_ENOSYS ? -ENOSYS : lx_enosys(nr);
+		ret = lx_enosys(lt, nr);	/* a gap in the numbers, or not classified yet */
 	}
 	regs->rax = (uint64_t)ret;
 }

@@ -22,19 +22,23 @@
  * here it is a redeclared enumerator, a compile error naming the call.
  */
 #define SC(name, cls, why) syscall_listed_twice_##name,
+#define SCF(name, cls, why, fallback) syscall_listed_twice_##name,
 enum {
 #include "syscalls.def"
 };
+#undef SCF
 #undef SC
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"	/* defaults, then syscalls.def */
 const struct syscall_route syscall_routes[LINUX_SYSCALL_MAX] = {
-#define LINUX_SYSCALL(name, nr) [nr] = { #name, SC_ENOSYS, SC_WHY_UNCLASSIFIED },
+#define LINUX_SYSCALL(name, nr) [nr] = { #name, SC_ENOSYS, SC_WHY_UNCLASSIFIED, 0 },
 #include <linux_syscalls.h>
 #undef LINUX_SYSCALL
-#define SC(name, cls, why) [__NR_##name] = { #name, SC_##cls, why },
+#define SC(name, cls, why) [__NR_##name] = { #name, SC_##cls, why, 0 },
+#define SCF(name, cls, why, fallback) [__NR_##name] = { #name, SC_##cls, why, fallback },
 #include "syscalls.def"
+#undef SCF
 #undef SC
 };
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
  */
 #include <kernel/clock.h>
 #include <kernel/kmem.h>
+#include <kernel/pmm.h>
 #include <kernel/printk.h>
 #include <kernel/string.h>
 #include <linuxabi/handlers.h>
@@ -23,26 +24,81 @@
 				 CLONE_DETACHED | CSIGNAL)
 #define ROBUST_LIST_HEAD_SIZE	24	/* sizeof(struct robust_list_head) */
 
-/* A record for tid in the channel's statistics: a free one, else the oldest exited one. */
+/*
+ * A record for tid in the channel's statistics: a free one, else the
+ * oldest exited one, else the last record, which sums the threads that
+ * found none (CRTOS_THREAD_OTHERS). Masked.
+ */
 static struct crtos_thread_stats *stats_record(struct lx_process *p, int tid)
 {
-	static struct crtos_thread_stats nowhere;
 	struct crtos_stats *st = p->stats;
-	struct crtos_thread_stats *rec = NULL;
+	struct crtos_thread_stats *rec = NULL, *others = &st->threads[CRTOS_STATS_THREADS - 1];
 
-	if (st->nr_threads < CRTOS_STATS_THREADS) {
+	if (st->nr_threads < CRTOS_STATS_THREADS - 1) {
 		rec = &st->threads[st->nr_threads++];
 	} else {
-		for (unsigned int i = 0; i < CRTOS_STATS_THREADS && !rec; i++)
+		for (unsigned int i = 0; i < CRTOS_STATS_THREADS - 1 && !rec; i++)
 			if (st->threads[i].state == CRTOS_THREAD_EXITED)
 				rec = &st->threads[i];
 	}
-	if (!rec)
-		rec = &nowhere;		/* cannot happen: more records than slots */
+	if (!rec) {
+		if (others->state != CRTOS_THREAD_OTHERS) {
+			memset(others, 0, sizeof(*others));
+			others->tid = -1;
+			others->state = CRTOS_THREAD_OTHERS;
+			st->nr_threads = CRTOS_STATS_THREADS;
+		}
+		return others;
+	}
 	memset(rec, 0, sizeof(*rec));
 	rec->tid = tid;
 	rec->state = CRTOS_THREAD_RUNNING;
 	return rec;
+}
+
+/*
+ * A free remote-call slot of p, its slot page allocated if this is the
+ * page's first slot: the slot's number, or -1 (none left, or no memory).
+ * Masked.
+ */
+static int slot_alloc(struct lx_process *p)
+{
+	for (unsigned int w = 0; w < ARRAY_SIZE(p->slots_used); w++) {
+		unsigned int page;
+		int slot;
+
+		if (!~p->slots_used[w])
+			continue;
+		slot = (int)(w * 64) + __builtin_ctzll(~p->slots_used[w]);
+		page = (unsigned int)slot / CRTOS_SLOTS_PER_PAGE;
+		if (!p->slot_pages[page]) {
+			paddr_t pa = pmm_alloc(0);
+
+			if (pa == PADDR_INVALID)
+				return -1;
+			p->slot_pages[page] = arch_phys_to_virt(pa);
+			memset(p->slot_pages[page], 0, PAGE_SIZE);
+			p->chan->slot_page_gpa[page] = pa;
+		}
+		p->slots_used[w] |= 1ull << (slot % 64);
+		return slot;
+	}
+	return -1;
+}
+
+static void slot_free(struct lx_process *p, int slot)
+{
+	p->slots_used[slot / 64] &= ~(1ull << (slot % 64));
+}
+
+/* The process is reaped: its slot pages go (the channel's own slots go with it). */
+void lx_slot_pages_free(struct lx_process *p)
+{
+	for (unsigned int i = 1; i < CRTOS_SLOT_PAGES; i++) {
+		if (p->slot_pages[i])
+			pmm_free(arch_virt_to_phys(p->slot_pages[i]), 0);
+		p->slot_pages[i] = NULL;
+	}
 }
 
 /* A new thread of p that will run fn, with a slot, not started. NULL: no slot or memory. */
@@ -60,23 +116,26 @@ struct lx_thread *lx_thread_new(struct lx_process *p, int tid, int prio, void (*
 		return NULL;
 	}
 	flags = arch_irq_save();
-	slot = __builtin_ffs((int)~p->slots_used) - 1;
-	if (slot < 0 || slot >= CRTOS_CHANNEL_SLOTS) {
-		arch_irq_restore(flags);
+	if (!p->slot_pages[0])
+		p->slot_pages[0] = p->chan->slots;
+	slot = slot_alloc(p);
+	if (slot < 0) {
 		thread_kill(lt->t);
+		arch_irq_restore(flags);
 		kfree(lt);
 		return NULL;
 	}
-	p->slots_used |= 1u << slot;
 	lt->t->owner = lt;
 	lt->t->as = &p->as;
 	lt->t->tid = tid;
 	lt->proc = p;
 	lt->tid = tid;
 	lt->slot = slot;
+	lt->rc = &p->slot_pages[slot / CRTOS_SLOTS_PER_PAGE][slot % CRTOS_SLOTS_PER_PAGE];
 	lt->syscall_nr = -1;
 	lt->altstack.flags = SS_DISABLE;
 	list_init(&lt->rwait_node);
+	list_init(&lt->mixed_node);
 	list_init(&lt->pending.queue);
 	lt->stats = stats_record(p, tid);
 	list_add_tail(&p->threads, &lt->proc_node);
@@ -101,10 +160,33 @@ void lx_set_sched(struct lx_thread *lt, int policy, int prio)
 	int base = policy & ~SCHED_RESET_ON_FORK;
 
 	lt->policy = policy;
+	lt->prio = prio;
 	lt->stats->policy = base;
 	lt->stats->prio = prio;
 	sched_set_sliced(lt->t, base != SCHED_FIFO);
 	thread_set_base_prio(lt->t, base == SCHED_FIFO || base == SCHED_RR ? prio : 0);
+}
+
+/*
+ * Put lt's CPU time and switches in its statistics record, once: the
+ * shadow reads them when the process ends. The shared record of the
+ * threads without one of their own sums them. Masked.
+ */
+void lx_thread_stats_close(struct lx_thread *lt)
+{
+	struct crtos_thread_stats *rec = lt->stats;
+	uint64_t ns = clock_cycles_to_ns(thread_cpu_cycles(lt->t));
+
+	if (lt->stats_closed)
+		return;
+	lt->stats_closed = true;
+	if (rec->state == CRTOS_THREAD_OTHERS) {
+		rec->cpu_ns += ns;
+		rec->switches += lt->t->nr_switches;
+	} else {
+		rec->cpu_ns = ns;
+		rec->switches = lt->t->nr_switches;
+	}
 }
 
 /* Remove a thread from its process and free it. Masked. */
@@ -113,15 +195,16 @@ static void lx_thread_detach(struct lx_thread *lt)
 	struct lx_process *p = lt->proc;
 
 	rcall_forget(lt);
-	lt->stats->state = CRTOS_THREAD_EXITED;
-	lt->stats->cpu_ns = clock_cycles_to_ns(thread_cpu_cycles(lt->t));
+	list_del(&lt->mixed_node);	/* a thread killed in a mixed wait (rtfd_wait.c) */
+	lx_thread_stats_close(lt);
+	if (lt->stats->state != CRTOS_THREAD_OTHERS)
+		lt->stats->state = CRTOS_THREAD_EXITED;
 	p->exited_cpu_cycles += thread_cpu_cycles(lt->t);
-	lt->stats->switches = lt->t->nr_switches;
 	lx_signal_flush(&lt->pending);
 	list_del(&lt->proc_node);
 	if (!lt->exiting)
 		p->nr_threads--;
-	p->slots_used &= ~(1u << lt->slot);
+	slot_free(p, lt->slot);
 	lx_vfork_forget(lt->t);
 	lt->t->owner = NULL;
 	kfree(lt->clone_regs);
@@ -183,7 +266,7 @@ static long lx_clone_flags_check(uint64_t flags)
 {
 	if ((flags & CLONE_THREAD_NEEDS) != CLONE_THREAD_NEEDS)
 		return -EINVAL;
-	return flags & ~(uint64_t)CLONE_THREAD_MAY ? -EINVAL : 0;
+	return flags & ~(uint64_t)CLONE_THREAD_MAY ? lx_fallback(-EINVAL) : 0;
 }
 
 /* clone(flags, stack, parent_tid, child_tid, tls): a thread, or a process (fork.c). */
@@ -206,8 +289,9 @@ long sys_clone(const uint64_t *a)
 	if (!child)
 		return -EAGAIN;
 	child->clone_regs = kmalloc(sizeof(*child->clone_regs));
-	tid = child->clone_regs ? rcall(CRTOS_SHADOW_CLONE, (uint64_t)child->slot, 0, 0, 0, 0, 0) :
-				  -ENOMEM;
+	tid = child->clone_regs ? rcall(CRTOS_SHADOW_CLONE, (uint64_t)child->slot,
+					p->chan->slot_page_gpa[child->slot / CRTOS_SLOTS_PER_PAGE],
+					0, 0, 0, 0) : -ENOMEM;
 	if (tid <= 0) {
 		unsigned long irq = arch_irq_save();
 
@@ -216,7 +300,8 @@ long sys_clone(const uint64_t *a)
 		return tid < 0 ? (tid == -ENOMEM ? -EAGAIN : tid) : -EAGAIN;
 	}
 	child->tid = child->t->tid = (int)tid;
-	child->stats->tid = (int)tid;
+	if (child->stats->state != CRTOS_THREAD_OTHERS)
+		child->stats->tid = (int)tid;
 	*child->clone_regs = *self->regs;
 	child->clone_regs->rax = 0;
 	if (stack)
@@ -236,7 +321,7 @@ long sys_clone(const uint64_t *a)
 	if (self->policy & SCHED_RESET_ON_FORK)
 		lx_set_sched(child, SCHED_NORMAL, 0);
 	else
-		lx_set_sched(child, self->policy, self->stats->prio);
+		lx_set_sched(child, self->policy, self->prio);
 	child->nice = self->nice;
 	sched_wake(child->t);
 	sched_preempt();

@@ -49,6 +49,12 @@ bool lx_timer_clock_ok(uint64_t clk)
 	       clk == CLOCK_REALTIME_ALARM || clk == CLOCK_BOOTTIME_ALARM;
 }
 
+/* Whether clk is a CPU-time clock: CLOCK_{PROCESS,THREAD}_CPUTIME_ID or a pid's or tid's (< 0). */
+static bool lx_cpu_clock(uint64_t clk)
+{
+	return clk == CLOCK_PROCESS_CPUTIME_ID || clk == CLOCK_THREAD_CPUTIME_ID || (int32_t)clk < 0;
+}
+
 /* The alarm clocks are their base clocks here: the machine never suspends under us. */
 static uint64_t clock_base(uint64_t clk)
 {
@@ -199,7 +205,7 @@ long sys_timer_create(const uint64_t *a)
 	int id;
 
 	if (!lx_timer_clock_ok(a[0]))
-		return -EINVAL;
+		return lx_cpu_clock(a[0]) ? lx_fallback(-EINVAL) : -EINVAL;
 	if (a[1] && copy_from_user(&ev, a[1], sizeof(ev)))
 		return -EFAULT;
 	if (ev.sigev_notify != SIGEV_SIGNAL && ev.sigev_notify != SIGEV_NONE &&
@@ -328,7 +334,13 @@ static struct itimerval itimerval_of(struct lx_ptimer *pt)
 				   .it_value = ns_to_tv(lx_ts_ns(&its.it_value)) };
 }
 
-/* Only ITIMER_REAL: the CPU-time interval timers are not supported yet. */
+/* The CPU-time interval timers are not supported yet: a fallback; other values are wrong. */
+static long itimer_unserved(uint64_t which)
+{
+	return which == ITIMER_VIRTUAL || which == ITIMER_PROF ? lx_fallback(-EINVAL) : -EINVAL;
+}
+
+/* Only ITIMER_REAL (itimer_unserved). */
 long sys_getitimer(const uint64_t *a)
 {
 	struct itimerval v = { 0 };
@@ -336,7 +348,7 @@ long sys_getitimer(const uint64_t *a)
 	unsigned long flags;
 
 	if (a[0] != ITIMER_REAL)
-		return -EINVAL;
+		return itimer_unserved(a[0]);
 	flags = arch_irq_save();
 	pt = ptimer_find(lx_current()->proc, LX_ITIMER_ID);
 	if (pt)
@@ -366,7 +378,7 @@ long sys_setitimer(const uint64_t *a)
 	long err;
 
 	if (a[0] != ITIMER_REAL)
-		return -EINVAL;
+		return itimer_unserved(a[0]);
 	if (a[1] && copy_from_user(&v, a[1], sizeof(v)))
 		return -EFAULT;
 	if (v.it_value.tv_sec < 0 || v.it_value.tv_usec < 0 || v.it_value.tv_usec >= 1000000 ||

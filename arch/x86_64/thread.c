@@ -9,6 +9,7 @@
 #include <kernel/thread.h>
 #include <kernel/string.h>
 #include <asm/internal.h>
+#include <asm/svc.h>
 
 void x86_switch(uint64_t *prev_rsp, uint64_t next_rsp);
 
@@ -28,16 +29,18 @@ static void x86_wrfsbase(uint64_t v)
 /*
  * Hardware mode: while the kernel runs, a program's GS base waits in
  * MSR_KERNEL_GS_BASE (see "GS" in nucleus.S). Exchange it for next's and
- * return the one that was there, with interrupts off for the four
- * instructions during which GS is not the per-CPU block.
+ * return the one that was there. Through the MSR, not swapgs; rdgsbase;
+ * wrgsbase; swapgs: GS stays the per-CPU block throughout. With the swaps,
+ * an event inside that window (the test VM's emulated AMD-V delivers some
+ * with IF clear, see nucleus.S) found the program's GS, swapped it in as
+ * the kernel's, and left the kernel running on it: a page fault at
+ * x86_nucleus_irq reading the per-CPU block at GS 0.
  */
 static uint64_t x86_swap_user_gs(uint64_t next)
 {
-	uint64_t flags, prev;
+	uint64_t prev = x86_rdmsr_ring0(MSR_KERNEL_GS_BASE);
 
-	__asm__ volatile("pushfq; popq %0; cli; swapgs; rdgsbase %1; wrgsbase %2; swapgs; "
-			 "pushq %0; popfq"
-			 : "=&r"(flags), "=&r"(prev) : "r"(next) : "memory", "cc");
+	x86_wrmsr_ring0(MSR_KERNEL_GS_BASE, next);
 	return prev;
 }
 

@@ -10,11 +10,17 @@
  *
  * Remote calls. Each RT thread owns a slot, served by its twin: a thread of
  * the shadow that makes the thread's remote calls (so each runs on its own
- * Linux thread, with its own tid). The kernel writes the request and sets
- * state REQUEST, then, unless the slot's polling flag says the twin is
- * spinning on it, stores the process's doorbell value to the hypercall
- * window (an ioeventfd: the shadow's eventfd fires, no VM exit); the
- * shadow's dispatcher thread then wakes the twin (a futex on state). The
+ * Linux thread, with its own tid). Slots 0-31 are in the channel; the
+ * others, up to CRTOS_MAX_THREADS, live in *slot pages* of 32 slots that the
+ * kernel allocates when a process first needs them (a thread beyond the
+ * first 32) and names in slot_page_gpa[]: CRTOS_SHADOW_CLONE gives the new
+ * slot's page, and the shadow maps it from the memfd before its twin
+ * starts. A page stays until the process is reaped. The kernel writes the
+ * request and sets state REQUEST, then, unless the slot's polling flag says
+ * the twin is spinning on it, sets the slot's bit in rung[] and stores the
+ * process's doorbell value to the hypercall window (an ioeventfd: the
+ * shadow's eventfd fires, no VM exit); the shadow's dispatcher thread then
+ * takes the rung bits and wakes those twins (a futex on state). The
  * twin executes the call, writes ret, sets state DONE, and if wake is set
  * kicks the kernel (irqfd). The kernel sees DONE, takes ret, sets FREE.
  * -errno comes back unchanged. State changes are sequentially consistent:
@@ -39,7 +45,10 @@
 
 #define CRTOS_CHANNEL_MAGIC	0x4c4e484353545243ull	/* "CRTSCHNL" */
 #define CRTOS_CHANNEL_SIZE	(128 * 1024)
-#define CRTOS_CHANNEL_SLOTS	32
+#define CRTOS_CHANNEL_SLOTS	32	/* slots in the channel itself: slot page 0 */
+#define CRTOS_SLOTS_PER_PAGE	32	/* slots in a 4 KiB slot page */
+#define CRTOS_MAX_THREADS	1024	/* slots, so threads, a process can have */
+#define CRTOS_SLOT_PAGES	(CRTOS_MAX_THREADS / CRTOS_SLOTS_PER_PAGE)
 #define CRTOS_EXEC_STRINGS	(96 * 1024)	/* path, argv, envp: larger gets E2BIG */
 #define CRTOS_BOUNCE_SIZE	(8 * 1024)	/* kernel reads files through here */
 
@@ -75,8 +84,9 @@ struct crtos_rcall {
 #define CRTOS_SHADOW_EXEC_DONE	(CRTOS_SHADOW_OP_BASE + 4)	/* ok: the program file is loaded (1) or
 								 * abandoned (0): close it; 1 after an
 								 * execve also closes close-on-exec fds */
-#define CRTOS_SHADOW_CLONE	(CRTOS_SHADOW_OP_BASE + 5)	/* slot: start a twin serving slot;
-								 * returns its tid */
+#define CRTOS_SHADOW_CLONE	(CRTOS_SHADOW_OP_BASE + 5)	/* slot, page_gpa: start a twin serving
+								 * slot, in the slot page at page_gpa
+								 * (0: in the channel); returns its tid */
 #define CRTOS_SHADOW_THREAD_EXIT (CRTOS_SHADOW_OP_BASE + 6)	/* the caller's twin ends after answering */
 #define CRTOS_SHADOW_FORK_PREPARE (CRTOS_SHADOW_OP_BASE + 7)	/* have crtos run make an empty process
 								 * for a child; returns its doorbell index */
@@ -95,6 +105,10 @@ struct crtos_rcall {
 #define CRTOS_SHM_MAP_FD	0	/* fd is a file, /dev/shm object or memfd */
 #define CRTOS_SHM_MAP_ANON	1	/* shared anonymous memory: fd unused, a new memfd */
 #define CRTOS_SHM_MAP_SYSV	2	/* fd is a SysV segment id (shmat) */
+#define CRTOS_SHADOW_SIGNAL_IGNORE (CRTOS_SHADOW_OP_BASE + 13)	/* sig, ignore: the shadow ignores sig
+								 * (1: the program set SIG_IGN) or forwards
+								 * it (0); -EINVAL for a signal it never
+								 * forwards (SIGKILL, SIGSEGV...) */
 #define CRTOS_SHADOW_STOP	(CRTOS_SHADOW_OP_BASE + 12)	/* sig: stop the shadow with sig (0: Linux
 								 * stopped it already); returns once Linux
 								 * has continued it (job control) */
@@ -178,16 +192,29 @@ struct crtos_thread_stats {
 
 #define CRTOS_THREAD_RUNNING	1
 #define CRTOS_THREAD_EXITED	2
+#define CRTOS_THREAD_OTHERS	3	/* the last record: the threads that found no record of
+					 * their own (all others live), summed; tid -1 */
 #define CRTOS_STATS_THREADS	64
 #define CRTOS_STATS_SYSCALLS	512
 
-/* At CRTOS_CHANNEL_STATS: what the process did, by thread and by system call. */
+/*
+ * At CRTOS_CHANNEL_STATS: what the process did, by thread and by system call.
+ * Calls the realm answered without serving them are counted apart (neither
+ * local nor remote): -ENOSYS for a call it does not serve (an unknown number,
+ * one not classified, one whose handler is not written yet), and fallbacks,
+ * the deliberate answers a Linux without that feature would give (the
+ * routing table's ENOSYS class, and a handler's refusal of one of a call's
+ * options, say prctl(PR_SET_SECCOMP)); the routing table names each
+ * fallback's reason (linuxabi/syscalls.def).
+ */
 struct crtos_stats {
 	uint32_t nr_threads;		/* records used (oldest exited ones are reused) */
-	uint32_t reserved;
+	uint32_t enosys_beyond;		/* -ENOSYS for numbers >= CRTOS_STATS_SYSCALLS (or < 0) */
 	struct crtos_thread_stats threads[CRTOS_STATS_THREADS];
 	uint32_t local_by_nr[CRTOS_STATS_SYSCALLS];	/* per Linux syscall number */
 	uint32_t remote_by_nr[CRTOS_STATS_SYSCALLS];
+	uint32_t enosys_by_nr[CRTOS_STATS_SYSCALLS];	/* not served: -ENOSYS */
+	uint32_t fallback_by_nr[CRTOS_STATS_SYSCALLS];	/* answered as Linux without the feature */
 };
 
 struct crtos_channel {
@@ -209,6 +236,11 @@ struct crtos_channel {
 	char exit_msg[256];		/* kernel, before EXITED: why exec failed */
 	struct crtos_exec_request exec;
 	struct crtos_siginfo sigring[CRTOS_SIGRING];
+	uint64_t slot_page_gpa[CRTOS_SLOT_PAGES];	/* kernel, before the CRTOS_SHADOW_CLONE of
+						 * a slot in it: page n's GPA (slots 32n to
+						 * 32n + 31); [0] is 0, slots[] below */
+	uint64_t rung[CRTOS_MAX_THREADS / 64];	/* kernel sets bit n before it rings the
+						 * doorbell for slot n; the shadow clears it */
 	struct crtos_rcall slots[CRTOS_CHANNEL_SLOTS];
 };
 
@@ -218,6 +250,8 @@ struct crtos_channel {
 #define CRTOS_CHANNEL_STATS	(CRTOS_CHANNEL_BOUNCE + CRTOS_BOUNCE_SIZE)
 
 _Static_assert(sizeof(struct crtos_rcall) == 128, "a slot is two cache lines");
+_Static_assert(CRTOS_SLOTS_PER_PAGE * sizeof(struct crtos_rcall) == 4096, "a slot page is a page");
+_Static_assert(CRTOS_CHANNEL_SLOTS == CRTOS_SLOTS_PER_PAGE, "the channel holds slot page 0");
 _Static_assert(sizeof(struct crtos_channel) <= CRTOS_CHANNEL_STRINGS, "channel header too big");
 _Static_assert(CRTOS_CHANNEL_STATS + sizeof(struct crtos_stats) <= CRTOS_CHANNEL_SIZE,
 	       "channel too small");

@@ -193,6 +193,19 @@ size_t kmem_size(const void *p)
 	return PAGE_SIZE << pg->order;
 }
 
+size_t kmem_cached_pages(void)
+{
+	unsigned long flags = arch_irq_save();
+	size_t n = 0;
+
+	/* A kept empty slab is its class's only partial slab. */
+	for (unsigned int c = 0; c < KMEM_CLASSES; c++)
+		if (kmem_partial[c] != PMM_NIL && kmem_slab(kmem_partial[c])->slab_inuse == 0)
+			n++;
+	arch_irq_restore(flags);
+	return n;
+}
+
 size_t kmem_live_objects(void)
 {
 	return kmem_live;

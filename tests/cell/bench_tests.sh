@@ -29,7 +29,7 @@ test_bench_quick_writes_a_complete_report() {
 	trap 'rm -rf "$dir"' RETURN
 	run "$out" bench --quick --loops 300 --samples 1000 --out "$dir"
 	expect_status 0
-	for f in report.md report.json data/series.tsv plots/timer-idle.png plots/timer-load.png; do
+	for f in report.md report.json data/series.tsv plots/timer-idle.png plots/timer-load.png plots/scope.png; do
 		[[ -s $dir/$f ]] || fail "the report has no $f"
 	done
 	# Every series, natively and in the realm, with a number in each statistic it has.
@@ -39,7 +39,8 @@ test_bench_quick_writes_a_complete_report() {
 		syscall-{read1byte,write1byte,open+close}-{native,realm,realm-rt} \
 		event-{idle,load}-{native-pipe,native-eventfd,rtfifo} \
 		costs-boot costs-boot-ram costs-start-{native,held,oneshot} \
-		costs-{fork,vfork}-{native,realm}; do
+		costs-{fork,vfork}-{native,realm} \
+		scope-{idle,load}-{native,realm}; do
 		line=$(bench_series "$dir" "$id")
 		[[ -n $line ]] || fail "series $id is missing from the report"
 		for v in $(cut -f7,9,10,11,13 <<<"$line"); do	# n min median p99 max
@@ -54,7 +55,7 @@ test_bench_quick_writes_a_complete_report() {
 	fi
 	expect_text "$dir/report.md" "## Goals"
 	# Each plot: a PNG of the size the report makes, linked from the Markdown.
-	for png in timer-idle timer-load; do
+	for png in timer-idle timer-load scope; do
 		[[ $(bench_png_size "$dir/plots/$png.png") == "1000 800" ]] ||
 			fail "plots/$png.png is not a 1000x800 PNG: $(bench_png_size "$dir/plots/$png.png")"
 		expect_text "$dir/report.md" "](plots/$png.png)"

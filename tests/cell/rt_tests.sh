@@ -45,6 +45,43 @@ test_debian_cyclictest_runs_in_the_realm() {
 	(($(by_call "$long" local clock_nanosleep) >= 2000)) || fail "clock_nanosleep was not local"
 }
 
+# cyclictest keeps its status in shared memory (/dev/shm/cyclictest<pid>,
+# shm_open + MAP_SHARED); Debian's get_cyclictest_snapshot, a Linux python
+# script, sends it SIGUSR2 (its handler writes the status there) and reads
+# the file: the realm's writes reach Linux's view of the object. SIGINT ends
+# it as natively (summary printed, the object unlinked, status 0).
+# timeout: 90
+test_debian_cyclictest_snapshot_through_its_shared_memory() {
+	local out snap pid shm=""
+	command -v get_cyclictest_snapshot >/dev/null || fail "get_cyclictest_snapshot is not installed (rt-tests)"
+	out=$(tmp)
+	snap=$(tmp)
+	"$CRTOS" run -- cyclictest -m -p 80 -i 1000 -l 600000 -q >"$out" 2>&1 &
+	# Its pid in the realm is its shadow's: the one in the object's name.
+	for _ in $(seq 300); do
+		pid=$(pgrep -f -n "^crtos-shadow .* -- [^ ]*cyclictest cyclictest -m -p 80 -i 1000 -l 600000") &&
+			shm=/dev/shm/cyclictest$pid && [[ -e $shm ]] && break
+		sleep 0.1
+	done
+	[[ -n $shm && -e $shm ]] || { cat "$out"; fail "no /dev/shm/cyclictest<pid> appeared"; }
+	sleep 1
+	get_cyclictest_snapshot -s "$pid" >/dev/null
+	for _ in $(seq 100); do
+		get_cyclictest_snapshot -p "$pid" >"$snap" 2>&1
+		grep -q "^T: 0 (.*C: *[1-9]" "$snap" && break
+		sleep 0.1
+	done
+	cat "$snap"
+	grep -q "^T: 0 (.*C: *[1-9]" "$snap" || fail "the snapshot from shared memory has no thread status"
+	kill -INT "$pid"
+	status=0
+	wait $! || status=$?
+	cat "$out"
+	expect_status 0
+	grep -q "^T: 0 (" "$out" || fail "no summary after SIGINT"
+	[[ ! -e $shm ]] || fail "$shm was not unlinked at exit"
+}
+
 # The program's output without its "# " measurement lines.
 checks_only() {
 	grep -v '^# ' "$1"
@@ -222,4 +259,60 @@ test_killed_threaded_programs_leave_a_working_cell() {
 	cat "$cell"
 	expect_no_text "$cell" "panic"
 	expect_text "$cell" "crtos: the cell shut down, exit status 0"
+}
+
+# Threads beyond the channel's 32 slots (slot pages on demand,
+# docs/architecture.md "Threads and their twins"): 200 threads at once
+# making remote and local calls give the native checksums, with each C
+# library; --stats sums the threads past its records in one "others" line.
+# timeout: 240
+test_threads_two_hundred_at_once_match_native() {
+	local libc out
+	for libc in musl glibc dyn; do
+		checks_match_native "$(tmp)" "threads-$libc" many
+	done
+	out=$(tmp)
+	run "$out" run --stats -- "$BUILD/programs/threads-musl" many
+	expect_status 0
+	grep -q '^crtos: *others ' "$out" || fail "--stats has no line for the threads past its records"
+	(($(by_call "$out" remote getppid) >= 2000)) || fail "the threads' getppid calls were not remote"
+}
+
+# 2000 threads in waves of 100, twice, in a held cell: the cell gets all
+# its memory and heap objects back (kernel stacks, slot pages, the
+# threads' records), and the program's fds are as many after as before.
+# timeout: 300
+test_threads_churn_of_2000_leaks_no_memory() {
+	local cell log out before after
+	cell=$(tmp)
+	log=$(tmp)
+	out=$(tmp)
+	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
+	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$log" && break; sleep 0.05; done
+	for _ in 1 2; do
+		checks_match_native "$out" threads-glibc churn
+		"$CRTOS" run -- $BUSYBOX true
+	done
+	kill -TERM %1
+	wait %1
+	before=$(procs_reap_counts "$log" 2)
+	after=$(procs_reap_counts "$log" 4)
+	echo "free memory and heap objects after 2000 threads: $before; after 2000 more: $after"
+	[[ -n $before && $before == "$after" ]] || fail "the cell did not get its memory back"
+}
+
+# A clone past the realm's last slot fails with EAGAIN, as Linux's past its
+# limits (pthread_create says so), and the process and cell go on: all the
+# threads it had join, and a new one starts.
+# timeout: 240
+test_threads_past_the_limit_fail_with_eagain() {
+	local out max
+	out=$(tmp)
+	max=$(sed -n 's/^#define CRTOS_MAX_THREADS[[:space:]]*\([0-9]*\).*/\1/p' include/crtos/channel.h)
+	run "$out" run -- "$BUILD/programs/threads-musl" limit
+	expect_status 0
+	expect_text "$out" "threads started: $((max - 1))"
+	expect_text "$out" "then: EAGAIN"
+	expect_text "$out" "a thread after they ended: ok"
+	[[ $("$CRTOS" run -- $BUSYBOX echo next) == next ]] || fail "the realm did not carry on"
 }

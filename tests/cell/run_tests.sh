@@ -109,6 +109,12 @@ test_run_test_programs_match_native_musl_and_glibc() {
 	done
 }
 
+# times, getrusage (the realm's CPU accounting) and sched_getattr/setattr,
+# as natively (tests/programs/cputimes.c).
+test_run_cpu_times_and_scheduling_attributes_like_native() {
+	program_matches_native cputimes ""
+}
+
 # A timerfd (an RT fd in the realm) and a pipe (a Linux fd) in one poll,
 # select, pselect6 or epoll set, as event loops use them (tests/programs/fdwait.c).
 test_run_waits_on_timerfd_and_pipe_like_native() {
@@ -184,6 +190,43 @@ test_run_stats_survive_the_program_closing_stderr() {
 	"$CRTOS" run --stats -- $BUSYBOX sh -c 'exec 2>&-; exit 3' 2>"$out" || status=$?
 	expect_status 3
 	grep -q "^crtos: thread statistics" "$out" || { cat "$out"; fail "no statistics"; }
+}
+
+# Calls the realm answers without serving them fail as natively (the
+# program's output is the same), and --stats names them: a number with no
+# system call among the calls answered ENOSYS, seccomp (an ENOSYS route) and
+# prctl(PR_SET_SECCOMP) (a handler's refusal) among the fallbacks, each with
+# its reason; --stats=FILE has the same as records, for forked processes too.
+test_run_stats_name_enosys_and_fallback_calls() {
+	local prog out tsv
+	prog=$(realpath "$BUILD/programs/unserved-musl")	# the TSV names the canonical path
+	native_vs_rt unserved "$BUILD/programs/unserved-glibc"
+	out=$(tmp)
+	"$CRTOS" run --stats -- "$prog" >/dev/null 2>"$out"
+	sed -n '/^crtos:   answered ENOSYS/,/^crtos:   fallbacks/p' "$out" |
+		grep -qx 'crtos:     #511 1: no such system call' ||
+		{ cat "$out"; fail "--stats does not name the unknown call among the ENOSYS answers"; }
+	sed -n '/^crtos:   fallbacks/,$p' "$out" | grep -q '^crtos:     seccomp 1: would filter' ||
+		{ cat "$out"; fail "--stats does not name seccomp among the fallbacks"; }
+	sed -n '/^crtos:   fallbacks/,$p' "$out" | grep -q '^crtos:     prctl 1: options the realm' ||
+		{ cat "$out"; fail "--stats does not name prctl among the fallbacks"; }
+	grep -q '^crtos:   local by call:.* prctl 1' "$out" ||
+		{ cat "$out"; fail "the fallback of a handler is not a local call"; }
+	# A served call is neither: busybox true makes none the realm refuses.
+	"$CRTOS" run --stats -- $BUSYBOX true 2>"$out"
+	grep -qx 'crtos:   answered ENOSYS (calls the realm does not serve): none' "$out" ||
+		{ cat "$out"; fail "--stats of busybox true names ENOSYS answers"; }
+	tsv=$(tmp)
+	"$CRTOS" run --stats="$tsv" -- $BUSYBOX sh -c "$prog; true" >/dev/null 2>"$out"
+	[[ ! -s $out ]] || { cat "$out"; fail "--stats=FILE wrote to stderr"; }
+	head -1 "$tsv" | grep -qx $'pid\tprogram\tkind\tcall\tcount\treason' ||
+		{ cat "$tsv"; fail "--stats=FILE: no header line"; }
+	grep -q $'\t'"$prog"$'\tenosys\t#511\t1\tno such system call$' "$tsv" ||
+		{ cat "$tsv"; fail "--stats=FILE lacks the forked program's unknown call"; }
+	grep -q $'\t'"$prog"$'\tfallback\tseccomp\t1\twould filter' "$tsv" ||
+		{ cat "$tsv"; fail "--stats=FILE lacks the forked program's seccomp fallback"; }
+	grep -q $'\t/usr/bin/busybox\tremote\twait4\t' "$tsv" ||
+		{ cat "$tsv"; fail "--stats=FILE lacks the shell's own calls"; }
 }
 
 test_run_pid_is_the_shadows_and_kill_works() {

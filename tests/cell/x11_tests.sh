@@ -201,7 +201,7 @@ x11_wait_exit() {
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null || true
-		fail "$x11_scene: the program did not end within 30 s after its last input"
+		fail "$x11_scene: the program did not end within $(scaled_count 30) s after its last input"
 	fi
 	status=0
 	wait "$pid" || status=$?
@@ -394,4 +394,68 @@ test_x11_imagemagick_converts_and_displays_like_native() {
 	x11_start
 	x11_native_vs_rt im_display "" "$DISPLAY_IM" -geometry +0+0 "$im/native.png"
 	rm -rf "$x11_dir" "$im"
+}
+
+# The example examples/scope: a SCHED_FIFO thread samples every 1 ms while
+# its window draws the trace. It runs natively, then in the realm, for a few
+# seconds while xdotool moves and resizes the window (ConfigureNotify, a new
+# pixmap, redraws); both must end with 0 and report every period's lateness
+# at SCHED_FIFO. The screen is captured midway: the trace is live, so no
+# pixel identity; the trace's own colour must cover a line's worth of pixels.
+SCOPE=$BUILD/examples/scope
+SCOPE_TRACE='#00ff66'	# examples/scope/view.c: the trace's colour
+
+x11_colour_pixels() {	# x11_colour_pixels PNG COLOUR: how many pixels have exactly COLOUR
+	"$CONVERT" "$1" -fill black +opaque "$2" -fill white -opaque "$2" \
+		-format '%[fx:int(mean*w*h+0.5)]' info:
+}
+
+x11_drag() {	# x11_drag WINDOW: move and resize it, again and again, until it is gone
+	local i=0
+	while "$XDOTOOL" windowmove "$1" $((i % 5 * 20)) $((i % 3 * 20)) \
+		windowsize "$1" $((520 + i % 4 * 30)) $((380 + i % 3 * 30)) 2>/dev/null; do
+		i=$((i + 1))
+		sleep 0.05
+	done
+}
+
+# timeout: 180
+test_x11_scope_example_samples_and_draws_natively_and_in_the_realm() {
+	local mode drag shot pixels crtos
+	x11_need "$XVFB" "$XDOTOOL" "$XWD" "$CONVERT" || return 0
+	[[ -x $SCOPE ]] || fail "no $SCOPE: make builds it (libx11-dev)"
+	crtos=$(realpath "$CRTOS")
+	x11_start
+	x11_scene=scope
+	x11_out=$(tmp)
+	for mode in native rt; do
+		x11_mode=$mode
+		if [[ $mode == native ]]; then
+			"$SCOPE" --seconds 4 --geometry 560x400+0+0 >"$x11_out.$mode" 2>&1 &
+		else
+			"$crtos" run -- "$SCOPE" --seconds 4 --geometry 560x400+0+0 >"$x11_out.$mode" 2>&1 &
+		fi
+		x11_prog=$!
+		x11_window Scope
+		x11_drag "$x11_win" &
+		drag=$!
+		sleep 1.5
+		shot=$(tmp).png
+		x11_shot "$shot"
+		kill "$drag" 2>/dev/null || true
+		wait "$drag" 2>/dev/null || true
+		x11_wait_exit "$x11_prog"
+		cat "$x11_out.$mode"
+		((status == 0)) || fail "scope ($mode): exit status $status"
+		expect_text "$x11_out.$mode" "# periods 4000 of 1000 us, SCHED_FIFO,"
+		expect_text "$x11_out.$mode" "# lateness us: min "
+		pixels=$(x11_colour_pixels "$shot" "$SCOPE_TRACE")
+		echo "scope ($mode): $pixels pixels of the trace's colour"
+		if ((pixels < 300)); then
+			cp "$shot" "$X11_LOGS/x11-scope-$mode.png"
+			fail "scope ($mode): the trace has $pixels pixels on the screen, expected 300 or more" \
+				"(see $X11_LOGS/x11-scope-$mode.png)"
+		fi
+		[[ -z ${CRTOS_X11_KEEP:-} ]] || cp "$shot" "$X11_LOGS/x11-scope-$mode.png"
+	done
 }

@@ -2,7 +2,7 @@
 /*
  * Waiting on sets that mix a timerfd and a pipe, as event loops do (Emacs
  * keeps its timers in a timerfd inside pselect6): poll, select, pselect6
- * (with its signal mask) and epoll. Each one sees the timer fire, the pipe
+ * (with its signal mask) and epoll (level- and edge-triggered). Each one sees the timer fire, the pipe
  * become readable (written by a thread meanwhile), both at once, a
  * timeout, and a bad fd. Times are only checked loosely (not early, not
  * seconds late); nothing printed depends on them.
@@ -297,6 +297,36 @@ static void test_epoll_details(void)
 	reset();
 }
 
+/*
+ * EPOLLET on the timerfd: reported once, not again while it stays unread (a
+ * Linux timerfd wakes its waiters once, and a periodic one re-arms only when
+ * read), again at the next expiry after a read or a MOD.
+ */
+static void test_epoll_edge(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = TIMER };
+	struct itimerspec every_30ms = { .it_interval = { 0, 30 * MS }, .it_value = { 0, 30 * MS } };
+	uint64_t ticks;
+
+	check_ok("epoll_ctl MOD the timerfd EPOLLET", epoll_ctl(epfd, EPOLL_CTL_MOD, tfd, &ev));
+	reset();
+	timer_in(1);
+	usleep(5000);
+	check_bits("epoll_wait, EPOLLET: the expired timerfd, once", wait_epoll(1000), TIMER);
+	check_bits("epoll_wait, EPOLLET: not again while unread", wait_epoll(50), 0);
+	check_ok("epoll_ctl MOD it EPOLLET again", epoll_ctl(epfd, EPOLL_CTL_MOD, tfd, &ev));
+	check_bits("epoll_wait, EPOLLET: once more after MOD", wait_epoll(1000), TIMER);
+	reset();
+	timerfd_settime(tfd, 0, &every_30ms, NULL);
+	check_bits("epoll_wait, EPOLLET: a periodic timer's expiry", wait_epoll(1000), TIMER);
+	check_bits("epoll_wait, EPOLLET: no more while unread", wait_epoll(100), 0);
+	check_true("read of the periodic timerfd", read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks));
+	check_bits("epoll_wait, EPOLLET: its next expiry after the read", wait_epoll(1000), TIMER);
+	reset();
+	ev.events = EPOLLIN;
+	check_ok("epoll_ctl MOD it back to level-triggered", epoll_ctl(epfd, EPOLL_CTL_MOD, tfd, &ev));
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -361,6 +391,7 @@ int main(void)
 	check_ok("epoll_ctl ADD the pipe", epoll_ctl(epfd, EPOLL_CTL_ADD, pfd[0], &ev));
 	run_cases("epoll_wait", wait_epoll);
 	test_epoll_details();
+	test_epoll_edge();
 	test_select_details();
 	test_pselect_mask();
 	return check_done();

@@ -67,6 +67,28 @@ TEST(kmem_random_workload_keeps_objects_intact)
 	EXPECT(free_before - pmm_free_pages() <= 8);
 }
 
+/* A size class's first use keeps an empty slab: counted apart, so free + cached stays put. */
+TEST(kmem_kept_empty_slabs_are_counted_as_cached)
+{
+	size_t free_before;
+	void *a, *b;
+
+	kmem_reset();
+	free_before = pmm_free_pages();
+	EXPECT_EQ(kmem_cached_pages(), 0);
+	a = kmalloc(100);
+	b = kmalloc(1000);
+	EXPECT_EQ(kmem_cached_pages(), 0);	/* both slabs hold an object */
+	kfree(a);
+	kfree(b);
+	EXPECT_EQ(kmem_cached_pages(), 2);	/* one kept empty slab for each class */
+	EXPECT_EQ(pmm_free_pages() + kmem_cached_pages(), free_before);
+	a = kmalloc(100);
+	EXPECT_EQ(kmem_cached_pages(), 1);	/* reused, no longer empty */
+	kfree(a);
+	EXPECT_EQ(pmm_free_pages() + kmem_cached_pages(), free_before);
+}
+
 TEST(kmem_rejects_pointers_it_did_not_return)
 {
 	uint8_t *p;

@@ -299,12 +299,12 @@ static void cell_print_ram(struct cell *c, uint64_t mem_size)
 }
 
 /* Keep the cell and serve crtos run until a signal, the cell's end, or hold_ms. */
-static int cell_hold(struct cell *c, const sigset_t *set, long hold_ms, int *sig)
+static int cell_hold(struct cell *c, bool rt, const sigset_t *set, long hold_ms, int *sig)
 {
 	char path[108], why[300];
 	int ret;
 
-	if (fifofs_start(c, why, sizeof(why)))
+	if (fifofs_start(c, rt, why, sizeof(why)))
 		fprintf(stderr, "crtos: warning: the cell's RT-FIFOs will not be visible to Linux: %s\n",
 			why);
 	else
@@ -340,7 +340,7 @@ static int cell_run(struct cell *c, struct cell_opts *o, const sigset_t *set)
 		if (o->selftest)
 			ret = cell_wait_or_signal(c, set, SELFTEST_TIMEOUT_MS, &sig);
 		else if (o->hold)
-			ret = cell_hold(c, set, o->hold_ms, &sig);
+			ret = cell_hold(c, !o->cfg.no_rt, set, o->hold_ms, &sig);
 		else
 			ret = 0;
 		if (ret == 0 && !o->selftest && !o->hold) {

@@ -62,6 +62,8 @@ struct run_opts {
 	bool verbose;
 	bool new_cell;			/* never reuse a serving cell */
 	bool stats;			/* print per-thread statistics at the end */
+	const char *stats_path;		/* --stats=FILE: every process's counts, as TSV */
+	int stats_fd;			/* stats_path, open O_APPEND, or -1 */
 	int killed_by;			/* out: the signal that ended the program, or 0 */
 	long boot_timeout_ms;
 	char path[PATH_MAX];		/* the program, found */
@@ -99,8 +101,15 @@ void cmd_run_help(void)
 "  --new-cell           boot a cell for this program even if one is running\n"
 "  --stats              when the program ends, print each thread's system calls:\n"
 "                       how many the realm served (local) and how many its\n"
-"                       twin made in Linux (remote), by thread and by call;\n"
+"                       twin made in Linux (remote), by thread and by call,\n"
+"                       then the calls it answered without serving them: with\n"
+"                       ENOSYS (calls it does not serve) and with a fallback\n"
+"                       (as a Linux without the feature would), with reasons;\n"
 "                       also those so far when it or crtos run is killed\n"
+"  --stats=FILE         write the counts by call of every process of the run\n"
+"                       (forked ones too) to FILE instead, tab-separated:\n"
+"                       pid, program, kind (local, remote, enosys, fallback),\n"
+"                       call, count, reason; one header line first\n"
 "  -h, --help\n"
 "\n"
 "Exit status: the program's; if signal N ended it, crtos run ends by signal N\n"
@@ -126,7 +135,7 @@ static const struct option run_options[] = {
 	{ "no-rt", no_argument, NULL, R_NO_RT },
 	{ "shield", no_argument, NULL, R_SHIELD },
 	{ "new-cell", no_argument, NULL, R_NEW_CELL },
-	{ "stats", no_argument, NULL, R_STATS },
+	{ "stats", optional_argument, NULL, R_STATS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -193,7 +202,12 @@ static int run_parse_one(struct run_opts *o, int opt, const char *arg)
 		o->new_cell = true;
 		return 0;
 	case R_STATS:
-		o->stats = true;
+		if (arg && !*arg)
+			return run_usage("--stats=FILE needs a file name", NULL);
+		if (arg)
+			o->stats_path = arg;
+		else
+			o->stats = true;
 		return 0;
 	case 'h':
 		cmd_run_help();
@@ -255,6 +269,7 @@ static int run_parse(struct run_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->cfg.cpu = -1;
+	o->stats_fd = -1;
 	o->boot_timeout_ms = 10000;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
@@ -283,14 +298,14 @@ struct run_cell {
 /* The child: become the shadow. Never returns. */
 static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const char *shadow)
 {
-	char memfd[16], bell[16], kick[16], sup[16], gpa[32], prio[8], flags[16];
+	char memfd[16], bell[16], kick[16], sup[16], gpa[32], prio[8], flags[16], stats[16];
 	int n = 0;
 	char **args;
 	sigset_t none;
 
 	for (int i = 0; o->argv[i]; i++)
 		n++;
-	args = calloc((size_t)n + 11, sizeof(char *));
+	args = calloc((size_t)n + 12, sizeof(char *));
 	snprintf(memfd, sizeof(memfd), "%d", rc->memfd);
 	snprintf(bell, sizeof(bell), "%d", rc->doorbell);
 	snprintf(kick, sizeof(kick), "%d", rc->kick);
@@ -298,6 +313,7 @@ static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const
 	snprintf(gpa, sizeof(gpa), "%#llx", (unsigned long long)rc->channel_gpa);
 	snprintf(prio, sizeof(prio), "%d", o->prio);
 	snprintf(flags, sizeof(flags), "%#x", o->stats ? CRTOS_EXEC_STATS : 0);
+	snprintf(stats, sizeof(stats), "%d", o->stats_fd);
 	args[0] = "crtos-shadow";
 	args[1] = memfd;
 	args[2] = bell;
@@ -306,15 +322,18 @@ static void run_exec_shadow(struct run_opts *o, const struct run_cell *rc, const
 	args[5] = gpa;
 	args[6] = prio;
 	args[7] = flags;
-	args[8] = "--";
-	args[9] = o->path;
+	args[8] = stats;
+	args[9] = "--";
+	args[10] = o->path;
 	for (int i = 0; i <= n; i++)
-		args[10 + i] = o->argv[i];
+		args[11 + i] = o->argv[i];
 	/* The fds cross exec; the shadow hides them at the top of its fd range. */
 	fcntl(rc->memfd, F_SETFD, 0);
 	fcntl(rc->doorbell, F_SETFD, 0);
 	fcntl(rc->kick, F_SETFD, 0);
 	fcntl(rc->sup, F_SETFD, 0);
+	if (o->stats_fd >= 0)
+		fcntl(o->stats_fd, F_SETFD, 0);
 	fcntl(rc->doorbell, F_SETFL, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);	/* dispositions stay: SIG_IGN crosses exec */
@@ -513,7 +532,8 @@ static int run_wait(const struct run_cell *rc, pid_t shadow, const sigset_t *set
  * program has not ended, and its statistics so far are still in the
  * channel until the process is reaped.
  */
-static void run_stats_of_killed(const struct run_cell *rc, int status)
+static void run_stats_of_killed(const struct run_opts *o, const struct run_cell *rc, pid_t pid,
+				int status)
 {
 	struct crtos_channel *chan;
 	char why[64];
@@ -523,7 +543,10 @@ static void run_stats_of_killed(const struct run_cell *rc, int status)
 		return;
 	if (__atomic_load_n(&chan->state, __ATOMIC_ACQUIRE) != CRTOS_CHAN_EXITED) {
 		snprintf(why, sizeof(why), "its shadow was killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
-		stats_print(stderr, chan, why);
+		if (o->stats)
+			stats_print(stderr, chan, why);
+		if (o->stats_fd >= 0)
+			stats_write_tsv(o->stats_fd, chan, pid, o->path);
 	}
 	munmap(chan, CRTOS_CHANNEL_SIZE);
 }
@@ -563,8 +586,8 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		cellsock_send(rc->sock, &msg, NULL, 0);
 	}
 	status = run_wait(rc, pid, set, &rp);
-	if (o->stats && status != -1 && WIFSIGNALED(status))
-		run_stats_of_killed(rc, status);
+	if ((o->stats || o->stats_fd >= 0) && status != -1 && WIFSIGNALED(status))
+		run_stats_of_killed(o, rc, pid, status);
 	run_procs_end(&rp);
 	if (status == -1) {
 		fprintf(stderr, "crtos: the cell stopped while the program ran\n");
@@ -671,6 +694,22 @@ static int run_connect_shielded(int *cpu)
 	return -1;
 }
 
+/* --stats=FILE: a new file with its header line, which each process's shadow appends to. */
+static int run_open_stats(struct run_opts *o)
+{
+	o->stats_fd = open(o->stats_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (o->stats_fd < 0 ||
+	    write(o->stats_fd, STATS_TSV_HEADER, strlen(STATS_TSV_HEADER)) < 0) {
+		fprintf(stderr, "crtos: cannot write the statistics file %s: %s\n", o->stats_path,
+			strerror(errno));
+		if (o->stats_fd >= 0)
+			close(o->stats_fd);
+		o->stats_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -687,6 +726,11 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o.cfg.log_out = log ? log : o.verbose ? stderr : NULL;
+	if (o.stats_path && run_open_stats(&o)) {
+		if (log)
+			fclose(log);
+		return EXIT_USAGE;
+	}
 	/* Relay these, unless they were ignored when we started: then the program ignores them too. */
 	sigemptyset(&set);
 	for (unsigned int i = 0; i < sizeof(run_relayed) / sizeof(run_relayed[0]); i++) {
@@ -722,6 +766,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (log)
 		fclose(log);
+	if (o.stats_fd >= 0)
+		close(o.stats_fd);
 	/* Everything is shut down: end the way the program did, for the shell's message. */
 	if (o.killed_by)
 		die_by_signal(o.killed_by);

@@ -52,6 +52,7 @@ struct fifofs {
 	struct fuse_session *se;
 	char mnt[256];
 	pthread_t loop_thread, event_thread;
+	bool rt;			/* the threads run at SCHED_FIFO FIFOFS_PRIO */
 	bool loop_started, event_started;
 	pthread_mutex_t lock;		/* the fields below, and every wait */
 	pthread_cond_t cond;		/* something changed */
@@ -90,6 +91,26 @@ static void ff_changed(void)
 	pthread_mutex_unlock(&fs.lock);
 }
 
+/*
+ * The server's threads run at SCHED_FIFO FIFOFS_PRIO (held cells, unless
+ * --no-rt): above Linux's ordinary (SCHED_OTHER) load, below every
+ * real-time thread of Linux's. A Linux process's write to a FIFO, and the
+ * answer it waits for, each cross a worker here: at SCHED_OTHER, stress-ng
+ * on Linux's CPUs put milliseconds into the round trip's tail
+ * (docs/benchmarks.md). libfuse's workers inherit the loop thread's policy
+ * (PTHREAD_INHERIT_SCHED). Where Linux refuses (no privilege) they stay at
+ * SCHED_OTHER, which only costs latency.
+ */
+#define FIFOFS_PRIO	1
+
+static void ff_adopt_priority(void)
+{
+	struct sched_param sp = { .sched_priority = FIFOFS_PRIO };
+
+	if (fs.rt)
+		pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+}
+
 /* The kernel's doorbell, or WAKE_MS: waiters and pollers look again. */
 static void *ff_event_main(void *arg)
 {
@@ -97,6 +118,7 @@ static void *ff_event_main(void *arg)
 	eventfd_t v;
 
 	(void)arg;
+	ff_adopt_priority();
 	while (!__atomic_load_n(&fs.stop, __ATOMIC_ACQUIRE)) {
 		if (poll(&pfd, 1, WAKE_MS) > 0)
 			eventfd_read(pfd.fd, &v);
@@ -460,6 +482,7 @@ static void *ff_loop_main(void *arg)
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 
 	(void)arg;
+	ff_adopt_priority();
 	if (cfg) {
 		fuse_loop_cfg_set_max_threads(cfg, 32);
 		fuse_session_loop_mt(fs.se, cfg);
@@ -489,7 +512,7 @@ static int ff_prepare_dir(int cpu, char *why, size_t whylen)
 	return 0;
 }
 
-int fifofs_start(struct cell *c, char *why, size_t whylen)
+int fifofs_start(struct cell *c, bool rt, char *why, size_t whylen)
 {
 	char fsname[64];
 	char *argv[] = { "crtos", "-o", NULL, NULL };
@@ -499,6 +522,7 @@ int fifofs_start(struct cell *c, char *why, size_t whylen)
 
 	memset(&fs, 0, sizeof(fs));
 	fs.c = c;
+	fs.rt = rt;
 	snprintf(fs.mnt, sizeof(fs.mnt), "%s/cell%d/fifo", vmm_runtime_dir(), cell_cpu(c));
 	if (ff_prepare_dir(cell_cpu(c), why, whylen))
 		return -1;

@@ -18,6 +18,11 @@ static const unsigned char has_handler[LINUX_SYSCALL_MAX] = {
 #undef HANDLER
 };
 
+static int is_unclassified(const struct syscall_route *r)
+{
+	return r->cls == SC_ENOSYS && strcmp(r->why, SC_WHY_UNCLASSIFIED) == 0;
+}
+
 /* The "kernel" column: what the running kernel does with a call of this class. */
 static const char *served(unsigned int nr, unsigned char cls)
 {
@@ -25,7 +30,9 @@ static const char *served(unsigned int nr, unsigned char cls)
 		return has_handler[nr] ? "yes" : "not yet: -ENOSYS";
 	if (has_handler[nr])
 		return "inspects, then forwards";
-	return cls == SC_ENOSYS ? "-ENOSYS" : "forwards";
+	if (cls == SC_ENOSYS)
+		return is_unclassified(&syscall_routes[nr]) ? "-ENOSYS" : "-ENOSYS (fallback)";
+	return "forwards";
 }
 
 static const char *const class_meaning[SC_NR_CLASSES] = {
@@ -44,11 +51,6 @@ static const unsigned char class_order[SC_NR_CLASSES] = {
 	SC_LOCAL, SC_DUAL, SC_REMOTE, SC_REMOTE_FD, SC_REMOTE_PATH, SC_ENOSYS,
 };
 
-static int is_unclassified(const struct syscall_route *r)
-{
-	return r->cls == SC_ENOSYS && strcmp(r->why, SC_WHY_UNCLASSIFIED) == 0;
-}
-
 static void print_intro(void)
 {
 	printf("# Linux system calls in crtos\n\n"
@@ -66,7 +68,7 @@ static void print_intro(void)
 static void print_summary(void)
 {
 	unsigned int count[SC_NR_CLASSES] = { 0 };
-	unsigned int total = 0, unclassified = 0, implemented = 0;
+	unsigned int total = 0, unclassified = 0, implemented = 0, fallbacks = 0;
 	unsigned int i;
 
 	for (i = 0; i < LINUX_SYSCALL_MAX; i++) {
@@ -77,6 +79,7 @@ static void print_summary(void)
 		count[syscall_routes[i].cls]++;
 		total++;
 		unclassified += is_unclassified(&syscall_routes[i]);
+		fallbacks += syscall_routes[i].fallback != NULL;
 	}
 
 	printf("| class | calls | meaning |\n| --- | ---: | --- |\n");
@@ -87,6 +90,13 @@ static void print_summary(void)
 	printf("Of the LOCAL and DUAL calls, %u have a handler in the kernel today (column *kernel*:\n"
 	       "`yes`); the others return -ENOSYS until theirs is written (`not yet`). The kernel\n"
 	       "logs the first use of each such call.\n\n", implemented);
+	printf("*Fallbacks* are the realm's deliberate answers, those a Linux without the feature\n"
+	       "would give: every ENOSYS call classified here (`-ENOSYS (fallback)`, for the\n"
+	       "reason given), and %u served calls whose handlers refuse some of their uses\n"
+	       "(their reason says *Fallback:* what and why). `crtos run --stats` counts them\n"
+	       "apart from the calls it answers -ENOSYS because it does not serve them (not\n"
+	       "classified, no handler yet, no such call), and `docs/compat.md` lists both for\n"
+	       "the programs we run.\n\n", fallbacks);
 
 	if (unclassified)
 		printf("%u of the ENOSYS calls are not classified in `linuxabi/syscalls.def` yet.\n\n",
@@ -143,6 +153,10 @@ static void print_table(void)
 		printf("| %u | `%s` | %s | %s | ", i, r->name, syscall_class_name(r->cls),
 		       served(i, r->cls));
 		print_reason(r->why);
+		if (r->fallback) {
+			printf(". *Fallback:* ");
+			print_reason(r->fallback);
+		}
 		printf(" |\n");
 	}
 }

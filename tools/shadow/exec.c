@@ -176,13 +176,16 @@ static int put_string(const char *s, size_t *used)
 	return 0;
 }
 
+/* The program of the exec in progress: sh.program once it is loaded (exec_done). */
+static char exec_program[sizeof(sh.program)];
+
 /* The strings area: path (as given), exe (the file's canonical path), argv[], envp[]. */
 static int exec_put_strings(int fd, const char *path, const char **argv, int argc, char **envp,
 			    int envc)
 {
 	struct crtos_exec_request *req = &sh.chan->exec;
 	char link[64], exe[4096];
-	size_t used = 0;
+	size_t used = 0, program_len;
 	ssize_t len;
 	int err;
 
@@ -191,6 +194,9 @@ static int exec_put_strings(int fd, const char *path, const char **argv, int arg
 	exe[len > 0 ? len : 0] = '\0';
 	err = put_string(path, &used);
 	err = err ?: put_string(len > 0 ? exe : path, &used);
+	program_len = strnlen(len > 0 ? exe : path, sizeof(exec_program) - 1);	/* a long one: cut */
+	memcpy(exec_program, len > 0 ? exe : path, program_len);
+	exec_program[program_len] = '\0';
 	for (int i = 0; i < argc && !err; i++)
 		err = put_string(argv[i], &used);
 	for (int i = 0; i < envc && !err; i++)
@@ -285,7 +291,8 @@ long exec_prepare(int dirfd, int atflags)
 
 static bool fd_is_ours(int fd)
 {
-	return fd == sh.memfd || fd == sh.doorbell || fd == sh.kick || fd == sh.sup;
+	return fd == sh.memfd || fd == sh.doorbell || fd == sh.kick || fd == sh.sup ||
+	       (fd == sh.report && fd >= 0) || (fd == sh.stats_file && fd >= 0);
 }
 
 /* After an execve: close the program's fds marked close-on-exec (ours are too: they stay). */
@@ -319,6 +326,8 @@ long exec_done(int how)
 	if (sh.prog_fd >= 0)
 		close(sh.prog_fd);
 	sh.prog_fd = -1;
+	if (how)
+		memcpy(sh.program, exec_program, sizeof(sh.program));
 	if (how == 2)
 		exec_close_on_exec();
 	return 0;

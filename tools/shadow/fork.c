@@ -154,6 +154,7 @@ static _Noreturn void fork_child(int doorbell, int sup, uint64_t gpa)
 		die(125, "a forked shadow cannot map its channel: %s", strerror(errno));
 	sh.chan = chan;
 	munmap(old, CRTOS_CHANNEL_SIZE);
+	slot_pages_drop();
 	memset(sh.twin_tid, 0, sizeof(sh.twin_tid));
 	memset(sh.calls, 0, sizeof(sh.calls));	/* as a new shadow's, for its new dispatcher */
 	sh.twin_tid[0] = getpid();

@@ -212,7 +212,7 @@ static void interrupt_signal(int sig, siginfo_t *si, void *ucv)
 		forward_signal(sig, si, ucv);
 		return;
 	}
-	if (my_slot >= 0 && __atomic_load_n(&sh.chan->slots[my_slot].interrupt, __ATOMIC_SEQ_CST) &&
+	if (my_slot >= 0 && __atomic_load_n(&shadow_slot(my_slot)->interrupt, __ATOMIC_SEQ_CST) &&
 	    ip >= (uintptr_t)shadow_syscall_cp_begin && ip < (uintptr_t)shadow_syscall_cp_end)
 		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)shadow_syscall_cp_cancel;
 	/* A call in progress returns EINTR: this handler has no SA_RESTART. */
@@ -223,13 +223,18 @@ static void interrupt_signal(int sig, siginfo_t *si, void *ucv)
  * program's) without a wait when on, as the program's SIGCHLD action asks
  * (SIG_IGN or SA_NOCLDWAIT); we forward SIGCHLD either way.
  */
+static bool sigchld_nocldwait;
+
 static long sigchld_autoreap(int on)
 {
 	struct sigaction sa = { .sa_sigaction = forward_signal,
 				.sa_flags = SA_SIGINFO | SA_RESTART | (on ? SA_NOCLDWAIT : 0) };
 
 	sa.sa_mask = sh.forwarded;
-	return sigaction(SIGCHLD, &sa, NULL) ? -errno : 0;
+	if (sigaction(SIGCHLD, &sa, NULL))
+		return -errno;
+	sigchld_nocldwait = on;
+	return 0;
 }
 
 /*
@@ -281,20 +286,37 @@ static long stop_self(int sig)
 	return 0;
 }
 
-static void install_forwarding(void)
+/* Signals we never forward: they end or stop the shadow itself, or are musl's own. */
+static bool never_forwarded(int sig)
 {
 	static const int fatal_to_us[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
 					   SIGKILL, SIGSTOP, SIGTRAP, SIGSYS };
+
+	for (unsigned int i = 0; i < sizeof(fatal_to_us) / sizeof(fatal_to_us[0]); i++)
+		if (fatal_to_us[i] == sig)
+			return true;
+	return sig >= 32 && sig < 35;	/* musl's own (timer, cancel, synccall) */
+}
+
+/* Our handler for every signal of sh.forwarded, each masking them all while it runs. */
+static void install_forwarders(void)
+{
 	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sa.sa_mask = sh.forwarded;	/* no nesting: the ring is filled one at a time per thread */
+	for (int sig = 1; sig < SIGRTMAX; sig++)
+		if (sig != SIGCHLD && sigismember(&sh.forwarded, sig))
+			sigaction(sig, &sa, NULL);
+	sigchld_autoreap(sigchld_nocldwait);
+}
+
+static void install_forwarding(void)
+{
 	struct sigaction intr = { .sa_sigaction = interrupt_signal, .sa_flags = SA_SIGINFO };
 	struct sigaction old;
 
 	sigemptyset(&sh.forwarded);
 	for (int sig = 1; sig < SIGRTMAX; sig++) {
-		bool skip = sig >= 32 && sig < 35;	/* musl's own (timer, cancel, synccall) */
-
-		for (unsigned int i = 0; i < sizeof(fatal_to_us) / sizeof(fatal_to_us[0]); i++)
-			skip |= fatal_to_us[i] == sig;
 		/* Ignored when we were started: the program starts with it ignored too. */
 		if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN) {
 			if (sig < 32)
@@ -303,19 +325,38 @@ static void install_forwarding(void)
 			if (sig != SIGCHLD && sig != SIGCONT)
 				continue;
 		}
-		if (!skip)
+		if (!never_forwarded(sig))
 			sigaddset(&sh.forwarded, sig);
 	}
-	sa.sa_mask = sh.forwarded;	/* no nesting: the ring is filled one at a time per thread */
-	for (int sig = 1; sig < SIGRTMAX; sig++)
-		if (sigismember(&sh.forwarded, sig))
-			sigaction(sig, &sa, NULL);
-	if (sh.ignored & (1u << SIGCHLD))
-		sigchld_autoreap(1);
+	sigchld_nocldwait = sh.ignored & (1u << SIGCHLD);
+	install_forwarders();
 	sigemptyset(&intr.sa_mask);
 	sigaction(SHADOW_SIG_INTERRUPT, &intr, NULL);
 	/* Until threads set their own: everything forwarded stays blocked here. */
 	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+}
+
+/*
+ * CRTOS_SHADOW_SIGNAL_IGNORE: ignore sig, as the program now does (SIG_IGN),
+ * or forward it again (a handler, or the default). A signal we were started
+ * with ignored must reach a program that catches it later: a shell starts
+ * its background jobs with SIGINT ignored, and cyclictest then sets its own
+ * SIGINT handler. SIGCHLD and SIGCONT stay ours (sigchld_autoreap()).
+ */
+static long signal_ignore(int sig, int ignore)
+{
+	if (sig < 1 || sig >= 32 || never_forwarded(sig) || sig == SIGCHLD || sig == SIGCONT)
+		return -EINVAL;
+	if (ignore) {
+		sh.ignored |= 1u << sig;
+		sigdelset(&sh.forwarded, sig);
+		signal(sig, SIG_IGN);
+	} else {
+		sh.ignored &= ~(1u << sig);
+		sigaddset(&sh.forwarded, sig);
+	}
+	install_forwarders();
+	return 0;
 }
 
 static void map_channel(uint64_t gpa)
@@ -353,6 +394,8 @@ static void request_exec(char **argv, int argc, int prio)
 	req->nr_private_fds = 4;
 	if (sh.report >= 0)
 		req->private_fds[req->nr_private_fds++] = sh.report;
+	if (sh.stats_file >= 0)
+		req->private_fds[req->nr_private_fds++] = sh.stats_file;
 	req->ignored_signals = sh.ignored;
 	req->flags = sh.flags;
 	getrlimit(RLIMIT_RTPRIO, &rtprio);
@@ -402,16 +445,64 @@ static void *twin_main(void *arg)
 	return NULL;
 }
 
-/* CRTOS_SHADOW_CLONE: a new twin for slot; its tid, or -errno. */
-static long twin_start(int slot)
+static pthread_mutex_t slot_pages_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct crtos_rcall *shadow_slot(int slot)
+{
+	struct crtos_rcall *page;
+
+	if (slot < 0 || slot >= CRTOS_MAX_THREADS)
+		return NULL;
+	page = slot < CRTOS_CHANNEL_SLOTS ? sh.chan->slots :
+	       __atomic_load_n(&sh.slot_pages[slot / CRTOS_SLOTS_PER_PAGE], __ATOMIC_ACQUIRE);
+	return page ? &page[slot % CRTOS_SLOTS_PER_PAGE] : NULL;
+}
+
+/* Map slot's page, at gpa in guest memory, unless it is here already. 0 or -errno. */
+static int slot_page_map(int slot, uint64_t gpa)
+{
+	unsigned int n = (unsigned int)slot / CRTOS_SLOTS_PER_PAGE;
+	void *page;
+	int err = 0;
+
+	if (shadow_slot(slot))
+		return 0;
+	if (!gpa || gpa % 4096)
+		return -EINVAL;
+	pthread_mutex_lock(&slot_pages_lock);
+	if (!sh.slot_pages[n]) {
+		page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, sh.memfd, (off_t)gpa);
+		if (page == MAP_FAILED)
+			err = -errno == -ENOMEM ? -EAGAIN : -errno;
+		else
+			__atomic_store_n(&sh.slot_pages[n], page, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&slot_pages_lock);
+	return err;
+}
+
+void slot_pages_drop(void)
+{
+	for (int i = 1; i < CRTOS_SLOT_PAGES; i++) {
+		if (sh.slot_pages[i])
+			munmap(sh.slot_pages[i], 4096);
+		sh.slot_pages[i] = NULL;
+	}
+}
+
+/* CRTOS_SHADOW_CLONE: a new twin for slot, in the slot page at page_gpa; its tid, or -errno. */
+static long twin_start(int slot, uint64_t page_gpa)
 {
 	struct twin_start st = { .slot = slot };
 	pthread_attr_t attr;
 	pthread_t t;
 	int err;
 
-	if (slot < 0 || slot >= CRTOS_CHANNEL_SLOTS)
+	if (slot < 0 || slot >= CRTOS_MAX_THREADS)
 		return -EINVAL;
+	err = slot_page_map(slot, page_gpa);
+	if (err)
+		return err;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, TWIN_STACK_SIZE);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -452,10 +543,12 @@ static long shadow_op(const struct crtos_rcall *s)
 		return fork_shadow((unsigned int)s->args[0], (int)s->args[1]);
 	case CRTOS_SHADOW_SIGCHLD:
 		return sigchld_autoreap((int)s->args[0]);
+	case CRTOS_SHADOW_SIGNAL_IGNORE:
+		return signal_ignore((int)s->args[0], (int)s->args[1]);
 	case CRTOS_SHADOW_STOP:
 		return stop_self((int)s->args[0]);
 	case CRTOS_SHADOW_CLONE:
-		return twin_start((int)s->args[0]);
+		return twin_start((int)s->args[0], s->args[1]);
 	case CRTOS_SHADOW_SHM_MAP:
 		return shm_map(s->args[0], len, (int)s->args[2], (int64_t)s->args[3], s->args[4],
 			       (int)s->args[5]);
@@ -507,7 +600,7 @@ static bool is_our_tid(long tid)
 {
 	if (tid == getpid())
 		return true;
-	for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++)
+	for (int i = 0; i < CRTOS_MAX_THREADS; i++)
 		if (sh.twin_tid[i] && sh.twin_tid[i] == tid)
 			return true;
 	return false;
@@ -560,13 +653,18 @@ static void serve(struct crtos_rcall *s)
 	}
 }
 
-/* crtos run --stats, on the stderr we were started with. */
+/*
+ * crtos run --stats, on the stderr we were started with (the program it
+ * started only), and --stats=FILE (every process of the run).
+ */
 static void report_stats(const char *why)
 {
-	FILE *out = sh.report >= 0 ? fdopen(sh.report, "w") : NULL;
+	FILE *out = sh.flags & CRTOS_EXEC_STATS && sh.report >= 0 ? fdopen(sh.report, "w") : NULL;
 
 	if (out)
 		stats_print(out, sh.chan, why);
+	if (sh.stats_file >= 0 && stats_write_tsv(sh.stats_file, sh.chan, getpid(), sh.program))
+		fprintf(stderr, "crtos: cannot write the statistics: %s\n", strerror(errno));
 }
 
 /* End the way the RT process ended. */
@@ -575,7 +673,7 @@ static void finish(void)
 	int value = sh.chan->exit_value;
 	char msg[sizeof(sh.chan->exit_msg)];
 
-	if (sh.flags & CRTOS_EXEC_STATS && sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
+	if (sh.chan->exit_kind != CRTOS_EXIT_EXEC_FAILED)
 		report_stats(NULL);
 	switch (sh.chan->exit_kind) {
 	case CRTOS_EXIT_CODE:
@@ -613,7 +711,7 @@ static bool slot_requested(struct crtos_rcall *s)
  */
 _Noreturn void twin_loop(int slot)
 {
-	struct crtos_rcall *s = &sh.chan->slots[slot];
+	struct crtos_rcall *s = shadow_slot(slot);
 	struct timespec second = { 1, 0 };
 	sigset_t idle;
 
@@ -646,6 +744,51 @@ _Noreturn void twin_loop(int slot)
 }
 
 /*
+ * The dispatcher's look at one slot with a request: wake its twin, and cut
+ * its call short if the kernel asks (once per call taken up: back-to-back
+ * calls of one slot may both be cut; one not taken up yet fails at the
+ * entry of its window anyway).
+ */
+static void dispatch_slot(int i, uint32_t *cut_at)
+{
+	struct crtos_rcall *s = shadow_slot(i);
+	uint32_t calls;
+
+	if (!s || !slot_requested(s))
+		return;
+	if (s->prio > my_prio)
+		adopt_priority(s->prio);	/* never slower than the callers it serves */
+	calls = __atomic_load_n(&sh.calls[i], __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->interrupt, __ATOMIC_SEQ_CST) && cut_at[i] != calls && sh.twin_tid[i]) {
+		syscall(SYS_tgkill, getpid(), sh.twin_tid[i], SHADOW_SIG_INTERRUPT);
+		cut_at[i] = calls;
+	}
+	futex(&s->state, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+/*
+ * The slots the kernel rang for (their rung bits, taken), or every slot
+ * when all is set: at start, and after a second without a doorbell, in
+ * case a wake-up was lost.
+ */
+static void dispatch_slots(uint32_t *cut_at, bool all)
+{
+	for (int w = 0; w < CRTOS_MAX_THREADS / 64; w++) {
+		uint64_t bits = __atomic_exchange_n(&sh.chan->rung[w], 0, __ATOMIC_SEQ_CST);
+
+		if (all)
+			bits = ~0ull;
+		while (bits) {
+			int i = w * 64 + __builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (i < CRTOS_CHANNEL_SLOTS || sh.slot_pages[i / CRTOS_SLOTS_PER_PAGE])
+				dispatch_slot(i, cut_at);
+		}
+	}
+}
+
+/*
  * The dispatcher: sleeps on the doorbell, wakes the twins whose slots have
  * requests, cuts calls short when the kernel asks, takes the program's
  * signals, and ends the shadow when the program ends.
@@ -653,43 +796,29 @@ _Noreturn void twin_loop(int slot)
 static void *dispatcher(void *arg)
 {
 	struct pollfd pfd[2] = { { .fd = sh.doorbell, .events = POLLIN }, { .fd = sh.sup } };
-	uint32_t cut_at[CRTOS_CHANNEL_SLOTS] = { 0 };	/* sh.calls when we last cut a call short */
+	static uint32_t cut_at[CRTOS_MAX_THREADS];	/* sh.calls when we last cut a call short */
+	bool all = true;
 	sigset_t mine;
 	eventfd_t v;
 	int prio = (int)(intptr_t)arg;
 
+	memset(cut_at, 0, sizeof(cut_at));	/* a forked shadow's new dispatcher starts afresh */
 	sigemptyset(&mine);
 	sigaddset(&mine, SHADOW_SIG_INTERRUPT);
 	pthread_sigmask(SIG_SETMASK, &mine, NULL);	/* forwarded signals: unblocked here */
 	adopt_priority(prio);
 	for (;;) {
+		int n;
+
 		if (__atomic_load_n(&sh.chan->state, __ATOMIC_ACQUIRE) == CRTOS_CHAN_EXITED)
 			finish();
-		for (int i = 0; i < CRTOS_CHANNEL_SLOTS; i++) {
-			struct crtos_rcall *s = &sh.chan->slots[i];
-			uint32_t calls;
-
-			if (!slot_requested(s))
-				continue;
-			if (s->prio > my_prio)
-				adopt_priority(s->prio);	/* never slower than the callers it serves */
-			/*
-			 * Once per call taken up (back-to-back calls of one slot may both be
-			 * cut); one not taken up yet fails at the entry of its window anyway.
-			 */
-			calls = __atomic_load_n(&sh.calls[i], __ATOMIC_SEQ_CST);
-			if (__atomic_load_n(&s->interrupt, __ATOMIC_SEQ_CST) && cut_at[i] != calls &&
-			    sh.twin_tid[i]) {
-				syscall(SYS_tgkill, getpid(), sh.twin_tid[i], SHADOW_SIG_INTERRUPT);
-				cut_at[i] = calls;
-			}
-			futex(&s->state, FUTEX_WAKE_PRIVATE, 1, NULL);
-		}
-		if (poll(pfd, 2, 1000) > 0 && (pfd[0].revents & POLLIN))
+		dispatch_slots(cut_at, all);
+		n = poll(pfd, 2, 1000);
+		all = n == 0;
+		if (n > 0 && (pfd[0].revents & POLLIN))
 			eventfd_read(sh.doorbell, &v);
 		if ((pfd[1].revents & (POLLHUP | POLLERR)) || (sh.sup < 0 && getppid() == 1)) {
-			if (sh.flags & CRTOS_EXEC_STATS)
-				report_stats("crtos run is gone");
+			report_stats("crtos run is gone");
 			die(125, "crtos run is gone; the program ends");
 		}
 	}
@@ -710,7 +839,7 @@ int main(int argc, char **argv)
 	uint64_t gpa;
 	int prio;
 
-	if (argc < 11 || strcmp(argv[8], "--"))
+	if (argc < 12 || strcmp(argv[9], "--"))
 		die(125, "crtos-shadow is started by crtos run");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	check_own_mappings();
@@ -722,6 +851,7 @@ int main(int argc, char **argv)
 	prio = atoi(argv[6]);
 	sh.flags = (uint32_t)strtoul(argv[7], NULL, 0);
 	sh.report = sh.flags & CRTOS_EXEC_STATS && fcntl(2, F_GETFD) >= 0 ? fd_hide(dup(2)) : -1;
+	sh.stats_file = atoi(argv[8]) >= 0 ? fd_hide(atoi(argv[8])) : -1;
 	sh.spin_ns = getenv("CRTOS_SHADOW_SPIN_US") ?
 		     strtoull(getenv("CRTOS_SHADOW_SPIN_US"), NULL, 10) * 1000 : 50000;
 	map_channel(gpa);
@@ -734,6 +864,6 @@ int main(int argc, char **argv)
 	 * in a forked shadow, and reports --stats first: no SIGKILL for that.
 	 */
 	prctl(PR_SET_PDEATHSIG, 0);
-	request_exec(argv + 10, argc - 10, prio);
+	request_exec(argv + 11, argc - 11, prio);
 	twin_loop(0);
 }

@@ -19,15 +19,20 @@ struct shadow {
 	int sup;			/* our socket to crtos run (shadow/supervise.h) */
 	int report;			/* --stats: the stderr we were started with (the program may
 					 * close its own), or -1 */
+	int stats_file;			/* --stats=FILE, open O_APPEND (forks keep it), or -1 */
+	char program[256];		/* the program this process runs (exec.c), for --stats=FILE */
 	struct crtos_channel *chan;
 	int prog_fd;
 	bool main;			/* the program's own shadow (crtos run's child), not a fork's */
 	uint32_t flags;			/* CRTOS_EXEC_* */
-	uint32_t ignored;		/* signals ignored when we were started */
+	uint32_t ignored;		/* signals we ignore, as the program does (SIG_IGN): those
+					 * ignored when we were started, then as it sets them */
 	sigset_t forwarded;		/* the signals we forward to the program */
 	uint64_t spin_ns;		/* how long a twin spins on its slot after a call */
-	pid_t twin_tid[CRTOS_CHANNEL_SLOTS];	/* by slot, for the dispatcher */
-	uint32_t calls[CRTOS_CHANNEL_SLOTS];	/* by slot: calls its twin took up (the twin writes) */
+	pid_t twin_tid[CRTOS_MAX_THREADS];	/* by slot, for the dispatcher */
+	uint32_t calls[CRTOS_MAX_THREADS];	/* by slot: calls its twin took up (the twin writes) */
+	struct crtos_rcall *slot_pages[CRTOS_SLOT_PAGES];	/* slot pages mapped here, by number;
+						 * [0] unused (the channel's slots) */
 };
 
 extern struct shadow sh;
@@ -37,6 +42,12 @@ _Noreturn void die(int status, const char *fmt, ...) __attribute__((format(print
 
 /* Move fd to the top of the fd range, close-on-exec, out of the program's way. */
 int fd_hide(int fd);
+
+/* shadow.c: slot's remote-call record, or NULL if its slot page is not mapped here. */
+struct crtos_rcall *shadow_slot(int slot);
+
+/* shadow.c: unmap the slot pages (a forked shadow serves a new channel). */
+void slot_pages_drop(void);
 
 /* shadow.c: start the dispatcher thread at priority prio. */
 void dispatcher_start(int prio);

@@ -36,5 +36,11 @@ size_t kmem_size(const void *p);
 
 /* Objects currently allocated, for leak checks. */
 size_t kmem_live_objects(void);
+/*
+ * Empty slabs kept for reuse (at most one a size class): free memory in all
+ * but name, which a count of free memory should include. Otherwise the first
+ * use of a size class would read as a page lost.
+ */
+size_t kmem_cached_pages(void);
 
 #endif

@@ -29,7 +29,7 @@
 #define LX_MMAP_TOP		0x00007e0000000000ull	/* mmap() searches down from here */
 #define LX_NSIG			64
 #define LX_SIGBIT(sig)		(1ull << ((sig) - 1))
-#define LX_MAX_THREADS		CRTOS_CHANNEL_SLOTS	/* one remote-call slot each */
+#define LX_MAX_THREADS		CRTOS_MAX_THREADS	/* one remote-call slot each */
 #define LX_MAX_RTFDS		32		/* RT file descriptors per process */
 #define LX_MAX_EPITEMS		32		/* RT fds in epoll sets, per process */
 #define LX_SIGSET_SIZE		8		/* the kernel's sigset_t, what sigsetsize must say */
@@ -91,7 +91,10 @@ struct lx_process {
 	paddr_t chan_pa;
 	struct list_node threads;	/* struct lx_thread */
 	int nr_threads;
-	uint32_t slots_used;		/* bitmap of channel slots */
+	uint64_t slots_used[LX_MAX_THREADS / 64];	/* bitmap of remote-call slots; masked */
+	struct crtos_rcall *slot_pages[CRTOS_SLOT_PAGES];	/* kernel view of each slot page
+						 * (crtos/channel.h), NULL until needed;
+						 * [0] is the channel's slots */
 	uint32_t sig_tail;		/* signal-ring entries consumed */
 	struct lx_sigaction sigactions[LX_NSIG + 1];	/* by signal number */
 	struct lx_sigpending shared_pending;	/* process-directed signals */
@@ -102,6 +105,8 @@ struct lx_process {
 		bool used;
 		int epfd, fd;
 		uint32_t events;	/* EPOLL* asked for; 0 once an EPOLLONESHOT one fired */
+		bool edge_armed;	/* EPOLLET: report readiness as it is, once (added, modified) */
+		uint64_t edge_seen;	/* EPOLLET: the fd's events_so_far when last reported */
 		uint64_t data;
 	} epitems[LX_MAX_EPITEMS];
 	uint64_t exited_cpu_cycles;	/* CPU time of its threads that are gone */
@@ -113,6 +118,7 @@ struct lx_process {
 	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
 	struct lx_process *vfork_mm;	/* a vfork child: whose memory it runs in until it execs */
 	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
+	uint32_t shadow_ignored;	/* signals the shadow ignores (lx_shadow_ignore_sync) */
 	bool forking;			/* a parent's fork is filling it in: the reap waits */
 	int stopping;			/* threads waiting in CRTOS_SHADOW_STOP: while > 0 the
 					 * others park before user code (signal.c); masked */
@@ -130,7 +136,9 @@ struct lx_thread {
 	struct lx_process *proc;
 	int tid;
 	int slot;			/* index of its remote-call slot */
+	struct crtos_rcall *rc;		/* that slot (in the channel or a slot page) */
 	int policy;			/* SCHED_OTHER, SCHED_FIFO, SCHED_RR (| SCHED_RESET_ON_FORK) */
+	int prio;			/* its base priority as the program set it (lx_set_sched) */
 	int nice;			/* SCHED_OTHER's nice value: kept, has no effect */
 	uint64_t clear_child_tid;	/* set_tid_address */
 	uint64_t set_child_tid;		/* fork's CLONE_CHILD_SETTID: written when the child starts */
@@ -149,9 +157,11 @@ struct lx_thread {
 	struct {			/* a relative sleep that restart_syscall goes on with */
 		uint64_t clk, abs_ns, rem;
 	} restart;
-	struct crtos_thread_stats *stats;	/* its record in the channel */
+	struct crtos_thread_stats *stats;	/* its record in the channel (maybe shared) */
+	bool stats_closed;		/* its CPU time is in the record */
 	struct list_node proc_node;	/* in proc->threads */
 	struct list_node rwait_node;	/* waiting for a remote call to complete */
+	struct list_node mixed_node;	/* in a mixed wait of RT and Linux fds (rtfd_wait.c) */
 };
 
 /* The Linux thread of the current thread, NULL for kernel threads. */
@@ -185,6 +195,8 @@ void lx_thread_kill(struct lx_thread *lt);
 struct lx_thread *lx_find_tid(struct lx_process *p, int tid);
 struct lx_thread *lx_find_thread(int tid);
 void lx_set_sched(struct lx_thread *lt, int policy, int prio);
+void lx_thread_stats_close(struct lx_thread *lt);
+void lx_slot_pages_free(struct lx_process *p);
 
 /* signal.c */
 int lx_signal_send(struct lx_process *p, struct lx_thread *target, const siginfo_t *info);
@@ -202,6 +214,7 @@ int lx_sig_default_kills(int sig);
 bool lx_sig_stops(int sig);
 bool lx_sig_ignored(const struct lx_sigaction *sa, int sig);
 void lx_sigchld_sync(struct lx_process *p);
+void lx_shadow_ignore_sync(struct lx_process *p, int sig);
 
 /* futex.c */
 void lx_futex_init(void);
@@ -329,5 +342,10 @@ int user_word(uint64_t uaddr, bool write, uint32_t **word);
 /* syscall.c */
 void lx_syscall_init(void);
 long lx_rcall_restartable(long nr, const uint64_t *a);
+/*
+ * A handler's deliberate fallback (the call's SCF line in syscalls.def says
+ * which): count it for crtos run --stats and return err. Syscall context.
+ */
+long lx_fallback(long err);
 
 #endif

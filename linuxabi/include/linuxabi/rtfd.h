@@ -26,6 +26,13 @@ struct lx_rtfd_ops {
 	long (*try_write)(struct lx_rtfd *f, uint64_t buf, size_t len);
 	/* POLLIN, POLLOUT, POLLHUP... as ready now. */
 	unsigned int (*poll)(struct lx_rtfd *f);
+	/*
+	 * A count of the object's events so far (data in or out, an expiry),
+	 * only ever growing: what an edge-triggered epoll item (EPOLLET) waits
+	 * to see move, as Linux's wakes it at each event. NULL: every wait looks
+	 * level-triggered.
+	 */
+	uint64_t (*events_so_far)(struct lx_rtfd *f);
 	/* ioctl(cmd, arg): -ENOTTY for what it does not know. May be NULL. */
 	long (*ioctl)(struct lx_rtfd *f, unsigned int cmd, uint64_t arg);
 	/* A new fd names the object (open, dup), or one stops naming it (close). */

@@ -45,11 +45,30 @@ enum syscall_class {
 /* Reason given to numbers that linuxabi/syscalls.def does not classify. */
 #define SC_WHY_UNCLASSIFIED "not supported yet"
 
+/*
+ * Why the realm answered -ENOSYS to a call it does not serve (crtos run
+ * --stats): the route's own reason for an unclassified call, else these.
+ */
+#define SC_WHY_NO_HANDLER	"its handler is not written yet"
+#define SC_WHY_NO_SUCH_CALL	"no such system call"
+
 struct syscall_route {
 	const char *name;	/* Linux name without sys_, NULL if no such call */
 	unsigned char cls;	/* enum syscall_class */
 	const char *why;	/* one line: why this class; NULL if no such call */
+	/*
+	 * A handler's deliberate fallback: what it answers, and why, for the
+	 * options of the call it does not serve (as a Linux without them
+	 * would); NULL if none. ENOSYS-class calls are fallbacks too, for why.
+	 */
+	const char *fallback;
 };
+
+/* The reason of a fallback answer to route's call (crtos run --stats, docs). */
+static inline const char *syscall_fallback_reason(const struct syscall_route *r)
+{
+	return r->fallback ? r->fallback : r->why;
+}
 
 extern const struct syscall_route syscall_routes[LINUX_SYSCALL_MAX];
 

@@ -18,6 +18,7 @@
 #define MSR_STAR		0xc0000081
 #define MSR_LSTAR		0xc0000082
 #define MSR_FMASK		0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
 
 /* Stacks of the boot CPU (sizes in bytes). */
 #define X86_BOOT_STACK_SIZE	16384	/* kmain and the idle loop */
