@@ -76,9 +76,9 @@ TOOLS_SRCS := \
 	tools/vmm/kvm.c tools/vmm/cpu.c arch/x86_64/xstate.c tools/vmm/mem.c tools/vmm/image.c \
 	tools/vmm/boot.c tools/vmm/clock.c \
 	tools/vmm/cell.c tools/vmm/log.c tools/vmm/host.c tools/vmm/report.c tools/vmm/err.c \
-	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c tools/vmm/shm.c \
+	tools/vmm/proc.c tools/vmm/fifo.c tools/vmm/watchdog.c tools/vmm/shm.c tools/vmm/shield.c \
 	tools/cli/main.c tools/cli/cmd_cell.c tools/cli/cmd_doctor.c tools/cli/cmd_run.c \
-	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c tools/cli/cmd_shm.c \
+	tools/cli/options.c tools/cli/cellsock.c tools/cli/fifofs.c tools/cli/cmd_fifo.c tools/cli/cmd_shm.c tools/cli/cmd_shield.c \
 	tools/cli/run_procs.c tools/cli/cmd_bench.c tools/shadow/stats.c linuxabi/syscall_routes.c
 VMM_SRCS := $(filter tools/vmm/% arch/%,$(TOOLS_SRCS))
 CLI	:= $(BUILD)/crtos

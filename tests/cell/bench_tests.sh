@@ -34,6 +34,7 @@ test_bench_quick_writes_a_complete_report() {
 	done
 	# Every series, natively and in the realm, with a number in each statistic it has.
 	for id in timer-{idle,load}-{native-linux-cpu,native-rt-cpu,realm} \
+		timer-load-{native-rt-cpu,realm}-shielded \
 		syscall-{getppid,gettid}-{native,realm} \
 		syscall-{read1byte,write1byte,open+close}-{native,realm,realm-rt} \
 		event-{idle,load}-{native-pipe,native-eventfd,rtfifo} \
@@ -68,8 +69,10 @@ test_bench_quick_writes_a_complete_report() {
 		[[ $(jq '[.goals[] | select(.met == null)] | length' "$dir/report.json") == 0 ]] ||
 			fail "a goal in report.json has no verdict"
 	fi
-	# Nothing left behind: no load, no held cell.
+	expect_text "$dir/report.md" "shielded"
+	# Nothing left behind: no load, no held cell, no shield.
 	! pgrep -x stress-ng >/dev/null || fail "stress-ng is still running after crtos bench"
+	! ls /run/crtos/shield-cpu* 2>/dev/null || fail "a shield outlived crtos bench"
 }
 
 test_bench_rejects_bad_options() {

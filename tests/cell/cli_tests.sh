@@ -72,12 +72,20 @@ test_help_texts_describe_every_command() {
 	run "$out" cell --help
 	expect_status 0
 	for opt in --cpu --prio --mem --idle --selftest --hold --cmdline --log --kernel --kvm \
-		--fix-rt-throttling "Exit status"; do
+		--fix-rt-throttling --shield "Exit status"; do
 		expect_text "$out" "$opt"
 	done
 	run "$out" help doctor
 	expect_status 0
 	expect_text "$out" "--fix"
+	expect_text "$out" "shield"
+	run "$out" shield --help
+	expect_status 0
+	for opt in --cpu COMMAND "Exit status"; do
+		expect_text "$out" "$opt"
+	done
+	expect_text <("$CRTOS" run --help) "--shield"
+	expect_text <("$CRTOS" --help) "shield"
 	expect_text <("$CRTOS" --help) "shm"
 	run "$out" shm --help
 	expect_status 0

@@ -43,11 +43,13 @@ int cmd_run(int argc, char **argv);
 int cmd_fifo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_shm(int argc, char **argv);
+int cmd_shield(int argc, char **argv);
 void cmd_cell_help(void);
 void cmd_doctor_help(void);
 void cmd_run_help(void);
 void cmd_fifo_help(void);
 void cmd_bench_help(void);
 void cmd_shm_help(void);
+void cmd_shield_help(void);
 
 #endif

@@ -68,6 +68,11 @@ void cmd_cell_help(void)
 "  --kvm PATH           KVM device (default /dev/kvm)\n"
 "  --fix-rt-throttling  turn Linux's RT throttling off while the cell runs\n"
 "                       (sched_rt_runtime_us = -1, restored at exit)\n"
+"  --shield             move every movable Linux task and interrupt off the\n"
+"                       cell's CPU while it runs (a cgroup v1 cpuset, or a v2\n"
+"                       isolated partition); a guardian process restores\n"
+"                       everything when the cell ends, also if crtos is killed\n"
+"                       (crtos doctor shows a shield and repairs a stale one)\n"
 "  --no-rt              no SCHED_FIFO and no memory locking (debugging only)\n"
 "  --boot-timeout MS    give up if the kernel has not booted after MS (default 10000)\n"
 "  -h, --help           this text\n"
@@ -91,7 +96,7 @@ void cmd_cell_help(void)
 
 enum { OPT_CPU = 256, OPT_PRIO, OPT_MEM, OPT_IDLE, OPT_IDLE_SPIN, OPT_SELFTEST, OPT_HOLD,
        OPT_CMDLINE, OPT_LOG, OPT_LOG_SIZE, OPT_QUIET, OPT_KERNEL, OPT_KVM, OPT_FIX_RT,
-       OPT_NO_RT, OPT_BOOT_TIMEOUT };
+       OPT_NO_RT, OPT_BOOT_TIMEOUT, OPT_SHIELD };
 
 static const struct option cell_options[] = {
 	{ "cpu", required_argument, NULL, OPT_CPU },
@@ -109,6 +114,7 @@ static const struct option cell_options[] = {
 	{ "kvm", required_argument, NULL, OPT_KVM },
 	{ "fix-rt-throttling", no_argument, NULL, OPT_FIX_RT },
 	{ "no-rt", no_argument, NULL, OPT_NO_RT },
+	{ "shield", no_argument, NULL, OPT_SHIELD },
 	{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -194,6 +200,9 @@ static int cell_parse_one(struct cell_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_NO_RT:
 		o->cfg.no_rt = true;
+		return 0;
+	case OPT_SHIELD:
+		o->cfg.shield = true;
 		return 0;
 	case OPT_BOOT_TIMEOUT:
 		if (!cli_parse_int(arg, 1, 3600000, &o->boot_timeout_ms))

@@ -25,7 +25,8 @@ enum fix {
 	FIX_IRQS = 1 << 1,
 	FIX_GOVERNOR = 1 << 2,
 	FIX_HUGEPAGES = 1 << 3,
-	FIX_ALL = 0xf,
+	FIX_SHIELD = 1 << 4,
+	FIX_ALL = 0x1f,
 };
 
 struct doctor {
@@ -44,14 +45,18 @@ void cmd_doctor_help(void)
 "crtos cell would choose) and explain each finding:\n"
 "  KVM access, the guest CPU KVM offers (FPU/XSAVE state, x2APIC, TSC-deadline\n"
 "  timer, TSC rate), CPUs, RT throttling (sched_rt_runtime_us), CPU isolation\n"
-"  (isolcpus/nohz_full), interrupts routed to the cell's CPU, CPU frequency\n"
-"  scaling, SMT siblings, huge pages for guest memory, the memory-lock limit.\n"
+"  (isolcpus/nohz_full), interrupts routed to the cell's CPU, a shield of the\n"
+"  CPU (crtos cell --shield: up, or stale after its guardian died), CPU\n"
+"  frequency scaling, SMT siblings, huge pages for guest memory, the\n"
+"  memory-lock limit.\n"
 "\n"
 "  --cpu N   check for this CPU\n"
 "  --fix     apply the fixes that can be made at run time: RT throttling off,\n"
 "            interrupts moved off the cell's CPU, the performance governor,\n"
 "            huge pages for shared memory. They last until the next reboot.\n"
-"  --fix=WHAT,...  only these: rt-throttling, irqs, governor, hugepages\n"
+"            A stale shield is undone: tasks, cpusets and interrupts as they\n"
+"            were before it.\n"
+"  --fix=WHAT,...  only these: rt-throttling, irqs, governor, hugepages, shield\n"
 "  -h, --help\n"
 "\n"
 "Exit status: 0 when a cell can run (warnings are advice), 1 when it cannot,\n"
@@ -151,6 +156,19 @@ static void check_guest_cpu(struct doctor *d)
 	    "TSC rate: update the host kernel, or load kvm_amd/kvm_intel");
 }
 
+/* A CPU whose shield is up (want, if given), or -1: we may be kept off it ourselves. */
+static int shielded_cpu(int want)
+{
+	struct vmm_cpuset online;
+
+	vmm_host_online_cpus(&online);
+	for (int cpu = 1023; cpu >= 0; cpu--)
+		if (vmm_cpuset_has(&online, cpu) && (want < 0 || cpu == want) &&
+		    vmm_shield_status(cpu, NULL, NULL, 0) == VMM_SHIELD_UP)
+			return cpu;
+	return -1;
+}
+
 static void check_cpu(struct doctor *d, int want)
 {
 	struct vmm_cpuset allowed;
@@ -158,6 +176,11 @@ static void check_cpu(struct doctor *d, int want)
 	char msg[512];
 
 	d->cpu = vmm_host_pick_cpu(want, &err);
+	if (d->cpu < 0 && (d->cpu = shielded_cpu(want)) >= 0) {
+		snprintf(msg, sizeof(msg), "CPUs: this process runs under the shield of CPU %d (kept "
+			 "off it); the checks below are for CPU %d", d->cpu, d->cpu);
+		say(d, OK, msg, NULL);
+	}
 	if (d->cpu < 0) {
 		say(d, FAIL, "no CPU for the cell", err.msg);
 		return;
@@ -248,6 +271,60 @@ static void check_fair_server(struct doctor *d)
 		 "they seldom starve; to poll without stalls add isolcpus=%d to the kernel command "
 		 "line and reboot", d->cpu);
 	say(d, iso ? OK : WARN, what, advice);
+}
+
+/*
+ * The shields of this host's CPUs (crtos cell --shield): up while a cell's
+ * guardian holds one; stale when the guardian died before restoring (its
+ * state file remains): --fix restores from that file. Checked for every CPU
+ * and before anything else: a stale shield may confine this very process to
+ * Linux's CPUs.
+ */
+static void check_shield_of(struct doctor *d, int cpu, bool *any)
+{
+	char what[256], mech[8], advice[160];
+	enum vmm_shield_state st;
+	pid_t pid = 0;
+	int ret;
+
+	st = vmm_shield_status(cpu, &pid, mech, sizeof(mech));
+	if (st == VMM_SHIELD_NONE)
+		return;
+	*any = true;
+	if (st == VMM_SHIELD_UP) {
+		snprintf(what, sizeof(what), "shield: up on CPU %d (cgroup %s), held by the guardian "
+			 "pid %d of a running cell", cpu, mech, (int)pid);
+		say(d, OK, what, NULL);
+		return;
+	}
+	if (d->fix & FIX_SHIELD) {
+		ret = vmm_shield_repair(cpu);
+		snprintf(what, sizeof(what), "shield: a stale shield on CPU %d undone (%d record(s) "
+			 "restored)", cpu, ret);
+		if (ret >= 0) {
+			say(d, FIXED, what, NULL);
+			return;
+		}
+	}
+	snprintf(what, sizeof(what), "shield: a stale shield on CPU %d (cgroup %s): its guardian, "
+		 "pid %d, is gone, and Linux's tasks are still kept off the CPU", cpu, mech, (int)pid);
+	snprintf(advice, sizeof(advice), "fix: crtos doctor --fix (restores tasks, cpusets and "
+		 "interrupts from %s/shield-cpu%d)", vmm_runtime_dir(), cpu);
+	say(d, WARN, what, advice);
+}
+
+static void check_shields(struct doctor *d)
+{
+	struct vmm_cpuset online;
+	bool any = false;
+
+	vmm_host_online_cpus(&online);
+	for (int cpu = 0; cpu < 1024; cpu++)
+		if (vmm_cpuset_has(&online, cpu))
+			check_shield_of(d, cpu, &any);
+	if (!any)
+		say(d, OK, "shield: none (crtos cell --shield keeps Linux's tasks and interrupts off "
+		    "the cell's CPU while it runs)", NULL);
 }
 
 /* IRQs whose affinity includes the cell's CPU; with fix, move them to the others. */
@@ -362,6 +439,7 @@ static int doctor_parse_fix(const char *arg, unsigned int *fix)
 	static const struct { const char *name; unsigned int bit; } names[] = {
 		{ "rt-throttling", FIX_RT_THROTTLING }, { "irqs", FIX_IRQS },
 		{ "governor", FIX_GOVERNOR }, { "hugepages", FIX_HUGEPAGES },
+		{ "shield", FIX_SHIELD },
 	};
 	char list[256];
 
@@ -378,7 +456,7 @@ static int doctor_parse_fix(const char *arg, unsigned int *fix)
 				break;
 		if (i == sizeof(names) / sizeof(names[0])) {
 			fprintf(stderr, "crtos doctor: unknown fix '%s' (rt-throttling, irqs, governor, "
-				"hugepages)\n", tok);
+				"hugepages, shield)\n", tok);
 			return -1;
 		}
 		*fix |= names[i].bit;
@@ -415,6 +493,7 @@ int cmd_doctor(int argc, char **argv)
 	}
 	check_kvm(&d);
 	check_guest_cpu(&d);
+	check_shields(&d);
 	check_cpu(&d, (int)cpu);
 	if (d.cpu >= 0) {
 		check_throttling(&d);

@@ -94,6 +94,9 @@ void cmd_run_help(void)
 "  --verbose            show the kernel log and crtos's notes on stderr\n"
 "  --kernel PATH        kernel image; --kvm PATH: KVM device\n"
 "  --fix-rt-throttling  turn Linux's RT throttling off while the cell runs\n"
+"  --shield             keep Linux's tasks and interrupts off the cell's CPU\n"
+"                       while it runs (see crtos cell --help; a held cell is\n"
+"                       shielded or not as it was started)\n"
 "  --no-rt              no SCHED_FIFO vCPU, no memory locking (debugging only)\n"
 "  --new-cell           boot a cell for this program even if one is running\n"
 "  --stats              when the program ends, print each thread's system calls:\n"
@@ -117,7 +120,7 @@ void cmd_run_help(void)
 }
 
 enum { R_PRIO = 256, R_CPU, R_MEM, R_IDLE, R_LOG, R_VERBOSE, R_KERNEL, R_KVM, R_FIX_RT, R_NO_RT,
-       R_NEW_CELL, R_STATS };
+       R_NEW_CELL, R_STATS, R_SHIELD };
 
 static const struct option run_options[] = {
 	{ "prio", required_argument, NULL, R_PRIO },
@@ -130,6 +133,7 @@ static const struct option run_options[] = {
 	{ "kvm", required_argument, NULL, R_KVM },
 	{ "fix-rt-throttling", no_argument, NULL, R_FIX_RT },
 	{ "no-rt", no_argument, NULL, R_NO_RT },
+	{ "shield", no_argument, NULL, R_SHIELD },
 	{ "new-cell", no_argument, NULL, R_NEW_CELL },
 	{ "stats", optional_argument, NULL, R_STATS },
 	{ "help", no_argument, NULL, 'h' },
@@ -190,6 +194,9 @@ static int run_parse_one(struct run_opts *o, int opt, const char *arg)
 		return 0;
 	case R_NO_RT:
 		o->cfg.no_rt = true;
+		return 0;
+	case R_SHIELD:
+		o->cfg.shield = true;
 		return 0;
 	case R_NEW_CELL:
 		o->new_cell = true;
@@ -664,6 +671,29 @@ static int run_in_own_cell(struct run_opts *o, const sigset_t *set)
 	return status;
 }
 
+/*
+ * Under a shield this process may not use the cell's CPU, so the default CPU
+ * is another: a cell that serves on a shielded CPU is the one meant.
+ */
+static int run_connect_shielded(int *cpu)
+{
+	struct vmm_cpuset online;
+	int sock;
+
+	vmm_host_online_cpus(&online);
+	for (int i = 1023; i >= 0; i--) {
+		if (!vmm_cpuset_has(&online, i) ||
+		    vmm_shield_status(i, NULL, NULL, 0) != VMM_SHIELD_UP)
+			continue;
+		sock = cellsock_connect(i);
+		if (sock >= 0) {
+			*cpu = i;
+			return sock;
+		}
+	}
+	return -1;
+}
+
 /* --stats=FILE: a new file with its header line, which each process's shadow appends to. */
 static int run_open_stats(struct run_opts *o)
 {
@@ -718,12 +748,17 @@ int cmd_run(int argc, char **argv)
 		int cpu = o.cfg.cpu >= 0 ? o.cfg.cpu : vmm_host_pick_cpu(-1, NULL);
 
 		sock = cellsock_connect(cpu);
+		if (sock < 0 && o.cfg.cpu < 0)
+			sock = run_connect_shielded(&cpu);
 		if (sock >= 0)
 			o.cfg.cpu = cpu;
 	} else {
 		sock = -1;
 	}
 	if (sock >= 0) {
+		if (o.cfg.shield && vmm_shield_status(o.cfg.cpu, NULL, NULL, 0) != VMM_SHIELD_UP)
+			fprintf(stderr, "crtos: note: --shield: the cell held on CPU %d runs unshielded "
+				"(start it with crtos cell --hold --shield)\n", o.cfg.cpu);
 		status = run_in_serving_cell(&o, sock, &set);
 		close(sock);
 	} else {

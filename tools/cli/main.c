@@ -25,6 +25,7 @@ static void main_help(void)
 "  fifo      RT-FIFOs of a held cell: create, list, show, rm\n"
 "  bench     measure this host natively and in the realm: a report with plots\n"
 "  shm       RT shared-memory regions of a held cell: create, list, show, rm\n"
+"  shield    run a command with Linux's tasks and interrupts kept off a CPU\n"
 "  help      help for a command: crtos help <command>\n"
 "  version   print the version and ABI\n"
 "\n"
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
 			cmd_bench_help();
 		else if (argc > 2 && !strcmp(argv[2], "shm"))
 			cmd_shm_help();
+		else if (argc > 2 && !strcmp(argv[2], "shield"))
+			cmd_shield_help();
 		else
 			main_help();
 		return 0;
@@ -73,6 +76,8 @@ int main(int argc, char **argv)
 		return cmd_bench(argc - 1, argv + 1);
 	if (!strcmp(cmd, "shm"))
 		return cmd_shm(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shield"))
+		return cmd_shield(argc - 1, argv + 1);
 	fprintf(stderr, "crtos: unknown command '%s'\nTry 'crtos --help'.\n", cmd);
 	return EXIT_USAGE;
 }

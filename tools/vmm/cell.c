@@ -138,12 +138,32 @@ static bool vcpu_handle_exit(struct cell *c, struct vcpu_stop *stop)
 	}
 }
 
+/*
+ * Under a cgroup v2 shield the CPU belongs to the shield's partition: the
+ * vCPU thread joins it and only then can pin itself there (cell_start_vcpu
+ * leaves the affinity to it).
+ */
+static void vcpu_join_shield(struct cell *c)
+{
+	cpu_set_t set;
+	int ret = vmm_shield_adopt_thread(c->shield, gettid());
+
+	CPU_ZERO(&set);
+	CPU_SET(c->cpu, &set);
+	if (ret || sched_setaffinity(0, sizeof(set), &set))
+		fprintf(c->msg, "crtos: warning: the vCPU thread cannot join the shield's partition "
+			"of CPU %d (%s): it runs where Linux lets it\n", c->cpu,
+			strerror(ret ? -ret : errno));
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct cell *c = arg;
 	struct vcpu_stop *stop = &priv(c)->stop;
 
 	priv(c)->vcpu_tid = gettid();
+	if (vmm_shield_needs_adoption(c->shield))
+		vcpu_join_shield(c);
 	priv(c)->vcpu_entry_ns = vmm_now_ns();
 	for (;;) {
 		if (c->stopping) {
@@ -466,6 +486,20 @@ static int cell_choose_idle(struct cell *c, struct vmm_err *err)
 	return 0;
 }
 
+/* cfg.shield: Linux's tasks and interrupts off the CPU until cell_destroy (shield.c). */
+static int cell_raise_shield(struct cell *c, struct vmm_err *err)
+{
+	char what[512];
+	int ret;
+
+	if (!c->cfg.shield)
+		return 0;
+	ret = vmm_shield_raise(c->cpu, &c->shield, what, sizeof(what), err);
+	if (!ret && !c->cfg.quiet)
+		fprintf(c->msg, "crtos: %s\n", what);
+	return ret;
+}
+
 /* Guest-physical layout (see boot.c): log ring after the kernel, boot region after that. */
 static void cell_layout(struct cell *c)
 {
@@ -503,6 +537,7 @@ static int cell_build(struct cell *c, struct vmm_err *err)
 	if (c->cpu < 0)
 		return c->cpu;
 	ret = host_lock_cpu(c, err);
+	ret = ret ?: cell_raise_shield(c, err);
 	ret = ret ?: cell_choose_idle(c, err);
 	if (ret)
 		return ret;
@@ -555,7 +590,8 @@ static int cell_start_vcpu(struct cell *c, struct vmm_err *err)
 	CPU_ZERO(&set);
 	CPU_SET(c->cpu, &set);
 	pthread_attr_init(&attr);
-	pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	if (!vmm_shield_needs_adoption(c->shield))
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
 	if (!c->cfg.no_rt) {
 		pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
 		pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
@@ -613,6 +649,7 @@ void cell_destroy(struct cell *c)
 	mem_destroy(c);
 	if (c->restore_rt_runtime)
 		vmm_host_set_rt_runtime_us(c->saved_rt_runtime, NULL);
+	vmm_shield_lower(c->shield);	/* restored before the CPU is free for another cell */
 	close_fd(&c->cpu_lock_fd);
 	vmm_image_close(&c->img);
 	pthread_mutex_destroy(&c->lock);

@@ -18,7 +18,6 @@
 #define RT_RUNTIME_PATH	"/proc/sys/kernel/sched_rt_runtime_us"
 #define MAX_CPUS	1024
 
-static int cpuset_parse(const char *text, struct vmm_cpuset *out);
 
 bool vmm_cpuset_has(const struct vmm_cpuset *s, int cpu)
 {
@@ -67,7 +66,7 @@ int vmm_host_allowed_cpus(struct vmm_cpuset *out)
 }
 
 /* Parse a sysfs CPU list ("0-3,6"). */
-static int cpuset_parse(const char *text, struct vmm_cpuset *out)
+int vmm_cpuset_parse(const char *text, struct vmm_cpuset *out)
 {
 	const char *p = text;
 
@@ -113,7 +112,7 @@ int vmm_host_online_cpus(struct vmm_cpuset *out)
 	char buf[4096];
 	int ret = host_read_file("/sys/devices/system/cpu/online", buf, sizeof(buf));
 
-	return ret ? ret : cpuset_parse(buf, out);
+	return ret ? ret : vmm_cpuset_parse(buf, out);
 }
 
 int vmm_host_pick_cpu(int cpu, struct vmm_err *err)
@@ -270,7 +269,7 @@ bool vmm_host_cpu_isolated(int cpu)
 
 	if (host_read_file("/sys/devices/system/cpu/isolated", buf, sizeof(buf)))
 		return false;
-	return !cpuset_parse(buf, &set) && vmm_cpuset_has(&set, cpu);
+	return !vmm_cpuset_parse(buf, &set) && vmm_cpuset_has(&set, cpu);
 }
 
 /*

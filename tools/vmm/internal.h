@@ -49,6 +49,7 @@ struct cell {
 	long saved_rt_runtime;
 	int cpu_lock_fd;		/* flock on the RT CPU */
 	bool cpu_locked;		/* we hold it: the CPU's regions (shm.c) are ours */
+	struct vmm_shield *shield;	/* cfg.shield: Linux's tasks and IRQs kept off the CPU */
 
 	/* KVM */
 	int kvm_fd, vm_fd, vcpu_fd;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <elf.h>
 #include <crtos/boot.h>
 #include <crtos/comm.h>
@@ -41,6 +42,8 @@ bool vmm_cpuset_has(const struct vmm_cpuset *s, int cpu);
 int vmm_cpuset_count(const struct vmm_cpuset *s);
 /* "0-3,6" style text for messages. */
 void vmm_cpuset_format(const struct vmm_cpuset *s, char *buf, size_t len);
+/* Parse a sysfs CPU list ("0-3,6"): 0 or -EINVAL. */
+int vmm_cpuset_parse(const char *text, struct vmm_cpuset *out);
 
 /* The CPUs this process may use (sched_getaffinity), and those online. */
 int vmm_host_allowed_cpus(struct vmm_cpuset *out);
@@ -64,6 +67,32 @@ int vmm_host_rt_runtime_us(long *value);
 bool vmm_host_cpu_isolated(int cpu);
 bool vmm_host_has_fair_server(void);
 int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err);
+
+/*
+ * The shield (shield.c): every movable Linux task and interrupt off cpu while
+ * a cell runs. vmm_shield_raise() forks a guardian that moves them (cgroup v1
+ * cpusets, or a cgroup v2 isolated partition) and puts everything back when
+ * vmm_shield_lower() is called or this process dies in any way; it records
+ * each change in <runtime dir>/shield-cpuN first. Call it while this process
+ * has one thread (the guardian is forked). what: one line for the user.
+ */
+struct vmm_shield;
+int vmm_shield_raise(int cpu, struct vmm_shield **out, char *what, size_t len,
+		     struct vmm_err *err);
+void vmm_shield_lower(struct vmm_shield *s);
+/* cgroup v2: a thread that must run on the CPU joins the partition (the vCPU's, first thing). */
+bool vmm_shield_needs_adoption(const struct vmm_shield *s);
+int vmm_shield_adopt_thread(struct vmm_shield *s, pid_t tid);
+
+enum vmm_shield_state {
+	VMM_SHIELD_NONE,	/* no state file */
+	VMM_SHIELD_UP,		/* its guardian lives */
+	VMM_SHIELD_STALE,	/* its guardian died: the changes are still in force */
+};
+/* The shield of cpu; guardian: its pid, mech: "v1", "v2" or "none". */
+enum vmm_shield_state vmm_shield_status(int cpu, pid_t *guardian, char *mech, size_t len);
+/* Undo a stale shield from its state file: records applied, 0 if none was stale, or -errno. */
+int vmm_shield_repair(int cpu);
 
 /* Open the KVM device: a clear message when it is missing or not accessible. */
 int vmm_kvm_open(const char *path, struct vmm_err *err);
@@ -169,6 +198,7 @@ struct cell_config {
 	FILE *log_out;			/* kernel log goes here; NULL: discarded */
 	FILE *msg_out;			/* the VMM's own reports; NULL: stderr */
 	bool fix_rt_throttling;		/* set sched_rt_runtime_us = -1 while the cell runs */
+	bool shield;			/* move Linux's tasks and IRQs off the CPU while it runs */
 	bool no_rt;			/* no SCHED_FIFO, no memory locking (tests, non-root) */
 	bool quiet;			/* no notes (advice); errors and reports still go to msg_out */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC when the user started us; 0: now */
