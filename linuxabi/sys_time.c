@@ -8,7 +8,9 @@
 #include <kernel/timer.h>
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
+#include <linux/resource.h>
 #include <linux/time.h>
+#include <linux/times.h>
 
 /* CPU time of the whole process: its threads, living and gone. */
 static uint64_t lx_process_cpu_cycles(struct lx_process *p)
@@ -194,4 +196,50 @@ long sys_clock_nanosleep(const uint64_t *a)
 	if (flags & TIMER_ABSTIME)
 		return lx_sleep(clk, lx_ts_ns(&req), false, 0);
 	return lx_sleep(clk, (uint64_t)now + lx_ts_ns(&req), true, a[3]);
+}
+
+static struct __kernel_old_timeval lx_ns_tv(uint64_t ns)
+{
+	return (struct __kernel_old_timeval){ (long)(ns / NSEC_PER_SEC),
+					      (long)(ns % NSEC_PER_SEC / 1000) };
+}
+
+/*
+ * getrusage: the realm's accounting of the process's (RUSAGE_SELF) or the
+ * thread's (RUSAGE_THREAD) CPU time, all of it as user time (the realm does
+ * not split it); the other fields, and a reaped child's times
+ * (RUSAGE_CHILDREN), which the realm does not keep, are 0.
+ */
+long sys_getrusage(const uint64_t *a)
+{
+	struct lx_thread *lt = lx_current();
+	struct rusage ru = { 0 };
+
+	switch ((int)a[0]) {
+	case RUSAGE_SELF:
+		ru.ru_utime = lx_ns_tv(clock_cycles_to_ns(lx_process_cpu_cycles(lt->proc)));
+		break;
+	case RUSAGE_THREAD:
+		ru.ru_utime = lx_ns_tv(clock_cycles_to_ns(thread_cpu_cycles(lt->t)));
+		break;
+	case RUSAGE_CHILDREN:
+		break;
+	default:
+		return -EINVAL;
+	}
+	return copy_to_user(a[1], &ru, sizeof(ru));
+}
+
+#define LX_USER_HZ	100	/* clock_t ticks, as Linux's USER_HZ */
+
+/* times: as getrusage's times, in clock ticks; returns the ticks since boot. */
+long sys_times(const uint64_t *a)
+{
+	struct tms t = { 0 };
+	uint64_t tick = NSEC_PER_SEC / LX_USER_HZ;
+
+	t.tms_utime = (long)(clock_cycles_to_ns(lx_process_cpu_cycles(lx_current()->proc)) / tick);
+	if (a[0] && copy_to_user(a[0], &t, sizeof(t)))
+		return -EFAULT;
+	return (long)(clock_boottime_ns() / tick);
 }
