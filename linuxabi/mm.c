@@ -9,7 +9,11 @@
  * A VMA records the physical page behind each of its pages: it is the truth
  * the page tables follow (PROT_NONE pages have no page-table entry at all,
  * but keep their memory). Pages come in contiguous blocks when possible;
- * each contiguous run is one shadow mapping.
+ * each contiguous run is one shadow mapping. The exception is a
+ * *reservation*: anonymous memory mapped PROT_NONE (what allocators, JITs
+ * and thread stacks' guards reserve address space with, gigabytes at a
+ * time) has no pages and no shadow mapping until mprotect makes a part of
+ * it accessible; that part then gets its zeroed pages, as an mmap would.
  *
  * A shared VMA maps a shared slot (shm.c) instead: its pages are the Linux
  * object's, never zeroed, copied or freed here; the shadow's mapping of it
@@ -38,6 +42,7 @@ struct lx_vma {
 					 * freed, zeroed or made writable through this VMA */
 	bool shared;			/* pages are shared slot `slot`'s (see above) */
 	bool sysv;			/* shared: a SysV segment (shmdt detaches it) */
+	bool reserved;			/* a reservation (see above): pages is NULL */
 	unsigned int slot;		/* (kept small: VMAs stay in the heap's 64-byte class) */
 };
 
@@ -113,14 +118,17 @@ static int vma_split(struct vma *v, vaddr_t addr)
 {
 	size_t head = (addr - v->start) >> PAGE_SHIFT, tail = vma_pages(v) - head;
 	struct lx_vma *nv = kzalloc(sizeof(*nv));
-	paddr_t *pages = nv ? kmalloc(tail * sizeof(paddr_t)) : NULL;
+	bool reserved = to_lx(v)->reserved;
+	paddr_t *pages = nv && !reserved ? kmalloc(tail * sizeof(paddr_t)) : NULL;
 
-	if (!pages) {
+	if (!nv || (!pages && !reserved)) {
 		kfree(nv);
 		return -ENOMEM;
 	}
-	memcpy(pages, to_lx(v)->pages + head, tail * sizeof(paddr_t));
+	if (pages)
+		memcpy(pages, to_lx(v)->pages + head, tail * sizeof(paddr_t));
 	nv->pages = pages;
+	nv->reserved = reserved;
 	nv->v.start = addr;
 	nv->v.end = v->end;
 	nv->v.prot = v->prot;
@@ -155,7 +163,7 @@ static void vma_free(struct vma *v, bool free_pages)
 
 	if (lv->shared)
 		lx_shm_put(lv->slot);	/* the caller removed its page-table entries */
-	else if (free_pages && !lv->foreign)
+	else if (free_pages && !lv->foreign && !lv->reserved)
 		for (size_t i = 0; i < vma_pages(v); i++)
 			pmm_free(lv->pages[i], 0);
 	list_del(&v->node);
@@ -169,6 +177,8 @@ static long vma_for_each_run(struct vma *v, vaddr_t start, vaddr_t end, void *ct
 {
 	paddr_t *pages = to_lx(v)->pages;
 
+	if (to_lx(v)->reserved)
+		return 0;
 	while (start < end) {
 		size_t i = (start - v->start) >> PAGE_SHIFT, n = 1;
 		long err;
@@ -345,6 +355,53 @@ static long mmap_place(struct lx_process *p, vaddr_t *addr, size_t len, bool fix
 	return 0;
 }
 
+/* A reservation over [start, end): no pages, nothing in the shadow (see above). */
+static struct vma *vma_reserve(vaddr_t start, vaddr_t end)
+{
+	struct lx_vma *lv = kzalloc(sizeof(*lv));
+
+	if (!lv)
+		return NULL;
+	lv->reserved = true;
+	lv->v.start = start;
+	lv->v.end = end;
+	list_init(&lv->v.node);
+	return &lv->v;
+}
+
+/*
+ * mprotect made reservation v accessible with prot: zeroed pages, mirrored
+ * in the shadow, then page tables. 0, or -errno with v still a reservation.
+ */
+static long vma_commit(struct lx_process *p, struct vma *v, unsigned int prot)
+{
+	struct vma *fresh = vma_populate(v->start, v->end, prot, true);
+	long err;
+
+	if (!fresh)
+		return -ENOMEM;
+	to_lx(v)->pages = to_lx(fresh)->pages;
+	to_lx(v)->reserved = false;
+	kfree(to_lx(fresh));
+	v->prot = prot;
+	err = vma_for_each_run(v, v->start, v->end, NULL, run_mirror);
+	if (err) {
+		rcall(CRTOS_SHADOW_UNMAP, v->start, v->end - v->start, 0, 0, 0, 0);
+	} else {
+		err = vma_map_pages(v, v->start, v->end);
+		if (err)
+			do_munmap(p, v->start, v->end);		/* v is gone with its pages */
+		return err;
+	}
+	for (size_t i = 0; i < vma_pages(v); i++)
+		pmm_free(to_lx(v)->pages[i], 0);
+	kfree(to_lx(v)->pages);
+	to_lx(v)->pages = NULL;
+	to_lx(v)->reserved = true;
+	v->prot = 0;
+	return err;
+}
+
 long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr_t *out)
 {
 	struct lx_process *p = cur_proc();
@@ -355,6 +412,12 @@ long lx_mmap_anon(vaddr_t addr, size_t len, unsigned int prot, bool fixed, vaddr
 	err = mmap_place(p, &addr, len, fixed);
 	if (err)
 		return err;
+	if (!prot) {
+		v = vma_reserve(addr, addr + len);
+		if (!v)
+			return -ENOMEM;
+		return vma_install(p, v, out);
+	}
 	v = vma_populate(addr, addr + len, prot, true);
 	if (!v)
 		return -ENOMEM;
@@ -509,6 +572,52 @@ static bool range_mapped(struct lx_process *p, vaddr_t start, vaddr_t end)
 	return true;
 }
 
+static bool range_has_reservation(struct lx_process *p, vaddr_t start, vaddr_t end)
+{
+	struct vma *v;
+
+	list_for_each_entry(v, &p->vmas, node)
+		if (v->start < end && v->end > start && to_lx(v)->reserved)
+			return true;
+	return false;
+}
+
+/*
+ * mprotect of [start, end) (VMA boundaries) where reservations are: each
+ * VMA on its own, a reservation made accessible gets its memory, one made
+ * PROT_NONE again stays a reservation.
+ */
+static long mprotect_reservations(struct lx_process *p, vaddr_t start, vaddr_t end,
+				  unsigned int prot)
+{
+	struct vma *v, *tmp;
+	long err = 0;
+
+	list_for_each_entry_safe(v, tmp, &p->vmas, node) {
+		if (v->start < start || v->end > end || err)
+			continue;
+		if (to_lx(v)->reserved) {
+			if (prot)
+				err = vma_commit(p, v, prot);
+			continue;
+		}
+		err = rcall(CRTOS_SHADOW_PROTECT, v->start, v->end - v->start, map_to_prot(prot),
+			    0, 0, 0);
+		if (err)
+			break;
+		if (!(prot & MAP_READ)) {
+			aspace_unmap(&p->as, v->start, v->end - v->start);
+		} else if (!(v->prot & MAP_READ)) {
+			v->prot = prot;
+			err = vma_map_pages(v, v->start, v->end);
+		} else {
+			err = aspace_protect(&p->as, v->start, v->end - v->start, prot | MAP_USER);
+		}
+		v->prot = prot;
+	}
+	return err;
+}
+
 long lx_mprotect(vaddr_t addr, size_t len, unsigned int prot)
 {
 	struct lx_process *p = cur_proc();
@@ -525,6 +634,8 @@ long lx_mprotect(vaddr_t addr, size_t len, unsigned int prot)
 	if ((prot & MAP_WRITE) && range_foreign(p, addr, end))
 		return -EACCES;
 	err = vma_split_range(p, addr, end);
+	if (!err && range_has_reservation(p, addr, end))
+		return mprotect_reservations(p, addr, end, prot);
 	err = err ?: rcall(CRTOS_SHADOW_PROTECT, addr, end - addr, map_to_prot(prot), 0, 0, 0);
 	if (err)
 		return err;
@@ -583,7 +694,7 @@ static long remap_check(struct lx_process *p, vaddr_t start, vaddr_t end, unsign
 	*shared = to_lx(v)->shared;
 	for (vaddr_t at = start; at < end; at = v->end, v = list_entry(v->node.next, struct vma, node))
 		if (&v->node == &p->vmas || v->start > at || v->prot != *prot || to_lx(v)->foreign ||
-		    to_lx(v)->shared != *shared)
+		    to_lx(v)->shared != *shared || to_lx(v)->reserved)
 			return -EFAULT;
 	return 0;
 }
@@ -784,7 +895,7 @@ long lx_madvise_dontneed(vaddr_t addr, size_t len)
 	list_for_each_entry(v, &p->vmas, node) {
 		vaddr_t s = MAX(v->start, addr), e = MIN(v->end, end);
 
-		if (to_lx(v)->shared)
+		if (to_lx(v)->shared || to_lx(v)->reserved || s >= e)
 			continue;	/* Linux drops the pages and reads them back: the same bytes */
 		for (vaddr_t a = s; a < e; a += PAGE_SIZE)
 			memset(arch_phys_to_virt(to_lx(v)->pages[(a - v->start) >> PAGE_SHIFT]), 0,
@@ -815,6 +926,10 @@ static struct vma *vma_copy(struct vma *v)
 	struct lx_vma *src = to_lx(v), *lv;
 	struct vma *nv;
 
+	if (src->reserved) {
+		nv = vma_reserve(v->start, v->end);
+		return nv;
+	}
 	if (!src->foreign && !src->shared) {
 		nv = vma_populate(v->start, v->end, v->prot, false);
 		if (!nv)

@@ -163,6 +163,28 @@ void personality_stop_polling(void)
 }
 
 /*
+ * What a fatal fault's log line cannot say, as Linux's "Code:" line does:
+ * the instruction bytes at ip and the words at the top of the stack (return
+ * addresses to find the function in). What cannot be read is left out.
+ */
+static void user_fault_report(const arch_regs_t *regs)
+{
+	uint8_t code[16];
+	uint64_t stack[6];
+
+	if (!copy_from_user(code, arch_regs_ip(regs), sizeof(code)))
+		pr_info("  code: %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x "
+			"%02x %02x %02x %02x\n", code[0], code[1], code[2], code[3], code[4],
+			code[5], code[6], code[7], code[8], code[9], code[10], code[11],
+			code[12], code[13], code[14], code[15]);
+	if (!copy_from_user(stack, arch_regs_sp(regs), sizeof(stack)))
+		pr_info("  stack at %#lx: %#lx %#lx %#lx %#lx %#lx %#lx\n",
+			(unsigned long)arch_regs_sp(regs), (unsigned long)stack[0],
+			(unsigned long)stack[1], (unsigned long)stack[2], (unsigned long)stack[3],
+			(unsigned long)stack[4], (unsigned long)stack[5]);
+}
+
+/*
  * A fault in user code: a synchronous signal for the thread. If it is
  * blocked or ignored it cannot be, and it kills (Linux's force_sig_fault).
  */
@@ -185,10 +207,12 @@ void user_exception(arch_regs_t *regs, int sig, int code, uint64_t addr)
 		sa->handler = (uint64_t)SIG_DFL;
 		lt->sigmask &= ~LX_SIGBIT(sig);
 	}
-	if (sa->handler == (uint64_t)SIG_DFL)
+	if (sa->handler == (uint64_t)SIG_DFL) {
 		pr_info("process %d: %s at ip %#lx (address %#lx), killed by signal %d\n",
 			lt->proc->pid, sig == SIGSEGV ? "segfault" : "fault",
 			(unsigned long)arch_regs_ip(regs), (unsigned long)addr, sig);
+		user_fault_report(regs);
+	}
 	lx_signal_simple_info(&info, sig, code);
 	info.si_addr = (void *)(uintptr_t)addr;
 	lx_signal_send(lt->proc, lt, &info);

@@ -111,6 +111,19 @@ int arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current)
 	return 0;
 }
 
+/*
+ * Linux says HWCAP2_FSGSBASE where a program may wrgsbase. Under kvm_pvm it
+ * may not: the kernel runs at ring 3 on the same GS (see nucleus.S), and
+ * wasm2c's "Segue" in Firefox's sandboxed libraries, which checks this bit,
+ * wrote its linear memory's base there and took the kernel down.
+ */
+#define X86_HWCAP2_FSGSBASE	(1ul << 1)	/* Linux's asm/hwcap2.h */
+
+uint64_t arch_user_hwcap2(uint64_t linux_hwcap2)
+{
+	return x86_hardware_mode() ? linux_hwcap2 : linux_hwcap2 & ~X86_HWCAP2_FSGSBASE;
+}
+
 int arch_thread_get_gs(struct arch_thread *at, bool current, uint64_t *gs)
 {
 	if (!x86_hardware_mode())

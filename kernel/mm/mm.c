@@ -157,18 +157,29 @@ size_t mm_poll_late_ram(void)
 {
 	struct crtos_comm *comm = kernel_comm();
 	paddr_t ready = __atomic_load_n(&comm->ram_ready, __ATOMIC_ACQUIRE);
-	size_t added;
+	unsigned long flags;
+	size_t added = 0;
+	bool all;
 
 	if (ready > mm_late_end)
 		ready = mm_late_end;
 	ready = ALIGN_DOWN(ready, PAGE_SIZE);
-	if (ready <= mm_late_added)
-		return 0;
-	added = ready - mm_late_added;
-	pmm_add(mm_late_added, added);
-	mm_late_added = ready;
-	WRITE_ONCE(comm->ram_in_use, pmm_total_pages() * PAGE_SIZE);
-	if (mm_late_added == mm_late_end)
+	/*
+	 * Masked from the look at mm_late_added to its update: the idle loop
+	 * and any thread waiting for RAM (pmm's refill, from a system call)
+	 * poll, and one preempted between the two would see the other add the
+	 * same chunk again: pages in the allocator twice, handed out twice.
+	 */
+	flags = arch_irq_save();
+	if (ready > mm_late_added) {
+		added = ready - mm_late_added;
+		pmm_add(mm_late_added, added);
+		mm_late_added = ready;
+		WRITE_ONCE(comm->ram_in_use, pmm_total_pages() * PAGE_SIZE);
+	}
+	all = added && mm_late_added == mm_late_end;
+	arch_irq_restore(flags);
+	if (all)
 		pr_info("memory: all %lu MiB of RAM ready\n",
 			(unsigned long)(kernel_boot_params()->mem_size >> 20));
 	return added;

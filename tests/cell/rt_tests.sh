@@ -146,15 +146,21 @@ test_fpu_registers_survive_preemption_signals_and_sleeps() {
 # (tests/programs/gsbase.c): in hardware mode the kernel swaps GS on every
 # entry and exit (nucleus.S), and the checks are the native ones. Under
 # kvm_pvm the kernel runs at ring 3 and keeps GS for itself: there
-# ARCH_SET_GS fails with EINVAL (docs/architecture.md, "Two modes").
+# ARCH_SET_GS fails with EINVAL, and AT_HWCAP2 lacks HWCAP2_FSGSBASE (bit
+# 1), so that programs which ask never wrgsbase (docs/architecture.md,
+# "Two modes").
 test_gs_base_is_each_threads_own() {
-	local libc out rc
+	local libc out rc hwcap2
 	if [[ -d /sys/module/kvm_pvm ]]; then
 		out=$(tmp)
 		rc=0
 		"$CRTOS" run -- "$BUILD/programs/gsbase-glibc" >"$out" 2>&1 || rc=$?
 		grep -qx "arch_prctl(ARCH_SET_GS): EINVAL" "$out" && [[ $rc == 1 ]] ||
 			{ cat "$out"; fail "kvm_pvm: ARCH_SET_GS is not refused with EINVAL (status $rc)"; }
+		LD_SHOW_AUXV=1 "$CRTOS" run -- /bin/true >"$out" 2>&1
+		hwcap2=$(awk '$1 == "AT_HWCAP2:" { v = $2 } END { print v }' "$out")	# the last: crtos's own comes first
+		[[ -n $hwcap2 ]] && ((!(hwcap2 & 2))) ||
+			{ cat "$out"; fail "kvm_pvm: AT_HWCAP2 is '$hwcap2', with HWCAP2_FSGSBASE"; }
 		return 0
 	fi
 	for libc in musl glibc dyn; do

@@ -4,7 +4,8 @@
  * MAP_FIXED over part of a mapping, munmap of a middle part, mprotect,
  * madvise(MADV_DONTNEED), brk and mremap (shrink, grow in place, move,
  * MREMAP_FIXED, MREMAP_DONTUNMAP, realloc of large blocks, a private file
- * mapping moved; argv[1] names a file it may create). Protected or unmapped memory is only ever
+ * mapping moved; argv[1] names a file it may create), a 16 GiB PROT_NONE
+ * reservation used piece by piece. Protected or unmapped memory is only ever
  * touched by the kernel (read/write on a pipe, expecting EFAULT), so the
  * program never faults itself.
  */
@@ -154,6 +155,45 @@ static void test_mprotect(void)
 	check_ok("mprotect PROT_READ|PROT_WRITE", mprotect(p, PAGE, PROT_READ | PROT_WRITE));
 	check_true("  contents kept", all(p, PAGE, 'C'));
 	munmap(p, 2 * PAGE);
+}
+
+/*
+ * Address space reserved PROT_NONE (as allocators and JITs reserve
+ * gigabytes) and made usable piece by piece with mprotect: 16 GiB, more
+ * than the memory a cell has, a piece in its middle used, a piece
+ * protected back to PROT_NONE, a MAP_FIXED piece, then all unmapped.
+ */
+static void test_reservation(void)
+{
+	size_t len = 16UL << 30;
+	char *r = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *mid = r + (len / 2), *fixed;
+
+	check_true("mmap 16 GiB PROT_NONE", r != MAP_FAILED);
+	if (r == MAP_FAILED)
+		return;
+	check_err("  write() from it", probe_read(mid, 16), EFAULT);
+	check_ok("  mprotect 64 KiB of it PROT_READ|PROT_WRITE",
+		 mprotect(mid, 16 * PAGE, PROT_READ | PROT_WRITE));
+	check_true("  the piece reads as zeros", all(mid, 16 * PAGE, 0));
+	memset(mid, 'R', 16 * PAGE);
+	check_long("  read() into the piece", probe_write(mid + PAGE, 16), 16);
+	check_err("  write() from the page after it", probe_read(mid + 16 * PAGE, 16), EFAULT);
+	check_ok("  mprotect its first page PROT_NONE", mprotect(mid, PAGE, PROT_NONE));
+	check_err("  write() from that page", probe_read(mid, 16), EFAULT);
+	check_ok("  mprotect it back", mprotect(mid, PAGE, PROT_READ | PROT_WRITE));
+	check_true("  contents kept", all(mid, PAGE, 'R'));
+	check_ok("  mprotect the piece and the page after it PROT_READ",
+		 mprotect(mid, 17 * PAGE, PROT_READ));
+	check_true("  the page after reads as zeros", all(mid + 16 * PAGE, PAGE, 0));
+	fixed = mmap(r, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		     -1, 0);
+	check_true("  MAP_FIXED at its start", fixed == r);
+	if (fixed == r) {
+		memset(r, 'F', 2 * PAGE);
+		check_long("  write() from it", probe_read(r, 16), 16);
+	}
+	check_ok("  munmap all of it", munmap(r, len));
 }
 
 static void test_madvise(void)
@@ -431,6 +471,7 @@ int main(int argc, char **argv)
 	test_hint_and_fixed();
 	test_munmap();
 	test_mprotect();
+	test_reservation();
 	test_madvise();
 	test_brk();
 	test_mremap_in_place();

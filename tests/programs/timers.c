@@ -4,7 +4,8 @@
  * the process or, Linux-specific, to one thread; gettime, overruns,
  * delete), timerfd, alarm and setitimer with sigsuspend, and the FPU/SSE
  * state (registers and rounding mode) of code interrupted by timer signals
- * whose handler does floating point. signals.c has the rest of signals.
+ * whose handler does floating point, and the CPU time getrusage and times
+ * report. signals.c has the rest of signals.
  *
  * Counts of timer signals depend on timing, so they are only checked within
  * loose bounds; exact counts go to "# " lines. Takes about 1.5 s (alarm).
@@ -18,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/times.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -290,6 +293,39 @@ static void test_fpu(void)
 	fesetround(FE_TONEAREST);
 }
 
+static long tv_us(struct timeval tv)
+{
+	return tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* CPU time: 50 ms of spinning shows in getrusage (process, thread) and times. */
+static void test_cpu_usage(void)
+{
+	struct timespec start, now;
+	struct rusage self, thread, children;
+	struct tms t;
+	volatile unsigned long spin = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		for (int i = 0; i < 10000; i++)
+			spin++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - start.tv_sec) * 1000000000L + now.tv_nsec - start.tv_nsec < 50000000L);
+	check_ok("getrusage(RUSAGE_SELF)", getrusage(RUSAGE_SELF, &self));
+	check_explain("  user+system time at least 40 ms",
+		      tv_us(self.ru_utime) + tv_us(self.ru_stime) >= 40000, "%ld us",
+		      tv_us(self.ru_utime) + tv_us(self.ru_stime));
+	check_ok("getrusage(RUSAGE_THREAD)", getrusage(RUSAGE_THREAD, &thread));
+	check_true("  the thread's time is at most the process's",
+		   tv_us(thread.ru_utime) + tv_us(thread.ru_stime) <=
+		   tv_us(self.ru_utime) + tv_us(self.ru_stime) + 10000);
+	check_ok("getrusage(RUSAGE_CHILDREN)", getrusage(RUSAGE_CHILDREN, &children));
+	check_err("getrusage(99)", getrusage(99, &self), EINVAL);
+	check_true("times() counts", times(&t) != (clock_t)-1);
+	check_true("  its user+system ticks at least 4", t.tms_utime + t.tms_stime >= 4);
+}
+
 int main(void)
 {
 	handle(SIGUSR1, on_tick, 0);
@@ -301,5 +337,6 @@ int main(void)
 	test_alarm();
 	test_itimer();
 	test_fpu();
+	test_cpu_usage();
 	return check_done();
 }

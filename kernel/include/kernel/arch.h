@@ -223,6 +223,12 @@ uint64_t arch_thread_get_tls(struct arch_thread *at, bool current);
  */
 int arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current);
 int arch_thread_get_gs(struct arch_thread *at, bool current, uint64_t *gs);
+/*
+ * The AT_HWCAP2 a program gets, from the one Linux gave its shadow: bits of
+ * features the program may not use here cleared (x86 under kvm_pvm:
+ * HWCAP2_FSGSBASE, as wrgsbase would replace the kernel's own GS). Any context.
+ */
+uint64_t arch_user_hwcap2(uint64_t linux_hwcap2);
 
 /*
  * Switch from prev to next: save prev's callee-saved registers, stack, FS
