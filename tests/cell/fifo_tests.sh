@@ -144,6 +144,42 @@ test_fifo_poll_on_rt_fifo_and_linux_fd_wakes_on_either() {
 	release_cell
 }
 
+# The same with a Unix socket as the Linux fd (one end of a socketpair as the
+# program's stdin, python writing the other), this time the socket first.
+test_fifo_poll_on_rt_fifo_and_a_unix_socket_wakes_on_either() {
+	local out
+	command -v python3 >/dev/null || fail "python3 is needed (Debian: python3)"
+	out=$(tmp)
+	hold_fifo_cell
+	python3 - "$CRTOS" "$FIFO_PROG" "$out" "$FIFOS/pin" <<'PY' || fail "pollmix over a socket failed: $(cat "$out")"
+import socket, subprocess, sys, time
+crtos, prog, out, fifo = sys.argv[1:5]
+
+def wait_for(text):
+    for _ in range(400):
+        if text in open(out).read():
+            return
+        time.sleep(0.05)
+    sys.exit("no '%s' in the output" % text)
+
+ours, its = socket.socketpair()
+with open(out, "w") as f:
+    p = subprocess.Popen([crtos, "run", "--", prog, "pollmix", "pin"], stdin=its, stdout=f,
+                         stderr=subprocess.STDOUT)
+its.close()
+wait_for("polling")
+time.sleep(0.2)
+ours.sendall(b"socket-first\n")
+wait_for("stdin woke poll: socket-first")
+time.sleep(0.2)
+with open(fifo, "w") as w:
+    w.write("then-fifo\n")
+wait_for("fifo woke poll: then-fifo")
+sys.exit(p.wait(timeout=30))
+PY
+	release_cell
+}
+
 # A full FIFO says EAGAIN to a non-blocking writer; a killed Linux reader
 # and an unmounted FUSE view leave the RT writer running; the cell goes on.
 # timeout: 60
