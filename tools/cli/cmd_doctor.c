@@ -75,34 +75,6 @@ static void say(struct doctor *d, enum verdict v, const char *what, const char *
 	d->fixed += v == FIXED;
 }
 
-static int read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -errno;
-}
-
 static void check_kvm(struct doctor *d)
 {
 	struct vmm_err err;
@@ -242,7 +214,7 @@ static void check_isolation(struct doctor *d)
 	char cmdline[4096], advice[256], what[128];
 	bool iso, nohz;
 
-	if (read_text("/proc/cmdline", cmdline, sizeof(cmdline)))
+	if (host_read_line("/proc/cmdline", cmdline, sizeof(cmdline)))
 		cmdline[0] = '\0';
 	iso = cmdline_lists_cpu(cmdline, "isolcpus=", d->cpu);
 	nohz = cmdline_lists_cpu(cmdline, "nohz_full=", d->cpu);
@@ -343,18 +315,18 @@ static void check_irqs(struct doctor *d)
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/irq/%s/effective_affinity_list", e->d_name);
-		if (read_text(path, list, sizeof(list)))
+		if (host_read_line(path, list, sizeof(list)))
 			continue;
 		if (!cmdline_lists_cpu(list, "", d->cpu))
 			continue;
 		on_cpu++;
 		snprintf(path, sizeof(path), "/proc/irq/%s/smp_affinity_list", e->d_name);
-		if ((d->fix & FIX_IRQS) && !write_text(path, d->others))
+		if ((d->fix & FIX_IRQS) && !host_write_text(path, d->others))
 			moved++;
 	}
 	closedir(dir);
 	if (d->fix & FIX_IRQS)
-		write_text("/proc/irq/default_smp_affinity", "1");	/* best effort: CPU 0 */
+		host_write_text("/proc/irq/default_smp_affinity", "1");	/* best effort: CPU 0 */
 	snprintf(what, sizeof(what), "interrupts: %d interrupt(s) delivered to CPU %d%s",
 		 on_cpu - moved, d->cpu, moved ? " (others moved off it)" : "");
 	say(d, on_cpu == 0 ? OK : moved == on_cpu ? FIXED : WARN, what,
@@ -366,7 +338,7 @@ static void check_governor(struct doctor *d)
 	char path[128], gov[64], what[128];
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", d->cpu);
-	if (read_text(path, gov, sizeof(gov))) {
+	if (host_read_line(path, gov, sizeof(gov))) {
 		say(d, OK, "frequency scaling: not controlled by this kernel (fixed, or set by a "
 		    "hypervisor)", NULL);
 		return;
@@ -375,7 +347,7 @@ static void check_governor(struct doctor *d)
 		say(d, OK, "frequency scaling: governor is performance", NULL);
 		return;
 	}
-	if ((d->fix & FIX_GOVERNOR) && !write_text(path, "performance")) {
+	if ((d->fix & FIX_GOVERNOR) && !host_write_text(path, "performance")) {
 		say(d, FIXED, "frequency scaling: governor set to performance", NULL);
 		return;
 	}
@@ -390,7 +362,7 @@ static void check_smt(struct doctor *d)
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list",
 		 d->cpu);
-	if (read_text(path, list, sizeof(list)) || !strpbrk(list, ",-")) {
+	if (host_read_line(path, list, sizeof(list)) || !strpbrk(list, ",-")) {
 		say(d, OK, "SMT: the cell's CPU shares its core with no other CPU", NULL);
 		return;
 	}
@@ -404,7 +376,7 @@ static void check_hugepages(struct doctor *d)
 	const char *path = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
 	char val[128];
 
-	if (read_text(path, val, sizeof(val))) {
+	if (host_read_line(path, val, sizeof(val))) {
 		say(d, OK, "huge pages: not available on this kernel", NULL);
 		return;
 	}
@@ -412,7 +384,7 @@ static void check_hugepages(struct doctor *d)
 		say(d, OK, "huge pages: guest memory can use 2 MiB pages", NULL);
 		return;
 	}
-	if ((d->fix & FIX_HUGEPAGES) && !write_text(path, "advise")) {
+	if ((d->fix & FIX_HUGEPAGES) && !host_write_text(path, "advise")) {
 		say(d, FIXED, "huge pages: enabled for shared memory that asks (shmem_enabled = advise)",
 		    NULL);
 		return;

@@ -314,3 +314,35 @@ int vmm_host_set_rt_runtime_us(long value, struct vmm_err *err)
 	close(fd);
 	return 0;
 }
+
+/* A file's first line (a sysfs, procfs or cgroup value), without its newline. 0 or -errno. */
+int host_read_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* Write text to a sysfs, procfs or cgroup file, all of it in one write. 0 or -errno. */
+int host_write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	ret = n == (ssize_t)strlen(text) ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return ret;
+}

@@ -60,42 +60,12 @@ struct shield_counts {
 	int irqs_moved, irqs_stuck;
 };
 
-static int shield_read(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int shield_write(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	ret = n == (ssize_t)strlen(text) ? 0 : n < 0 ? -errno : -EIO;
-	close(fd);
-	return ret;
-}
-
 static int shield_write_int(const char *path, long v)
 {
 	char text[32];
 
 	snprintf(text, sizeof(text), "%ld", v);
-	return shield_write(path, text);
+	return host_write_text(path, text);
 }
 
 static void shield_state_path(int cpu, char *buf, size_t len)
@@ -110,7 +80,7 @@ static unsigned long long shield_start_time(pid_t tid)
 	unsigned long long start = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
-	if (shield_read(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+	if (host_read_line(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
 		return 0;
 	/* After "comm)": state is field 3, starttime field 22. */
 	if (p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
@@ -166,7 +136,7 @@ static enum shield_mech shield_find_mech(char *mount, size_t len)
 				}
 		} else if (!strcmp(type, "cgroup2") && mech == MECH_NONE) {
 			snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
-			if (!shield_read(path, ctl, sizeof(ctl)) && strstr(ctl, "cpuset")) {
+			if (!host_read_line(path, ctl, sizeof(ctl)) && strstr(ctl, "cpuset")) {
 				snprintf(mount, len, "%s", dir);
 				mech = MECH_V2;
 			}
@@ -221,7 +191,7 @@ static int v1_task_cpuset(pid_t tid, char *path, size_t len)
 	char proc[64];
 
 	snprintf(proc, sizeof(proc), "/proc/%d/cpuset", (int)tid);
-	return shield_read(proc, path, len);
+	return host_read_line(proc, path, len);
 }
 
 static bool v1_cpuset_holds(struct guardian *g, const char *cs)
@@ -230,7 +200,7 @@ static bool v1_cpuset_holds(struct guardian *g, const char *cs)
 	struct vmm_cpuset set;
 
 	snprintf(path, sizeof(path), "%s%s/cpuset.cpus", g->mount, cs);
-	return !shield_read(path, list, sizeof(list)) && !vmm_cpuset_parse(list, &set) &&
+	return !host_read_line(path, list, sizeof(list)) && !vmm_cpuset_parse(list, &set) &&
 	       vmm_cpuset_has(&set, g->cpu);
 }
 
@@ -317,7 +287,7 @@ static int v1_raise(struct guardian *g, char *why, size_t len)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/cpuset.mems", g->mount);
-	if ((ret = shield_read(path, mems, sizeof(mems)))) {
+	if ((ret = host_read_line(path, mems, sizeof(mems)))) {
 		snprintf(why, len, "cannot read %.300s: %s", path, strerror(-ret));
 		return ret;
 	}
@@ -326,9 +296,9 @@ static int v1_raise(struct guardian *g, char *why, size_t len)
 		return -errno;
 	}
 	snprintf(path, sizeof(path), "%s/cpuset.cpus", g->dir);
-	ret = shield_write(path, g->others_list);
+	ret = host_write_text(path, g->others_list);
 	snprintf(path, sizeof(path), "%s/cpuset.mems", g->dir);
-	ret = ret ?: shield_write(path, mems);
+	ret = ret ?: host_write_text(path, mems);
 	if (ret) {
 		snprintf(why, len, "cannot set up the cpuset %s: %s", g->dir, strerror(-ret));
 		return ret;
@@ -344,7 +314,7 @@ static int v2_proc_cgroup(pid_t pid, char *path, size_t len)
 	int ret;
 
 	snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int)pid);
-	ret = shield_read(proc, buf, sizeof(buf));
+	ret = host_read_line(proc, buf, sizeof(buf));
 	if (ret || strncmp(buf, "0::", 3))
 		return ret ? ret : -ENOENT;
 	snprintf(path, len, "%.500s", buf + 3);
@@ -376,9 +346,9 @@ static int v2_raise(struct guardian *g, char *why, size_t len)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", g->mount);
-	if (!shield_read(path, text, sizeof(text)) && !strstr(text, "cpuset")) {
+	if (!host_read_line(path, text, sizeof(text)) && !strstr(text, "cpuset")) {
 		guardian_record(g, "subtree");
-		if ((ret = shield_write(path, "+cpuset"))) {
+		if ((ret = host_write_text(path, "+cpuset"))) {
 			snprintf(why, len, "cannot enable the cpuset controller in %.300s: %s", path,
 				 strerror(-ret));
 			return ret;
@@ -389,14 +359,14 @@ static int v2_raise(struct guardian *g, char *why, size_t len)
 		return -errno;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.type", g->dir);
-	ret = shield_write(path, "threaded");
+	ret = host_write_text(path, "threaded");
 	snprintf(path, sizeof(path), "%s/cpuset.cpus", g->dir);
 	ret = ret ?: shield_write_int(path, g->cpu);
 	snprintf(path, sizeof(path), "%s/cpuset.cpus.partition", g->dir);
-	if (!ret && shield_write(path, "isolated"))
-		ret = shield_write(path, "root");
+	if (!ret && host_write_text(path, "isolated"))
+		ret = host_write_text(path, "root");
 	/* "root invalid (reason)" when Linux took the request but cannot honour it. */
-	if (!ret && (shield_read(path, text, sizeof(text)) || strstr(text, "invalid") ||
+	if (!ret && (host_read_line(path, text, sizeof(text)) || strstr(text, "invalid") ||
 		     (strncmp(text, "root", 4) && strncmp(text, "isolated", 8))))
 		ret = -EINVAL;
 	if (ret) {
@@ -427,22 +397,22 @@ static void guardian_move_irqs(struct guardian *g)
 	char path[300], list[512], mask[300];
 	struct vmm_cpuset set;
 
-	if (!shield_read("/proc/irq/default_smp_affinity", mask, sizeof(mask))) {
+	if (!host_read_line("/proc/irq/default_smp_affinity", mask, sizeof(mask))) {
 		char hex[32];
 
 		guardian_record(g, "irqdefault %s", mask);
 		snprintf(hex, sizeof(hex), "%llx", (unsigned long long)g->others.bits[0]);
-		shield_write("/proc/irq/default_smp_affinity", hex);
+		host_write_text("/proc/irq/default_smp_affinity", hex);
 	}
 	while (dir && (e = readdir(dir))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/irq/%s/smp_affinity_list", e->d_name);
-		if (shield_read(path, list, sizeof(list)) || vmm_cpuset_parse(list, &set) ||
+		if (host_read_line(path, list, sizeof(list)) || vmm_cpuset_parse(list, &set) ||
 		    !vmm_cpuset_has(&set, g->cpu))
 			continue;
 		guardian_record(g, "irq %s %s", e->d_name, list);
-		shield_write(path, g->others_list) ? g->n.irqs_stuck++ : g->n.irqs_moved++;
+		host_write_text(path, g->others_list) ? g->n.irqs_stuck++ : g->n.irqs_moved++;
 	}
 	if (dir)
 		closedir(dir);
@@ -503,7 +473,7 @@ static void restore_empty_cgroup(const char *mount, const char *dir, const char 
 		char *tok, *save;
 
 		for (tok = strtok_r(buf, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save))
-			shield_write(to, tok);
+			host_write_text(to, tok);
 	}
 }
 
@@ -523,7 +493,7 @@ static void restore_v2(const char *mount, int cpu)
 	snprintf(dir, sizeof(dir), "%s/" SHIELD_NAME "%d", mount, cpu);
 	restore_empty_cgroup(mount, dir, "cgroup.threads");
 	snprintf(path, sizeof(path), "%s/cpuset.cpus.partition", dir);
-	shield_write(path, "member");
+	host_write_text(path, "member");
 	rmdir(dir);
 }
 
@@ -570,10 +540,10 @@ static int shield_restore_file(const char *state)
 			if (list) {
 				*list++ = '\0';
 				snprintf(path, sizeof(path), "/proc/irq/%.32s/smp_affinity_list", line + 4);
-				shield_write(path, list);
+				host_write_text(path, list);
 			}
 		} else if (!strncmp(line, "irqdefault ", 11)) {
-			shield_write("/proc/irq/default_smp_affinity", line + 11);
+			host_write_text("/proc/irq/default_smp_affinity", line + 11);
 		} else if (!strcmp(line, "subtree")) {
 			subtree = true;
 		}
@@ -590,7 +560,7 @@ static int shield_restore_file(const char *state)
 			}
 		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", mount);
 		if (subtree)
-			shield_write(path, "-cpuset");	/* fails if someone else uses it now: fine */
+			host_write_text(path, "-cpuset");	/* fails if someone else uses it now: fine */
 	}
 	fclose(f);
 	unlink(state);

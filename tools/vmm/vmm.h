@@ -33,6 +33,11 @@ int vmm_fail(struct vmm_err *err, int code, const char *fmt, ...)
 
 /* ---- host checks (host.c) ---- */
 
+/* A file's first line (a sysfs, procfs or cgroup value), without its newline. 0 or -errno. */
+int host_read_line(const char *path, char *buf, size_t len);
+/* Write text to a sysfs, procfs or cgroup file, all of it in one write. 0 or -errno. */
+int host_write_text(const char *path, const char *text);
+
 /* CPUs this process may run on, as a bitmask of up to 1024 CPUs. */
 struct vmm_cpuset {
 	uint64_t bits[16];
