@@ -41,6 +41,8 @@ static pid_t parent;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long total;		/* under lock: the sum of each thread's work */
 static int bad_calls;			/* under lock: calls that answered wrongly */
+/* Held for writing by "many" while it starts its threads: they all live at once. */
+static pthread_rwlock_t all_started = PTHREAD_RWLOCK_INITIALIZER;
 
 /* One thread of "many": its number n is what it writes and adds. */
 static void *many_thread(void *arg)
@@ -50,6 +52,8 @@ static void *many_thread(void *arg)
 	struct timespec ts;
 	int bad = 0;
 
+	pthread_rwlock_rdlock(&all_started);	/* wait until every thread exists */
+	pthread_rwlock_unlock(&all_started);
 	for (int i = 0; i < CALLS; i++) {
 		bad += write(pipe_fds[1], &byte, 1) != 1;		/* Linux's, in the realm */
 		bad += getppid() != parent;				/* Linux's */
@@ -87,8 +91,10 @@ static void run_many(void)
 
 	check_quiet("pipe", pipe(pipe_fds));
 	parent = getppid();
+	pthread_rwlock_wrlock(&all_started);
 	for (int i = 0; i < MANY; i++)
 		started += start(&t[i], STACK_SIZE, many_thread, (void *)(uintptr_t)i) == 0;
+	pthread_rwlock_unlock(&all_started);
 	check_long("threads started", started, MANY);
 	for (int i = 0; i < started; i++) {
 		void *ret;
