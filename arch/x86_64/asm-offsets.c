@@ -38,6 +38,7 @@ void asm_offsets(void)
 	PCPU(KSTACK_SIZE, kstack_size);
 	PCPU(PANIC_DOORBELL, panic_doorbell);
 	PCPU(USER_RSP, user_rsp);
+	PCPU(IRQ_IN_NUCLEUS, irq_in_nucleus);
 	PCPU(TSS, tss);
 	PCPU(GDT, gdt);
 	DEFINE(REGS_SIZE, sizeof(struct crtos_regs));

@@ -26,7 +26,15 @@
  * Hardware mode (kernel_ring0 set): the kernel runs at ring 0 as well, so
  * exceptions and interrupts from ring 0 are the kernel's and are reflected
  * like those from ring 3, to x86_event_entry at ring 0 (ev_entry_cs/ss);
- * only the service calls' own code (called masked) defers its interrupts.
+ * never those from the nucleus's own code: an interrupt there is deferred.
+ * On a CPU, that code runs with IF clear but for the halt's sti;hlt (and the
+ * kernel calls the halt masked). The test VM's emulated AMD-V, though,
+ * sometimes delivers an interrupt a second time at the first instruction
+ * of the entry stub the first delivery started (IF clear; see "GS" below).
+ * Reflected, that second delivery let the kernel switch threads while the
+ * first one's frame still lay on the shared nucleus stack, where the next
+ * program event overwrote it; deferred, the stub simply goes on. Such
+ * deliveries are counted (irq_in_nucleus) and the kernel logs them.
  * The same file serves both modes; under real VT-x/AMD-V its instructions
  * cost what they cost natively.
  */
@@ -211,6 +219,19 @@ x86_nucleus_irq:
 	jnz	2f
 	cmpb	$0, %gs:PCPU_KERNEL_RING0	/* kvm_pvm: ring 0 is the nucleus, never reflected */
 	je	1f
+	pushq	%rax				/* hardware mode: nor is the nucleus's own code */
+	leaq	x86_nucleus_start(%rip), %rax
+	cmpq	%rax, 16(%rsp)			/* rax, vector, rip */
+	jb	5f
+	leaq	x86_nucleus_end(%rip), %rax
+	cmpq	%rax, 16(%rsp)
+	jae	5f
+	popq	%rax
+	testl	$X86_RFLAGS_IF, 24(%rsp)	/* vector, rip, cs, rflags: halt's sti, or ... */
+	jnz	1f
+	incq	%gs:PCPU_IRQ_IN_NUCLEUS		/* ... an entry interrupted with IF clear */
+	jmp	1f
+5:	popq	%rax
 2:	cmpb	$0, %gs:PCPU_IRQ_MASKED
 	jne	3f
 	cmpb	$0, %gs:PCPU_EV_BUSY

@@ -90,10 +90,28 @@ static bool x86_from_kernel(const arch_regs_t *regs)
 	return is_kernel_window_address(regs->rip);
 }
 
+/*
+ * Say so when the nucleus found interrupts delivered inside its own code
+ * with IF clear: no CPU does that, the test VM's emulated AMD-V does (see
+ * nucleus.S), and a developer reading a failure there should know. Masked.
+ */
+static void x86_note_irq_in_nucleus(struct x86_percpu *c)
+{
+	uint64_t n = READ_ONCE(c->irq_in_nucleus);
+
+	if (n == c->irq_in_nucleus_logged)
+		return;
+	pr_warn("nucleus: %lu interrupts so far arrived inside the nucleus with interrupts off "
+		"(an emulated CPU delivered them twice); deferred\n", (unsigned long)n);
+	c->irq_in_nucleus_logged = n;
+}
+
 /* Handle every deferred interrupt. Masked. */
 static void x86_irq_drain(void)
 {
 	struct x86_percpu *c = this_cpu();
+
+	x86_note_irq_in_nucleus(c);
 
 	while (READ_ONCE(c->irq_pending_any)) {
 		WRITE_ONCE(c->irq_pending_any, 0);

@@ -13,15 +13,21 @@
 #include <sys/eventfd.h>
 #include "internal.h"
 
+/* Report the records before sequence number seq that never reached the ring. */
+static void log_report_gap(struct cell *c, uint64_t seq)
+{
+	if (seq > c->next_seq && c->cfg.log_out)
+		fprintf(c->cfg.log_out, "[ ... %llu kernel messages dropped: the log ring was full ... ]\n",
+			(unsigned long long)(seq - c->next_seq));
+}
+
 static void log_print_record(struct cell *c, const struct crtos_log_rec *rec)
 {
 	FILE *out = c->cfg.log_out;
 	uint64_t entry = c->comm->tsc_entry;
 	double t = 0;
 
-	if (rec->seq != c->next_seq && out)
-		fprintf(out, "[ ... %llu kernel messages dropped: the log ring was full ... ]\n",
-			(unsigned long long)(rec->seq - c->next_seq));
+	log_report_gap(c, rec->seq);
 	c->next_seq = rec->seq + 1;
 	if (!out)
 		return;
@@ -93,8 +99,16 @@ void log_stop(struct cell *c)
 		pthread_join(c->log_thread, NULL);
 		c->log_started = false;
 	}
-	if (c->log)
-		log_drain(c);
+	if (!c->log)
+		return;
+	log_drain(c);
+	/* Messages dropped after the last one printed: no later record shows their gap. */
+	if (!c->log_corrupt) {
+		log_report_gap(c, __atomic_load_n(&c->log->next_seq, __ATOMIC_ACQUIRE));
+		c->next_seq = __atomic_load_n(&c->log->next_seq, __ATOMIC_ACQUIRE);
+		if (c->cfg.log_out)
+			fflush(c->cfg.log_out);
+	}
 }
 
 uint64_t cell_log_dropped(const struct cell *c)

@@ -73,6 +73,9 @@ struct x86_percpu {
 	uint64_t probe_cr2;
 
 	uint64_t counters[4];		/* kernel: statistics, see enum x86_counter */
+	uint64_t irq_in_nucleus;	/* nucleus: interrupts that arrived inside its own code
+					 * with IF clear (hardware mode; see nucleus.S) */
+	uint64_t irq_in_nucleus_logged;	/* kernel: how many of them it has logged */
 
 	struct x86_tss tss __attribute__((aligned(16)));	/* kernel, at init */
 	uint64_t gdt[X86_GDT_ENTRIES] __attribute__((aligned(16)));	/* kernel, at init */
