@@ -335,7 +335,7 @@ static int exec_build_stack(struct exec_ctx *x, uint64_t *sp)
 		.argc = (int)x->req.argc, .argv = x->argv, .envc = (int)x->req.envc, .envp = x->envp,
 		.execfn = x->strings, .platform = x->req.platform,
 		.uid = x->req.uid, .euid = x->req.euid, .gid = x->req.gid, .egid = x->req.egid,
-		.secure = x->req.secure, .hwcap = x->req.hwcap, .hwcap2 = arch_user_hwcap2(x->req.hwcap2),
+		.secure = x->req.secure, .hwcap = x->req.hwcap, .hwcap2 = x->req.hwcap2,
 		.clktck = x->req.clktck, .minsigstksz = x->req.minsigstksz, .pagesz = PAGE_SIZE,
 		.sysinfo_ehdr = LX_VDSO_BASE,
 		.base = x->interp.fd >= 0 ? x->interp.bias + x->interp.img.lo : 0,
@@ -397,6 +397,7 @@ static int exec_flush_old(struct exec_ctx *x)
 	lt->clear_child_tid = 0;
 	arch_irq_restore(flags);
 	arch_thread_set_tls(&lt->t->arch, 0, true);
+	arch_thread_set_gs(&lt->t->arch, 0, true);
 	return (int)lx_mm_unmap_all() ? exec_fail(x, -ENOMEM, "cannot unmap the old image") : 0;
 }
 

@@ -71,6 +71,7 @@ static long lx_fork_thread(struct lx_thread *self, struct lx_process *child, uin
 		lt->clone_regs->rsp = stack;
 	arch_thread_set_tls(&lt->t->arch, flags & CLONE_SETTLS ? tls :
 			    arch_thread_get_tls(&self->t->arch, true), false);
+	arch_thread_set_gs(&lt->t->arch, arch_thread_get_gs(&self->t->arch, true), false);
 	arch_thread_copy_fpu(&lt->t->arch);
 	lt->sigmask = self->sigmask;
 	lt->altstack = self->altstack;

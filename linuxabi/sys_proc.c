@@ -25,7 +25,6 @@ long sys_arch_prctl(const uint64_t *a)
 {
 	struct thread *t = thread_current();
 	uint64_t fs, gs;
-	long err;
 
 	switch (a[0]) {
 	case ARCH_SET_FS:
@@ -39,10 +38,11 @@ long sys_arch_prctl(const uint64_t *a)
 	case ARCH_SET_GS:
 		if (!user_range_ok(a[1], 0))
 			return -EPERM;
-		return arch_thread_set_gs(&t->arch, a[1], true);
+		arch_thread_set_gs(&t->arch, a[1], true);
+		return 0;
 	case ARCH_GET_GS:
-		err = arch_thread_get_gs(&t->arch, true, &gs);
-		return err ? err : copy_to_user(a[1], &gs, sizeof(gs));
+		gs = arch_thread_get_gs(&t->arch, true);
+		return copy_to_user(a[1], &gs, sizeof(gs));
 	default:
 		return lx_fallback(-EINVAL);
 	}

@@ -310,6 +310,7 @@ long sys_clone(const uint64_t *a)
 		arch_thread_set_tls(&child->t->arch, tls, false);
 	else
 		arch_thread_set_tls(&child->t->arch, arch_thread_get_tls(&self->t->arch, true), false);
+	arch_thread_set_gs(&child->t->arch, arch_thread_get_gs(&self->t->arch, true), false);
 	arch_thread_copy_fpu(&child->t->arch);
 	child->sigmask = self->sigmask;
 	if (flags & CLONE_CHILD_CLEARTID)

@@ -52,7 +52,6 @@ uint64_t x86_mmio_base;			/* VA of the hypercall window */
 const struct crtos_boot_params *x86_boot_params;
 
 struct x86_percpu x86_bsp_percpu = {
-	.self = &x86_bsp_percpu,
 	.ev_entry = (uint64_t)x86_event_entry,
 	.ev_stack = (uint64_t)(x86_event_stack + sizeof(x86_event_stack)),
 	.kstack_top = (uint64_t)x86_boot_stack_top,
@@ -72,7 +71,6 @@ struct x86_percpu x86_bsp_percpu = {
 	},
 };
 
-_Static_assert(offsetof(struct x86_percpu, self) == 0, "%gs:0 must be the self pointer");
 _Static_assert(offsetof(struct x86_percpu, ev_ss) - offsetof(struct x86_percpu, ev_vector) == 6 * 8,
 	       "the event record must mirror the hardware frame");
 _Static_assert(CRTOS_SEL_TSS / 8 + 2 <= X86_GDT_ENTRIES, "GDT too small for the TSS descriptor");

@@ -57,15 +57,13 @@ _start:
 	.section .text
 /* The kernel's ring from here on (3 under kvm_pvm, 0 in hardware mode). rdi: the boot params. */
 x86_boot_kernel:
-	leaq	x86_bsp_percpu(%rip), %rax
-	wrgsbase %rax
 	xorl	%ebp, %ebp
 	call	x86_start
 	ud2
 
 /*
  * Reflected events land here: ring 3, on the per-CPU event stack, with
- * ev_busy set and the event in %gs:PCPU_EV_*. Pick the stack to handle it
+ * ev_busy set and the event in PERCPU(EV_)*. Pick the stack to handle it
  * on, build a struct crtos_regs there (preceded by the interrupted code's
  * soft mask), mask, release the record and call x86_event().
  *
@@ -78,32 +76,32 @@ x86_boot_kernel:
 x86_event_entry:
 	pushq	%rax
 	pushq	%rcx
-	movq	%gs:PCPU_KSTACK_TOP, %rax
+	movq	PERCPU(KSTACK_TOP), %rax
 	movq	%rax, %rcx
-	subq	%gs:PCPU_EV_RSP, %rcx
-	cmpq	%gs:PCPU_KSTACK_SIZE, %rcx
+	subq	PERCPU(EV_RSP), %rcx
+	cmpq	PERCPU(KSTACK_SIZE), %rcx
 	jae	1f
-	movq	%gs:PCPU_EV_RSP, %rax
+	movq	PERCPU(EV_RSP), %rax
 	subq	$128, %rax
 	andq	$-16, %rax
 1:	movq	%rsp, %rcx
 	movq	%rax, %rsp
-	movzbl	%gs:PCPU_IRQ_MASKED, %eax
+	movzbl	PERCPU(IRQ_MASKED), %eax
 	pushq	%rax			/* at REGS_SIZE(frame); keeps it 16-byte aligned */
-	pushq	%gs:PCPU_EV_CR2
-	pushq	%gs:PCPU_EV_SS
-	pushq	%gs:PCPU_EV_RSP
-	pushq	%gs:PCPU_EV_RFLAGS
-	pushq	%gs:PCPU_EV_CS
-	pushq	%gs:PCPU_EV_RIP
-	pushq	%gs:PCPU_EV_ERROR
-	pushq	%gs:PCPU_EV_VECTOR
+	pushq	PERCPU(EV_CR2)
+	pushq	PERCPU(EV_SS)
+	pushq	PERCPU(EV_RSP)
+	pushq	PERCPU(EV_RFLAGS)
+	pushq	PERCPU(EV_CS)
+	pushq	PERCPU(EV_RIP)
+	pushq	PERCPU(EV_ERROR)
+	pushq	PERCPU(EV_VECTOR)
 	PUSH_GPRS_R15_TO_RDX
 	pushq	0(%rcx)			/* rcx, saved on the event stack */
 	pushq	%rbx
 	pushq	8(%rcx)			/* rax */
-	movb	$1, %gs:PCPU_IRQ_MASKED
-	movb	$0, %gs:PCPU_EV_BUSY
+	movb	$1, PERCPU(IRQ_MASKED)
+	movb	$0, PERCPU(EV_BUSY)
 	movq	%rsp, %rdi
 	cld
 	call	x86_event
@@ -129,12 +127,12 @@ x86_event_entry:
 x86_event_return:
 	cmpb	$0, REGS_SIZE(%rsp)
 	jne	3f
-	movb	$0, %gs:PCPU_IRQ_MASKED
-	cmpb	$0, %gs:PCPU_IRQ_PENDING_ANY
+	movb	$0, PERCPU(IRQ_MASKED)
+	cmpb	$0, PERCPU(IRQ_PENDING_ANY)
 	jne	2f
 3:	testb	$3, REGS_CS(%rsp)
 	jz	5f
-	cmpb	$0, %gs:PCPU_KERNEL_RING0
+	cmpb	$0, PERCPU(KERNEL_RING0)
 	jne	x86_return_to_program_hw
 5:	POP_GPRS_RAX_TO_R15
 	addq	$16, %rsp		/* vector, error code */
@@ -143,10 +141,9 @@ x86_event_return:
 	jmp	x86_event_return
 
 /*
- * Hardware mode, back to a program: its GS (swapgs, with interrupts off:
- * none may find the program's GS at ring 0), then sysretq where it gives
- * what iretq would: rip in rcx and rflags in r11 as sysret takes them (a
- * system call's frame, unless a signal changed it), the standard user
+ * Hardware mode, back to a program: sysretq where it gives what iretq
+ * would: rip in rcx and rflags in r11 as sysret takes them (a system
+ * call's frame, unless a signal changed it), the standard user
  * selectors (sysret loads them from MSR_STAR), no TF or RF (sysret cannot
  * restore RF, and TF would trap after the first instruction), and rip in
  * the lower half (on Intel a non-canonical one faults at ring 0 on the
@@ -172,14 +169,11 @@ x86_return_to_program_hw:
 	jne	1f
 	POP_GPRS_RAX_TO_R15
 	addq	$16, %rsp		/* vector, error code */
-	cli
-	swapgs
+	cli				/* none may find the program's stack at ring 0 */
 	movq	24(%rsp), %rsp		/* rip, cs, rflags, rsp: the program's stack */
 	sysretq
 1:	POP_GPRS_RAX_TO_R15
 	addq	$16, %rsp
-	cli
-	swapgs
 	iretq
 
 /*
@@ -267,15 +261,14 @@ x86_idt_desc:
  * with the user's rsp and, as FMASK includes IF, interrupts off, so nothing
  * can push onto the user's stack. Mask softly, move to the thread's kernel
  * stack, and only then let interrupts in again (they are deferred while
- * masked); the rest is the kvm_pvm entry's. swapgs first: the program's
- * GS is its own (see "GS" in nucleus.S).
+ * masked); the rest is the kvm_pvm entry's. GS stays the program's (see
+ * nucleus.S).
  */
 	.globl x86_syscall_entry_ring0
 x86_syscall_entry_ring0:
-	swapgs				/* the per-CPU block; the program's GS in KERNEL_GS_BASE */
-	movb	$1, %gs:PCPU_IRQ_MASKED
-	movq	%rsp, %gs:PCPU_USER_RSP
-	movq	%gs:PCPU_KSTACK_TOP, %rsp
+	movb	$1, PERCPU(IRQ_MASKED)
+	movq	%rsp, PERCPU(USER_RSP)
+	movq	PERCPU(KSTACK_TOP), %rsp
 	sti
 	jmp	x86_syscall_frame
 
@@ -289,14 +282,14 @@ x86_syscall_entry_ring0:
  */
 	.globl x86_syscall_entry
 x86_syscall_entry:
-	movb	$1, %gs:PCPU_IRQ_MASKED
-	movq	%rsp, %gs:PCPU_USER_RSP
-	movq	%gs:PCPU_KSTACK_TOP, %rsp
+	movb	$1, PERCPU(IRQ_MASKED)
+	movq	%rsp, PERCPU(USER_RSP)
+	movq	PERCPU(KSTACK_TOP), %rsp
 x86_syscall_frame:
 	pushq	$0			/* the user's soft mask: never masked */
 	pushq	$0			/* cr2 */
 	pushq	$CRTOS_SEL_USER_DS
-	pushq	%gs:PCPU_USER_RSP
+	pushq	PERCPU(USER_RSP)
 	pushq	%r11			/* rflags */
 	pushq	$CRTOS_SEL_USER_CS
 	pushq	%rcx			/* rip */

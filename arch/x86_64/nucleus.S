@@ -30,8 +30,8 @@
  * On a CPU, that code runs with IF clear but for the halt's sti;hlt (and the
  * kernel calls the halt masked). The test VM's emulated AMD-V, though,
  * sometimes delivers an interrupt a second time at the first instruction
- * of the entry stub the first delivery started (IF clear; see "GS" below).
- * Reflected, that second delivery let the kernel switch threads while the
+ * of the entry stub the first delivery started, with IF clear.
+ * Reflected, that second delivery could let the kernel switch threads while the
  * first one's frame still lay on the shared nucleus stack, where the next
  * program event overwrote it; deferred, the stub simply goes on. Such
  * deliveries are counted (irq_in_nucleus) and the kernel logs them.
@@ -52,12 +52,18 @@ x86_nucleus_start:
 
 /*
  * The 256 IDT entry points, 16 bytes apart: entry v is at
- * TABLE + 16 * v (x86_idt_init relies on it). One table per mode: under
- * kvm_pvm (x86_vectors) the entries go straight to the handlers below;
- * in hardware mode (x86_vectors_hw) through the x86_hw_* prologues, which
- * swapgs when the event came from a program (see "GS" above them).
+ * TABLE + 16 * v (x86_idt_init relies on it). One table per mode, which
+ * differ in int3 alone: under kvm_pvm (x86_vectors) an int3 from ring 3
+ * may be the ring-3 kernel's service call; in hardware mode
+ * (x86_vectors_hw) one from ring 3 is a program's breakpoint, and the
+ * kernel's service calls come from ring 0.
+ *
+ * Neither mode touches GS: it is the program's own while the program and
+ * the kernel run, and the nucleus and the kernel reach their per-CPU block
+ * RIP-relative (PERCPU(), one CPU per cell). No swapgs, and nothing a
+ * program does with GS can mislead an entry.
  */
-.macro VECTOR_TABLE name, prefix
+.macro VECTOR_TABLE name, int3
 	.balign 16
 	.globl \name
 \name:
@@ -65,70 +71,30 @@ x86_nucleus_start:
 	.rept 256
 	.balign 16
 	.if vector == X86_VEC_BP
-	jmp	\prefix\()int3
+	jmp	\int3
 	.elseif vector == X86_VEC_PF
-	jmp	\prefix\()pf
+	jmp	x86_nucleus_pf
 	.elseif vector < X86_NR_EXCEPTIONS
 	.ifeq HAS_ERROR(vector)
 	pushq	$0
 	.endif
 	pushq	$vector
-	jmp	\prefix\()exception
+	jmp	x86_nucleus_exception
 	.else
 	pushq	$vector
-	jmp	\prefix\()irq
+	jmp	x86_nucleus_irq
 	.endif
 	vector = vector + 1
 	.endr
 .endm
 
-	VECTOR_TABLE x86_vectors, x86_nucleus_
-	VECTOR_TABLE x86_vectors_hw, x86_hw_
+	VECTOR_TABLE x86_vectors, x86_nucleus_int3
+	VECTOR_TABLE x86_vectors_hw, x86_hw_int3
 
-/*
- * GS, hardware mode. As in Linux, GS is the program's own while it runs
- * (it may set it: arch_prctl(ARCH_SET_GS), wrgsbase), and the per-CPU block
- * while the kernel runs; MSR_KERNEL_GS_BASE holds the other one, so that
- * `swapgs` exchanges them on the way in from a program and on the way out to
- * it (x86_event_return, with interrupts off).
- *
- * Each prologue decides from the GS base itself, not from the CS the CPU
- * pushed: it swaps exactly when GS is not the per-CPU block. Deciding from
- * CS is right on a CPU, but the nested test VM's emulated AMD-V sometimes
- * delivers an interrupt a second time at the first instruction of its own
- * entry stub, from ring 0 with IF clear and the program's GS still loaded
- * (seen on the nucleus stack after the triple faults this caused; see
- * docs/test-vm.md). Decided from GS, that second entry swaps, and the first
- * one, resumed with the per-CPU GS already in place, does not. A program
- * that sets its GS to the per-CPU block's address only makes the swap a
- * no-op, as both registers then hold the same value.
- * A program's int3 is a breakpoint, never a service call (that is CS's).
- * Under kvm_pvm the kernel itself runs at ring 3 and cannot swapgs: there GS
- * stays the per-CPU block and programs may not change it
- * (docs/architecture.md, "Two modes").
- */
-.macro HW_KERNEL_GS
-	pushq	%rax
-	rdgsbase %rax
-	cmpq	x86_percpu_base(%rip), %rax
-	popq	%rax			/* flags survive */
-	je	1f
-	swapgs
-1:
-.endm
-.macro HW_PROLOGUE name, next
-\name:
-	HW_KERNEL_GS
-	jmp	\next
-.endm
 x86_hw_int3:
-	HW_KERNEL_GS
 	testb	$3, 8(%rsp)		/* rip, cs */
 	jz	x86_nucleus_int3
 	jmp	x86_nucleus_breakpoint
-	HW_PROLOGUE x86_hw_pf, x86_nucleus_pf
-	HW_PROLOGUE x86_hw_exception, x86_nucleus_exception
-	HW_PROLOGUE x86_hw_irq, x86_nucleus_irq
 
 /*
  * Exceptions. Stack: vector, error, rip, cs, rflags, rsp, ss.
@@ -139,7 +105,7 @@ x86_hw_int3:
 x86_nucleus_exception:
 	testb	$3, 24(%rsp)
 	jnz	2f
-	cmpb	$0, %gs:PCPU_KERNEL_RING0	/* hardware mode: ring 0 is the kernel's too, */
+	cmpb	$0, PERCPU(KERNEL_RING0)	/* hardware mode: ring 0 is the kernel's too, */
 	je	x86_nucleus_fatal
 	pushq	%rax				/* ... but not the nucleus's own code */
 	leaq	x86_nucleus_start(%rip), %rax
@@ -151,29 +117,29 @@ x86_nucleus_exception:
 	popq	%rax
 	jmp	x86_nucleus_fatal
 1:	popq	%rax
-2:	cmpb	$0, %gs:PCPU_EV_BUSY
+2:	cmpb	$0, PERCPU(EV_BUSY)
 	jne	x86_nucleus_fatal
-	popq	%gs:PCPU_EV_VECTOR
-	popq	%gs:PCPU_EV_ERROR
+	popq	PERCPU(EV_VECTOR)
+	popq	PERCPU(EV_ERROR)
 x86_nucleus_reflect_frame:
-	movb	$1, %gs:PCPU_EV_BUSY
-	popq	%gs:PCPU_EV_RIP
-	popq	%gs:PCPU_EV_CS
-	popq	%gs:PCPU_EV_RFLAGS
-	popq	%gs:PCPU_EV_RSP
-	popq	%gs:PCPU_EV_SS
-	pushq	%gs:PCPU_EV_ENTRY_SS
-	pushq	%gs:PCPU_EV_STACK
+	movb	$1, PERCPU(EV_BUSY)
+	popq	PERCPU(EV_RIP)
+	popq	PERCPU(EV_CS)
+	popq	PERCPU(EV_RFLAGS)
+	popq	PERCPU(EV_RSP)
+	popq	PERCPU(EV_SS)
+	pushq	PERCPU(EV_ENTRY_SS)
+	pushq	PERCPU(EV_STACK)
 	pushq	$(X86_RFLAGS_IF | X86_RFLAGS_BASE)
-	pushq	%gs:PCPU_EV_ENTRY_CS
-	pushq	%gs:PCPU_EV_ENTRY
+	pushq	PERCPU(EV_ENTRY_CS)
+	pushq	PERCPU(EV_ENTRY)
 	iretq
 
 /* Page fault: the only exception that needs CR2 (4 more instructions). */
 x86_nucleus_pf:
 	pushq	%rax
 	movq	%cr2, %rax
-	movq	%rax, %gs:PCPU_EV_CR2
+	movq	%rax, PERCPU(EV_CR2)
 	popq	%rax
 	pushq	$X86_VEC_PF
 	jmp	x86_nucleus_exception
@@ -183,9 +149,9 @@ x86_nucleus_pf:
  * Service calls dispatch in 6 instructions; rcx is theirs to clobber.
  */
 x86_nucleus_int3:
-	cmpb	$0, %gs:PCPU_SVC_ARMED
+	cmpb	$0, PERCPU(SVC_ARMED)
 	je	1f
-	movb	$0, %gs:PCPU_SVC_ARMED
+	movb	$0, PERCPU(SVC_ARMED)
 	cmpq	$X86_SVC_NR, %rax
 	jae	x86_svc_bad
 	leaq	x86_svc_table(%rip), %rcx
@@ -204,8 +170,8 @@ x86_nucleus_breakpoint:
 x86_nucleus_irq:
 	pushq	%rax
 	movq	8(%rsp), %rax
-	btsq	%rax, %gs:PCPU_IRQ_PENDING
-	movb	$1, %gs:PCPU_IRQ_PENDING_ANY
+	btsq	%rax, PERCPU(IRQ_PENDING)
+	movb	$1, PERCPU(IRQ_PENDING_ANY)
 	pushq	%rcx
 	pushq	%rdx
 	movl	$MSR_X2APIC_EOI, %ecx
@@ -217,7 +183,7 @@ x86_nucleus_irq:
 	popq	%rax
 	testb	$3, 16(%rsp)
 	jnz	2f
-	cmpb	$0, %gs:PCPU_KERNEL_RING0	/* kvm_pvm: ring 0 is the nucleus, never reflected */
+	cmpb	$0, PERCPU(KERNEL_RING0)	/* kvm_pvm: ring 0 is the nucleus, never reflected */
 	je	1f
 	pushq	%rax				/* hardware mode: nor is the nucleus's own code */
 	leaq	x86_nucleus_start(%rip), %rax
@@ -229,25 +195,20 @@ x86_nucleus_irq:
 	popq	%rax
 	testl	$X86_RFLAGS_IF, 24(%rsp)	/* vector, rip, cs, rflags: halt's sti, or ... */
 	jnz	1f
-	incq	%gs:PCPU_IRQ_IN_NUCLEUS		/* ... an entry interrupted with IF clear */
+	incq	PERCPU(IRQ_IN_NUCLEUS)		/* ... an entry interrupted with IF clear */
 	jmp	1f
 5:	popq	%rax
-2:	cmpb	$0, %gs:PCPU_IRQ_MASKED
+2:	cmpb	$0, PERCPU(IRQ_MASKED)
 	jne	3f
-	cmpb	$0, %gs:PCPU_EV_BUSY
+	cmpb	$0, PERCPU(EV_BUSY)
 	jne	3f
-	popq	%gs:PCPU_EV_VECTOR
-	movq	$0, %gs:PCPU_EV_ERROR
+	popq	PERCPU(EV_VECTOR)
+	movq	$0, PERCPU(EV_ERROR)
 	jmp	x86_nucleus_reflect_frame
 1:	addq	$8, %rsp
 	iretq
-3:	addq	$8, %rsp		/* deferred, and the interrupted code may be a program's: */
-	testb	$3, 8(%rsp)		/* in hardware mode give it its GS back (see x86_hw_irq) */
-	jz	4f
-	cmpb	$0, %gs:PCPU_KERNEL_RING0
-	je	4f
-	swapgs
-4:	iretq
+3:	addq	$8, %rsp		/* deferred */
+	iretq
 
 /*
  * Unreflectable exception (in ring 0, or while an event record is being
@@ -256,7 +217,7 @@ x86_nucleus_irq:
  */
 x86_nucleus_fatal:
 	pushq	%rax
-	movq	%gs:PCPU_PANIC_DOORBELL, %rax
+	movq	PERCPU(PANIC_DOORBELL), %rax
 	movq	$CRTOS_PANIC_NUCLEUS, (%rax)
 1:	hlt
 	jmp	1b
@@ -302,7 +263,7 @@ x86_svc_flush_tlb:
  * defers it; the kernel replays it when it unmasks.
  */
 x86_svc_halt:
-	cmpb	$0, %gs:PCPU_IRQ_PENDING_ANY
+	cmpb	$0, PERCPU(IRQ_PENDING_ANY)
 	jne	1f
 	sti
 	hlt
@@ -315,9 +276,6 @@ x86_nucleus_end:
 
 	.section .rodata
 	.balign 8
-/* The per-CPU block's address, which GS holds while the kernel runs (one CPU per cell). */
-x86_percpu_base:
-	.quad	x86_bsp_percpu
 x86_svc_table:
 	.quad	x86_svc_write_cr3	/* X86_SVC_WRITE_CR3 */
 	.quad	x86_svc_wrmsr		/* X86_SVC_WRMSR */

@@ -26,22 +26,17 @@ static void x86_wrfsbase(uint64_t v)
 	__asm__ volatile("wrfsbase %0" : : "r"(v) : "memory");
 }
 
-/*
- * Hardware mode: while the kernel runs, a program's GS base waits in
- * MSR_KERNEL_GS_BASE (see "GS" in nucleus.S). Exchange it for next's and
- * return the one that was there. Through the MSR, not swapgs; rdgsbase;
- * wrgsbase; swapgs: GS stays the per-CPU block throughout. With the swaps,
- * an event inside that window (the test VM's emulated AMD-V delivers some
- * with IF clear, see nucleus.S) found the program's GS, swapped it in as
- * the kernel's, and left the kernel running on it: a page fault at
- * x86_nucleus_irq reading the per-CPU block at GS 0.
- */
-static uint64_t x86_swap_user_gs(uint64_t next)
+static uint64_t x86_rdgsbase(void)
 {
-	uint64_t prev = x86_rdmsr_ring0(MSR_KERNEL_GS_BASE);
+	uint64_t v;
 
-	x86_wrmsr_ring0(MSR_KERNEL_GS_BASE, next);
-	return prev;
+	__asm__ volatile("rdgsbase %0" : "=r"(v));
+	return v;
+}
+
+static void x86_wrgsbase(uint64_t v)
+{
+	__asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
 }
 
 int arch_thread_init(struct arch_thread *at, void *kstack, size_t size, void (*entry)(void),
@@ -84,8 +79,8 @@ void arch_thread_switch(struct arch_thread *prev, struct arch_thread *next)
 	c->kstack_top = next->kstack_top;
 	c->kstack_size = next->kstack_size;
 	x86_wrfsbase(next->fs_base);
-	if (c->kernel_ring0)
-		prev->gs_base = x86_swap_user_gs(next->gs_base);
+	prev->gs_base = x86_rdgsbase();
+	x86_wrgsbase(next->gs_base);
 	x86_switch(&prev->rsp, next->rsp);
 }
 
@@ -101,38 +96,19 @@ uint64_t arch_thread_get_tls(struct arch_thread *at, bool current)
 	return current ? x86_rdfsbase() : at->fs_base;
 }
 
-int arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current)
+/*
+ * GS is the program's in both modes: the kernel and the nucleus never use it
+ * (their per-CPU block is reached RIP-relative, see nucleus.S), so a
+ * program may set it with arch_prctl(ARCH_SET_GS) or wrgsbase, as on Linux.
+ */
+void arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current)
 {
-	if (!x86_hardware_mode())
-		return -EINVAL;		/* kvm_pvm: GS is the kernel's (see nucleus.S) */
 	at->gs_base = gs;
 	if (current)
-		x86_swap_user_gs(gs);
-	return 0;
+		x86_wrgsbase(gs);
 }
 
-/*
- * Linux says HWCAP2_FSGSBASE where a program may wrgsbase. Under kvm_pvm it
- * may not: the kernel runs at ring 3 on the same GS (see nucleus.S), and
- * wasm2c's "Segue" in Firefox's sandboxed libraries, which checks this bit,
- * wrote its linear memory's base there and took the kernel down.
- */
-#define X86_HWCAP2_FSGSBASE	(1ul << 1)	/* Linux's asm/hwcap2.h */
-
-uint64_t arch_user_hwcap2(uint64_t linux_hwcap2)
+uint64_t arch_thread_get_gs(struct arch_thread *at, bool current)
 {
-	return x86_hardware_mode() ? linux_hwcap2 : linux_hwcap2 & ~X86_HWCAP2_FSGSBASE;
-}
-
-int arch_thread_get_gs(struct arch_thread *at, bool current, uint64_t *gs)
-{
-	if (!x86_hardware_mode())
-		return -EINVAL;
-	if (current) {
-		*gs = x86_swap_user_gs(0);
-		x86_swap_user_gs(*gs);
-	} else {
-		*gs = at->gs_base;
-	}
-	return 0;
+	return current ? x86_rdgsbase() : at->gs_base;
 }

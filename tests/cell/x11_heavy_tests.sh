@@ -81,10 +81,9 @@ firefox_shot() {
 }
 
 # Firefox ESR's headless screenshot of a local page (1366x768): the realm's
-# PNG must have the native one's pixels. Under kvm_pvm it fails today:
-# the sandboxed libraries' wasm2c code ("Segue") keeps its linear memory's
-# base in GS (arch_prctl(ARCH_SET_GS) without HWCAP2_FSGSBASE), and the
-# realm keeps GS for its kernel there (docs/architecture.md, "Two modes").
+# PNG must have the native one's pixels. Its sandboxed libraries' wasm2c
+# code ("Segue") keeps its linear memory's base in GS (wrgsbase where
+# AT_HWCAP2 has FSGSBASE), which the realm leaves to programs in both modes.
 # timeout: 400
 test_x11_firefox_headless_screenshot_like_native() {
 	x11_need "$COMPARE" "$FIREFOX" || return 0

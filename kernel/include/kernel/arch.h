@@ -218,17 +218,12 @@ void arch_thread_adopt(struct arch_thread *at);
 void arch_thread_set_tls(struct arch_thread *at, uint64_t tls, bool current);
 uint64_t arch_thread_get_tls(struct arch_thread *at, bool current);
 /*
- * The other segment base a program may set (x86: GS, arch_prctl ARCH_SET_GS).
- * 0, or -EINVAL where the kernel keeps it for itself (x86 under kvm_pvm).
+ * The other segment base a program may set (x86: GS, arch_prctl ARCH_SET_GS),
+ * the program's own: the kernel never uses it. Kept per thread, inherited
+ * by clone and fork, 0 after exec, as on Linux.
  */
-int arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current);
-int arch_thread_get_gs(struct arch_thread *at, bool current, uint64_t *gs);
-/*
- * The AT_HWCAP2 a program gets, from the one Linux gave its shadow: bits of
- * features the program may not use here cleared (x86 under kvm_pvm:
- * HWCAP2_FSGSBASE, as wrgsbase would replace the kernel's own GS). Any context.
- */
-uint64_t arch_user_hwcap2(uint64_t linux_hwcap2);
+void arch_thread_set_gs(struct arch_thread *at, uint64_t gs, bool current);
+uint64_t arch_thread_get_gs(struct arch_thread *at, bool current);
 
 /*
  * Switch from prev to next: save prev's callee-saved registers, stack, FS

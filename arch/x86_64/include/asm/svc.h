@@ -35,25 +35,6 @@ static inline uint64_t x86_rdmsr(uint32_t msr)
 	return x86_svc(X86_SVC_RDMSR, msr, 0);
 }
 
-/*
- * An MSR read and written directly: hardware mode only (#GP at ring 3, so
- * under kvm_pvm), where it costs no service call (and, for MSRs KVM passes
- * through such as MSR_KERNEL_GS_BASE, no VM exit either).
- */
-static inline uint64_t x86_rdmsr_ring0(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static inline void x86_wrmsr_ring0(uint32_t msr, uint64_t val)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
-			 : "memory");
-}
-
 /* CR4, read directly: hardware mode only (#GP at ring 3, so under kvm_pvm). */
 static inline uint64_t x86_read_cr4(void)
 {

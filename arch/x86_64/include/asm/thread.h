@@ -12,7 +12,7 @@
 struct arch_thread {
 	uint64_t rsp;			/* saved kernel stack pointer while switched out */
 	uint64_t fs_base;		/* the thread's FS base (TLS), saved at switch */
-	uint64_t gs_base;		/* hardware mode: its program's GS base, saved at switch */
+	uint64_t gs_base;		/* its program's GS base, saved at switch */
 	uint64_t kstack_top;		/* top of its kernel stack, for event entry */
 	uint64_t kstack_size;
 	void *xsave;			/* XSAVE area (64-byte aligned), NULL for kernel-only threads */

@@ -18,7 +18,14 @@
 #define MSR_STAR		0xc0000081
 #define MSR_LSTAR		0xc0000082
 #define MSR_FMASK		0xc0000084
-#define MSR_KERNEL_GS_BASE	0xc0000102
+
+/*
+ * Per-CPU data, from assembly: field F of the one x86_percpu block
+ * (x86_bsp_percpu), RIP-relative. A cell has one CPU, so the kernel and the
+ * nucleus never need GS to find their per-CPU block, and GS is the
+ * program's own in both modes (see "GS" in docs/architecture.md).
+ */
+#define PERCPU(f)		x86_bsp_percpu+PCPU_##f(%rip)
 
 /* Stacks of the boot CPU (sizes in bytes). */
 #define X86_BOOT_STACK_SIZE	16384	/* kmain and the idle loop */
