@@ -31,22 +31,69 @@ int arch_init(void)
 	return x86_apic_init();
 }
 
+/*
+ * Halt until an interrupt, hardware mode: as the nucleus's X86_SVC_HALT. The
+ * kernel runs with IF set (the soft mask defers), so IF goes off for the
+ * check: an interrupt deferred since the caller decided to idle must not be
+ * slept through; sti's one-instruction shadow makes sti;hlt atomic. The
+ * waking interrupt is deferred (masked) and replayed when the caller unmasks.
+ */
+static void x86_halt_direct(void)
+{
+	__asm__ volatile("cli\n\t"
+			 "cmpb $0, %0\n\t"
+			 "jne 1f\n\t"
+			 "sti\n\t"
+			 "hlt\n"
+			 "1:\tsti"
+			 : : "m"(this_cpu()->irq_pending_any) : "memory", "cc");
+}
+
+uint64_t x86_privileged_direct(uint64_t op, uint64_t a, uint64_t b)
+{
+	uint32_t lo, hi;
+
+	switch (op) {
+	case X86_SVC_WRITE_CR3:
+		__asm__ volatile("movq %0, %%cr3" : : "r"(a) : "memory");
+		return 0;
+	case X86_SVC_WRMSR:
+		__asm__ volatile("wrmsr" : : "c"((uint32_t)a), "a"((uint32_t)b),
+				 "d"((uint32_t)(b >> 32)) : "memory");
+		return 0;
+	case X86_SVC_RDMSR:
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"((uint32_t)a));
+		return (uint64_t)hi << 32 | lo;
+	case X86_SVC_INVLPG:
+		__asm__ volatile("invlpg (%0)" : : "r"(a) : "memory");
+		return 0;
+	case X86_SVC_FLUSH_TLB:
+		__asm__ volatile("movq %%cr3, %%rax; movq %%rax, %%cr3" : : : "rax", "memory");
+		return 0;
+	case X86_SVC_HALT:
+		x86_halt_direct();
+		return 0;
+	default:
+		return (uint64_t)-ENOSYS;
+	}
+}
+
 void arch_idle_wait(void)
 {
-	x86_svc(X86_SVC_HALT, 0, 0);
+	x86_privileged(X86_SVC_HALT, 0, 0);
 }
 
 void arch_aspace_activate(paddr_t root)
 {
-	x86_svc(X86_SVC_WRITE_CR3, root, 0);
+	x86_privileged(X86_SVC_WRITE_CR3, root, 0);
 }
 
 void arch_tlb_flush_page(vaddr_t va)
 {
-	x86_svc(X86_SVC_INVLPG, va, 0);
+	x86_privileged(X86_SVC_INVLPG, va, 0);
 }
 
 void arch_tlb_flush_all(void)
 {
-	x86_svc(X86_SVC_FLUSH_TLB, 0, 0);
+	x86_privileged(X86_SVC_FLUSH_TLB, 0, 0);
 }

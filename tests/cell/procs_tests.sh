@@ -133,23 +133,24 @@ test_procs_fork_exit_cycles_leak_no_memory() {
 	echo "free memory and heap objects after 200 fork+exit cycles and 10 pipelines: $before"
 	echo "the same after doing it all again: $after"
 	[[ $(grep -c 'reaped:' "$log") -ge 444 ]] || fail "fewer processes were reaped than forked"
-	# A leak loses memory on every round: the second count may not show less
-	# free memory, more heap objects or more shared slots than the first.
-	# (More free memory is allowed: in hardware mode in the test VM the
-	# second count once showed 4 KiB more, freed late, not explained yet.)
+	# A leak loses memory on every cycle: a page per fork would be 800 KiB
+	# a round. The second count may show at most 16 KiB less free memory
+	# than the first, and no more heap objects or shared slots. (In hardware
+	# mode in the test VM the free count moved by 4 KiB between rounds,
+	# either way, with the same heap objects: not explained yet.)
 	[[ -n $before && -n $after ]] || fail "no reap counts in the cell's log"
-	procs_counts_not_worse "$before" "$after" || fail "the cell did not get its memory back"
+	procs_counts_not_worse "$before" "$after" 16 || fail "the cell did not get its memory back"
 }
 
-# procs_counts_not_worse BEFORE AFTER: reap counts ("N KiB free, N heap
-# objects, N shared slots"); true when AFTER has at least the free memory
-# and at most the heap objects and shared slots of BEFORE.
+# procs_counts_not_worse BEFORE AFTER SLACK: reap counts ("N KiB free, N
+# heap objects, N shared slots"); true when AFTER has at most SLACK KiB
+# less free memory, and at most the heap objects and shared slots, of BEFORE.
 procs_counts_not_worse() {
 	local -a b a
 	read -r -a b <<<"${1//[^0-9 ]/}"
 	read -r -a a <<<"${2//[^0-9 ]/}"
 	((${#b[@]} == 3 && ${#a[@]} == 3)) || return 1
-	((a[0] >= b[0] && a[1] <= b[1] && a[2] <= b[2]))
+	((a[0] + $3 >= b[0] && a[1] <= b[1] && a[2] <= b[2]))
 }
 
 # In a serving cell each forked process has a connection of its own: more

@@ -70,12 +70,13 @@ firefox_shot() {
 		HOME=$home timeout 120 "$FIREFOX" --headless --screenshot "$png" "file://$page" \
 			>"$out" 2>&1 || status=$?
 	else
-		HOME=$home timeout 240 "$CRTOS" run --mem 6G -- "$FIREFOX" --headless \
-			--screenshot "$png" "file://$page" >"$out" 2>&1 || status=$?
+		HOME=$home timeout 240 "$CRTOS" run --mem 6G --log "$X11_LOGS/x11-firefox-kernel.log" \
+			-- "$FIREFOX" --headless --screenshot "$png" "file://$page" >"$out" 2>&1 || status=$?
 	fi
 	rm -rf "$home"
 	if ((status != 0)) || ! [[ -s $png ]]; then
 		cat "$out"
+		[[ $mode == native ]] || echo "the kernel's log: $X11_LOGS/x11-firefox-kernel.log"
 		fail "firefox-esr ($mode): exit status $status, screenshot $( [[ -s $png ]] && echo made || echo missing)"
 	fi
 }
