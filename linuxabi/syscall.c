@@ -224,14 +224,36 @@ static bool lx_never_restarted(long nr)
 }
 
 /*
- * A remote call; if a signal cut it short (rcall_interrupt), the result
- * says restart or EINTR as Linux would decide after the signal.
+ * The twin's call was cut short by a signal it forwarded (CRTOS_RCALL_RESTART:
+ * a background read of the terminal made Linux send SIGTTIN). Whether that
+ * signal is now something to act on: it is in the ring, put there before
+ * the answer. If not (the program ignores it now), the call is made again,
+ * as Linux restarts a call whose signal turned out to be ignored.
+ */
+static bool lx_rcall_signalled(struct lx_thread *lt)
+{
+	unsigned long flags = arch_irq_save();
+	bool act;
+
+	lx_signal_poll_shadow(lt->proc);
+	act = thread_current()->interrupt_pending || lx_signal_deliverable(lt);
+	arch_irq_restore(flags);
+	return act;
+}
+
+/*
+ * A remote call; if a signal cut it short (rcall_interrupt, or in Linux:
+ * CRTOS_RCALL_RESTART), the result says restart or EINTR as Linux would
+ * decide after the signal.
  */
 long lx_rcall_restartable(long nr, const uint64_t *a)
 {
-	long err = rcall_regs(nr, a);
+	long err;
 
-	if (err == -EINTR && thread_current()->interrupt_pending)
+	do
+		err = rcall_regs(nr, a);
+	while (err == CRTOS_RCALL_RESTART && !lx_rcall_signalled(lx_current()));
+	if (err == CRTOS_RCALL_RESTART || (err == -EINTR && thread_current()->interrupt_pending))
 		return lx_never_restarted(nr) ? -ERESTARTNOHAND : -ERESTARTSYS;
 	return err;
 }

@@ -73,8 +73,22 @@ struct crtos_rcall {
 	uint64_t scratch[2];		/* kernel, before REQUEST: small data the call's arguments
 					 * point to (pselect6's timeout), at the shadow's address of
 					 * this field */
-	uint64_t reserved[3];
+	uint64_t sigmask;		/* kernel, before REQUEST: the caller's signal mask (bit
+					 * sig - 1); the twin blocks SIGTTIN and SIGTTOU in its call
+					 * as the caller does, so that Linux's tty sees them as the
+					 * program has them (below, CRTOS_RCALL_RESTART) */
+	uint64_t reserved[2];
 };
+
+/*
+ * ret for a Linux call that a signal the shadow forwarded cut short in the
+ * twin (a background read of the terminal: Linux's tty sent the twin's
+ * process group SIGTTIN and failed the read with ERESTARTSYS; the twin's
+ * handler put the signal into the ring before the answer): the kernel acts
+ * on the signal (stops, or runs a handler) and then restarts the call or
+ * fails it with EINTR as Linux would. Linux's own value of ERESTARTSYS.
+ */
+#define CRTOS_RCALL_RESTART	(-512)
 
 /* Shadow operations (nr values), with their arguments. */
 #define CRTOS_SHADOW_OP_BASE	0x40000000

@@ -41,6 +41,16 @@ test_jobctl_stopped_children_as_their_parent_sees_them_match_native() {
 	program_matches_native jobctl ""
 }
 
+# A background job's reads and writes of its terminal (tests/programs/ttyjob.c
+# makes a pty and a session of its own): stopped by SIGTTIN, and by SIGTTOU
+# with TOSTOP or for tcsetattr, EIO when SIGTTIN is ignored or blocked, an
+# EINTR after a handler, the call going through once the job is in the
+# foreground and continued; as natively.
+# timeout: 120
+test_jobctl_background_terminal_io_stops_with_sigttin_and_sigttou_like_native() {
+	program_matches_native ttyjob ""
+}
+
 # (The tests' sessions have no terminal, so the shell's process group is
 # orphaned: Linux discards its SIGTSTP, and so must the realm.)
 test_jobctl_busybox_shell_stops_and_continues_jobs_like_native() {
@@ -129,6 +139,28 @@ test_jobctl_ctrl_z_in_an_interactive_shell() {
 	tr -d '\r' <"$out" | grep -v '^$' | tail -20
 	grep -q "Stopped" "$out" || fail "Ctrl-Z: the shell does not say the job stopped"
 	grep -q "the job ended" "$out" || fail "fg: the job did not end normally"
+}
+
+# A background job of an interactive shell (a pty driven by script) that
+# reads the terminal stops with SIGTTIN, as the shell's job table says;
+# fg gives it the terminal and it reads the line typed then.
+test_jobctl_background_read_of_the_terminal_stops_the_job() {
+	local out
+	out=$(tmp)
+	{
+		sleep 1
+		echo "$CRTOS run -- $BUSYBOX sed -n '1{s/^/the job read: /p;q}' &"
+		sleep $((3 * ${CRTOS_TEST_TIME_SCALE:-1}))
+		echo 'jobs; fg'
+		sleep 1
+		echo 'a typed line'
+		sleep 2
+		echo 'exit'
+	} | timeout $((20 * ${CRTOS_TEST_TIME_SCALE:-1})) script -qfec "bash --norc --noprofile -i" /dev/null \
+		>"$out" 2>&1 || true
+	tr -d '\r' <"$out" | grep -v '^$' | tail -20
+	grep -q "\[1\]+ *Stopped" "$out" || fail "the shell's job table does not say Stopped"
+	grep -q "the job read: a typed line" "$out" || fail "fg: the job did not read the line"
 }
 
 # memory_back_after LOG WHAT: run one more program in the held cell (job
