@@ -123,6 +123,13 @@ struct crtos_rcall {
 								 * (1: the program set SIG_IGN) or forwards
 								 * it (0); -EINVAL for a signal it never
 								 * forwards (SIGKILL, SIGSEGV...) */
+#define CRTOS_SHADOW_SHM_GROW	(CRTOS_SHADOW_OP_BASE + 14)	/* old, old_len, new_len, target, slot:
+								 * grow the shared mapping at old to
+								 * new_len (Linux's mremap; moved to
+								 * target unless it is old) and have the
+								 * VMM make a shared slot of slot's object
+								 * for it; returns that slot's GPA. On an
+								 * error the mapping is as it was */
 #define CRTOS_SHADOW_STOP	(CRTOS_SHADOW_OP_BASE + 12)	/* sig: stop the shadow with sig (0: Linux
 								 * stopped it already); returns once Linux
 								 * has continued it (job control) */

@@ -4,7 +4,8 @@
  * a memfd and of anonymous memory, SysV segments, across fork, with the
  * bytes checked through the file (read/write, so Linux's page cache) both
  * ways; partial munmap, msync, mprotect, SIGBUS past the end of the file,
- * and the errors Linux gives. Modes for tests with a Linux process:
+ * mappings grown with mremap (in place and moved: more of the file at the
+ * offsets that follow), and the errors Linux gives. Modes for tests with a Linux process:
  *   shm peer FILE       map FILE, write "rt:hello", wait for "linux:reply"
  *                       at offset 64 (what another process writes)
  *   shm sysv-peer       make a SysV segment, print "# id N", write
@@ -159,6 +160,88 @@ static void memfd_mapping(void)
 	close(fd);
 }
 
+/* What the mapping shows at p (the "page N" mark a page of the file starts with, or the signal). */
+static const char *page_at(char *p)
+{
+	static char buf[32];
+
+	if (touch(p))
+		snprintf(buf, sizeof(buf), "%s", fault_sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
+	else
+		snprintf(buf, sizeof(buf), "%.10s", p);
+	return buf;
+}
+
+/*
+ * A mapping of pages 1-2 of a 4-page file grown by mremap, with its fd
+ * closed first: in place to 3 pages, then moved to 5 (something mapped
+ * right after it): each page maps the file's page at the offset that
+ * follows, the bytes go both ways, the last page is past the file's end
+ * (SIGBUS), and the old place is gone. Shared anonymous memory grown
+ * past its object's size: SIGBUS there too.
+ */
+static void grown(void)
+{
+	char path[256], buf[16] = "", what[64];
+	int fd = temp_file(path, sizeof(path), 4 * PAGE), fd2;
+	char *r, *p, *q, *anon;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(buf, sizeof(buf), "page %d", i);
+		check_quiet("pwrite", pwrite(fd, buf, strlen(buf) + 1, (off_t)i * PAGE));
+	}
+	/* Room for growing in place: reserve 4 pages, map 2, free the rest. */
+	r = mmap(NULL, 4 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(r, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, PAGE);
+	check_true("grow: mmap of pages 1-2", r != MAP_FAILED && p == r);
+	munmap(r + 2 * PAGE, 2 * PAGE);
+	close(fd);
+	q = mremap(p, 2 * PAGE, 3 * PAGE, 0);
+	check_true("grow: mremap in place (2 -> 3 pages)", q == p);
+	if (q != p)
+		return;
+	for (int i = 0; i < 3; i++) {
+		snprintf(what, sizeof(what), "grow: in place, page %d shows", i);
+		snprintf(buf, sizeof(buf), "page %d", i + 1);
+		check_str(what, page_at(q + i * PAGE), buf);
+	}
+	strcpy(q + 2 * PAGE + 100, "grown");
+	fd2 = open(path, O_RDWR);
+	check_quiet("open", fd2);
+	check_quiet("pread", pread(fd2, buf, 6, 3 * PAGE + 100));
+	check_str("grow: the file has the grown page's bytes", buf, "grown");
+	/* Something right after it: growing must move. */
+	r = mmap(q + 3 * PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	check_true("grow: a mapping right after it", r == q + 3 * PAGE);
+	p = mremap(q, 3 * PAGE, 5 * PAGE, MREMAP_MAYMOVE);
+	check_true("grow: mremap MAYMOVE (3 -> 5 pages) moves it", p != MAP_FAILED && p != q);
+	if (p == MAP_FAILED)
+		return;
+	check_quiet("pwrite", pwrite(fd2, "linux", 6, 2 * PAGE + 200));
+	check_str("grow: moved, the mapping sees a later write()", p + PAGE + 200, "linux");
+	check_str("grow: moved, the grown page's bytes", p + 2 * PAGE + 100, "grown");
+	for (int i = 0; i < 4; i++) {
+		snprintf(what, sizeof(what), "grow: moved, page %d shows", i);
+		snprintf(buf, sizeof(buf), i < 3 ? "page %d" : "SIGBUS", i + 1);
+		check_str(what, page_at(p + i * PAGE), buf);
+	}
+	check_str("grow: the old place", page_at(q), "SIGSEGV");
+	munmap(p, 5 * PAGE);
+	munmap(r, PAGE);
+	close(fd2);
+	unlink(path);
+
+	anon = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	strcpy(anon, "anon");
+	p = mremap(anon, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+	check_true("grow: shared anonymous memory (1 -> 2 pages)", p != MAP_FAILED);
+	if (p == MAP_FAILED)
+		return;
+	check_str("grow: its first page", page_at(p), "anon");
+	check_str("grow: its second page, past its object's end", page_at(p + PAGE), "SIGBUS");
+	munmap(p, 2 * PAGE);
+}
+
 /* The child writes where the parent reads, after fork. */
 static void across_fork(void)
 {
@@ -291,6 +374,7 @@ int main(int argc, char **argv)
 	shm_open_mapping();
 	memfd_mapping();
 	across_fork();
+	grown();
 	sysv();
 	many();
 	return check_done();

@@ -574,6 +574,8 @@ static long shadow_op(const struct crtos_rcall *s)
 	case CRTOS_SHADOW_SHM_MAP:
 		return shm_map(s->args[0], len, (int)s->args[2], (int64_t)s->args[3], s->args[4],
 			       (int)s->args[5]);
+	case CRTOS_SHADOW_SHM_GROW:
+		return shm_grow(s->args[0], len, s->args[2], s->args[3], (uint32_t)s->args[4]);
 	case CRTOS_SHADOW_THREAD_EXIT:
 		return 0;	/* serve() ends the twin once the answer is out */
 	default:

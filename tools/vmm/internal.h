@@ -36,6 +36,9 @@ struct cell_shm {
 	bool registered;		/* the KVM slot exists */
 	dev_t dev;			/* a file's, for crtos shm show */
 	ino_t ino;
+	bool has_fd;			/* a file's: fd is our own fd of it, for a mapping that
+					 * grows (cell_shm_req.from_slot) */
+	int fd;
 };
 
 struct cell {

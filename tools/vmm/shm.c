@@ -66,6 +66,8 @@ static void shm_detach(struct cell *c, unsigned int i)
 		shmdt(s->host);
 	else if (s->host)
 		munmap(s->host, s->size);
+	if (s->has_fd)
+		close(s->fd);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -140,6 +142,8 @@ static int shm_map_object(const struct cell_shm_req *req, int fd, struct cell_sh
 		s->host = NULL;
 		return -errno;
 	}
+	s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* without it the mapping cannot grow: EBADF then */
+	s->has_fd = s->fd >= 0;
 	s->valid = 0;
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > req->offset)
 		s->valid = (uint64_t)st.st_size - req->offset;
@@ -160,6 +164,22 @@ static void shm_populate(struct cell_shm *s)
 	mlock2(s->host, s->valid, MLOCK_ONFAULT);	/* best effort: the pages are shared anyway */
 }
 
+/*
+ * The object of shared slot i, for a mapping of it that mremap grows: our
+ * own fd of the file, if the slot is in use (the kernel keeps the old slot
+ * until it has adopted the new one). The process that asks may not be the
+ * one that mapped it: its shadow names the slot the kernel told it, and
+ * every process of a cell has its user. Under shm_lock. The fd, or -errno.
+ */
+static int shm_slot_fd(struct cell *c, struct crtos_shm_table *t, uint32_t i)
+{
+	if (i >= CRTOS_SHM_SLOTS ||
+	    __atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE) != CRTOS_SHM_ADOPTED ||
+	    !c->shm[i].host || c->shm[i].kind != CRTOS_SHM_FILE || !c->shm[i].has_fd)
+		return -EBADF;
+	return c->shm[i].fd;
+}
+
 int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint64_t *gpa)
 {
 	struct crtos_shm_table *t = shm_table(c);
@@ -175,6 +195,12 @@ int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint
 		return req->len > CRTOS_SHM_SLOT_SPAN ? -ENOMEM : -EINVAL;
 	pthread_mutex_lock(&c->shm_lock);
 	shm_sweep_locked(c, t);
+	if (req->from_slot && req->kind == CRTOS_SHM_FILE)
+		fd = shm_slot_fd(c, t, req->from_slot - 1);
+	if (fd < 0 && req->kind == CRTOS_SHM_FILE) {
+		pthread_mutex_unlock(&c->shm_lock);
+		return -EBADF;
+	}
 	for (i = 0; i < CRTOS_SHM_SLOTS && !e; i++)
 		if (__atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE) == CRTOS_SHM_FREE)
 			e = &t->slots[i];
