@@ -11,6 +11,8 @@
  *   shm sysv-peer       make a SysV segment, print "# id N", write
  *                       "rt:sysv", wait for "linux:reply" at offset 64
  *   shm sysv-answer ID  attach segment ID, expect "rt:sysv", write the reply
+ *   shm truncate FILE   map FILE (made 2 pages long), truncate it to 1 page,
+ *                       touch the second page: say what that raised
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -357,6 +359,27 @@ static int sysv_answer(int id)
 	return check_done();
 }
 
+/* A page of our shared mapping that Linux truncates away (Linux: SIGBUS). */
+static int truncated(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), sig;
+	char *p;
+
+	check_quiet("open", fd);
+	check_quiet("ftruncate", ftruncate(fd, 2 * PAGE));
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	check_true("truncate: mmap of 2 pages", p != MAP_FAILED);
+	strcpy(p + PAGE, "second");
+	check_str("truncate: the second page", p + PAGE, "second");
+	check_ok("truncate: ftruncate to 1 page", ftruncate(fd, PAGE));
+	printf("truncate: touching the page past the new end\n");
+	sig = touch(p + PAGE);
+	check_str("truncate: the touch raised", sig == SIGBUS ? "SIGBUS" : sig ? "another signal" :
+		  "nothing", "SIGBUS");
+	check_str("truncate: the first page", p, "");
+	return check_done();
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
@@ -370,6 +393,8 @@ int main(int argc, char **argv)
 		return sysv_answer(atoi(argv[2]));
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
+	if (argc == 3 && !strcmp(argv[1], "truncate"))
+		return truncated(argv[2]);
 	file_mapping();
 	shm_open_mapping();
 	memfd_mapping();
