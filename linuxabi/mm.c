@@ -44,6 +44,7 @@ struct lx_vma {
 	bool sysv;			/* shared: a SysV segment (shmdt detaches it) */
 	bool reserved;			/* a reservation (see above): pages is NULL */
 	unsigned int slot;		/* (kept small: VMAs stay in the heap's 64-byte class) */
+	unsigned int slot_page;		/* shared: the page of the slot at v.start */
 };
 
 _Static_assert(sizeof(struct lx_vma) <= 64, "a VMA fits the heap's 64-byte class");
@@ -136,6 +137,7 @@ static int vma_split(struct vma *v, vaddr_t addr)
 	nv->shared = to_lx(v)->shared;
 	nv->sysv = to_lx(v)->sysv;
 	nv->slot = to_lx(v)->slot;
+	nv->slot_page = to_lx(v)->slot_page + (unsigned int)head;
 	if (nv->shared)
 		lx_shm_get(nv->slot);
 	v->end = addr;
@@ -994,6 +996,7 @@ static struct vma *vma_copy(struct vma *v)
 	lv->shared = src->shared;
 	lv->sysv = src->sysv;
 	lv->slot = src->slot;
+	lv->slot_page = src->slot_page;
 	if (lv->shared)
 		lx_shm_get(lv->slot);	/* shared stays shared in the child */
 	lv->v = *v;
@@ -1089,6 +1092,49 @@ long lx_msync_check(vaddr_t addr, size_t len)
 	if (addr & (PAGE_SIZE - 1) || !user_range_ok(addr, end - addr))
 		return -EINVAL;
 	return range_mapped(cur_proc(), addr, end) ? 0 : -ENOMEM;
+}
+
+/* Page k of shared VMA v: its GPA while its object has it, else PADDR_INVALID. */
+static paddr_t shared_page_now(const struct lx_vma *lv, size_t k)
+{
+	uint64_t off = ((uint64_t)lv->slot_page + k) << PAGE_SHIFT;
+
+	return off < lx_shm_valid_now(lv->slot) ? lx_shm_gpa(lv->slot) + off : PADDR_INVALID;
+}
+
+/* Bring shared VMA v of p in line with its object's size now: entries dropped or put back. */
+static void shared_vma_follow(struct lx_process *p, struct vma *v)
+{
+	struct lx_vma *lv = to_lx(v);
+
+	for (size_t k = 0; k < vma_pages(v); k++) {
+		paddr_t now = shared_page_now(lv, k);
+		vaddr_t va = v->start + (k << PAGE_SHIFT);
+
+		if (now == lv->pages[k])
+			continue;
+		lv->pages[k] = now;
+		if (now == PADDR_INVALID)
+			aspace_unmap(&p->as, va, PAGE_SIZE);
+		else if (v->prot & MAP_READ)
+			aspace_map(&p->as, va, now, PAGE_SIZE, v->prot | MAP_USER);
+	}
+}
+
+void lx_mm_shm_follow(struct lx_process *p)
+{
+	struct lx_process *o = lx_mm_owner(p);
+	uint64_t seen = lx_shm_resized();
+	struct vma *v;
+
+	if (seen == READ_ONCE(o->shm_resized_seen))
+		return;
+	kmutex_lock(&o->mm_lock);
+	list_for_each_entry(v, &o->vmas, node)
+		if (to_lx(v)->shared)
+			shared_vma_follow(o, v);
+	o->shm_resized_seen = seen;
+	kmutex_unlock(&o->mm_lock);
 }
 
 /*

@@ -311,8 +311,18 @@ void syscall_entry(arch_regs_t *regs)
 	regs->rax = (uint64_t)ret;
 }
 
-/* On every return to user code: signals, and the end of threads whose process ended. */
+/*
+ * On every return to user code (masked): shared files that shrank under
+ * their mappings, signals, and the end of threads whose process ended.
+ */
 void user_return(arch_regs_t *regs)
 {
+	struct lx_thread *lt = lx_current();
+
+	if (lt && unlikely(lx_shm_resized() != READ_ONCE(lx_mm_owner(lt->proc)->shm_resized_seen))) {
+		arch_irq_restore(0);
+		lx_mm_shm_follow(lt->proc);
+		arch_irq_save();
+	}
 	lx_signal_deliver(regs);
 }

@@ -12,7 +12,8 @@
  *                       "rt:sysv", wait for "linux:reply" at offset 64
  *   shm sysv-answer ID  attach segment ID, expect "rt:sysv", write the reply
  *   shm truncate FILE   map FILE (made 2 pages long), truncate it to 1 page,
- *                       touch the second page: say what that raised
+ *                       touch the second page (SIGBUS), extend the file
+ *                       again and touch it after half a second (zeros)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -376,7 +377,14 @@ static int truncated(const char *path)
 	sig = touch(p + PAGE);
 	check_str("truncate: the touch raised", sig == SIGBUS ? "SIGBUS" : sig ? "another signal" :
 		  "nothing", "SIGBUS");
+	check_long("truncate: ... with si_code BUS_ADRERR", fault_code, BUS_ADRERR);
 	check_str("truncate: the first page", p, "");
+	check_ok("truncate: ftruncate back to 2 pages", ftruncate(fd, 2 * PAGE));
+	usleep(500000);	/* time for a realm to notice (crtos/shm.h: about 100 ms) */
+	sig = touch(p + PAGE);
+	check_str("truncate: extended again, the touch raised", sig ? "a signal" : "nothing",
+		  "nothing");
+	check_str("truncate: the page is a new one", sig ? "?" : p + PAGE, "");
 	return check_done();
 }
 
