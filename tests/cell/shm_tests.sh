@@ -153,9 +153,7 @@ test_shm_truncated_under_a_mapping_is_sigbus_like_native() {
 	native=$(tmp)
 	rt=$(tmp)
 	file=$(tmp)
-	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
-	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$log" && break; sleep 0.05; done
-	"$CRTOS" run -- $BUSYBOX true
+	hold_cell_counting "$cell" "$log"
 	for libc in musl glibc dyn; do
 		{ rc=0; "$BUILD/programs/shm-$libc" truncate "$file" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
 		grep -q '^exit 0$' "$native" || { cat "$native"; fail "shm-$libc truncate fails natively"; }
