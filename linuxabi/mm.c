@@ -44,6 +44,7 @@ struct lx_vma {
 	bool sysv;			/* shared: a SysV segment (shmdt detaches it) */
 	bool reserved;			/* a reservation (see above): pages is NULL */
 	unsigned int slot;		/* (kept small: VMAs stay in the heap's 64-byte class) */
+	unsigned int slot_page;		/* shared: the page of the slot at v.start */
 };
 
 _Static_assert(sizeof(struct lx_vma) <= 64, "a VMA fits the heap's 64-byte class");
@@ -136,6 +137,7 @@ static int vma_split(struct vma *v, vaddr_t addr)
 	nv->shared = to_lx(v)->shared;
 	nv->sysv = to_lx(v)->sysv;
 	nv->slot = to_lx(v)->slot;
+	nv->slot_page = to_lx(v)->slot_page + (unsigned int)head;
 	if (nv->shared)
 		lx_shm_get(nv->slot);
 	v->end = addr;
@@ -812,11 +814,52 @@ static long remap_move(struct lx_process *p, vaddr_t old, size_t old_len, size_t
 }
 
 /*
+ * Grow the shared mapping [old, old + old_len) to new_len at target (old:
+ * in place; else free, not overlapping it). A shared slot keeps its size,
+ * so the grown mapping is a new slot of the same object from the same
+ * offset (the shadow grows its own Linux mapping and has the VMM map that
+ * much of the object), and the old VMAs go (their slot with them when
+ * nothing else maps it). Pages past the object's end are SIGBUS, as
+ * Linux's. 0 with *out, or -errno and nothing changed.
+ */
+static long remap_grow_shared(struct lx_process *p, vaddr_t old, size_t old_len, size_t new_len,
+			      vaddr_t target, unsigned int prot, vaddr_t *out)
+{
+	int back = target == old ? 0 : MREMAP_MAYMOVE | MREMAP_FIXED;
+	struct vma *v = vma_after(p, old), *nv, *tmp;
+	struct lx_shm_slot sl;
+	long gpa, err;
+
+	if (to_lx(v)->sysv || new_len > CRTOS_SHM_SLOT_SPAN)
+		return lx_fallback(-ENOMEM);	/* a SysV segment has its size */
+	err = vma_split_range(p, old, old + old_len);
+	err = err ?: aspace_unmap(&p->as, old, old_len);	/* may split a large page: ENOMEM */
+	if (err)
+		return err;
+	gpa = rcall(CRTOS_SHADOW_SHM_GROW, old, old_len, new_len, target, to_lx(v)->slot, 0);
+	err = gpa < 0 ? gpa : lx_shm_adopt((paddr_t)gpa, new_len, p->index, &sl);
+	nv = err ? NULL : vma_shared(target, target + new_len, prot, (paddr_t)gpa, &sl);
+	if (!nv) {
+		if (!err)
+			lx_shm_put(sl.index);
+		if (gpa >= 0)
+			rcall(__NR_mremap, target, new_len, old_len, (uint64_t)back, old, 0);
+		remap_map_back(p, old, old + old_len);
+		return err ?: -ENOMEM;
+	}
+	/* The shadow's mapping is at target already: the old VMAs go from the realm alone. */
+	list_for_each_entry_safe(v, tmp, &p->vmas, node)
+		if (v->start >= old && v->end <= old + old_len)
+			vma_free(v, true);
+	return vma_install(p, nv, out);
+}
+
+/*
  * mremap(old, old_len, new_len, flags, new_addr) as Linux orders its checks
  * (mm/mremap.c); sys_mm.c checked flags. *out: where the mapping is now.
  * Private file mappings are copies here: a grown one gets zeros, not more
- * of the file. A shared mapping moves and shrinks but cannot grow (its
- * shared slot has the size it was mapped with): -ENOMEM, and no
+ * of the file. A shared mapping grows with more of its object
+ * (remap_grow_shared: not a SysV segment, -ENOMEM), and takes no
  * MREMAP_DONTUNMAP (-EINVAL).
  */
 long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
@@ -853,13 +896,15 @@ long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vadd
 	err = remap_check(p, old, old + old_len, &prot, &shared);
 	if (!err && (!old_len || (shared && (flags & MREMAP_DONTUNMAP))))
 		err = lx_fallback(-EINVAL);	/* old_len 0: a second mapping of shared pages */
-	if (!err && shared && new_len > old_len)
-		err = lx_fallback(-ENOMEM);
 	if (err)
 		return err;
 	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && user_range_ok(old, new_len) &&
 	    range_free(p, old + old_len, old + new_len)) {
-		struct vma *grown = vma_populate(old + old_len, old + new_len, prot, true);
+		struct vma *grown;
+
+		if (shared)
+			return remap_grow_shared(p, old, old_len, new_len, old, prot, out);
+		grown = vma_populate(old + old_len, old + new_len, prot, true);
 
 		return grown ? vma_mirror_install(p, grown, &at) : -ENOMEM;
 	}
@@ -873,6 +918,8 @@ long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vadd
 		new_addr = find_free(p, new_len);	/* DONTUNMAP's new_addr is only a hint */
 	if (!new_addr)
 		return -ENOMEM;
+	if (shared && new_len > old_len)
+		return remap_grow_shared(p, old, old_len, new_len, new_addr, prot, out);
 	err = remap_move(p, old, old_len, new_len, new_addr, prot, shared, flags & MREMAP_DONTUNMAP);
 	if (!err)
 		*out = new_addr;
@@ -949,6 +996,7 @@ static struct vma *vma_copy(struct vma *v)
 	lv->shared = src->shared;
 	lv->sysv = src->sysv;
 	lv->slot = src->slot;
+	lv->slot_page = src->slot_page;
 	if (lv->shared)
 		lx_shm_get(lv->slot);	/* shared stays shared in the child */
 	lv->v = *v;
@@ -1044,6 +1092,49 @@ long lx_msync_check(vaddr_t addr, size_t len)
 	if (addr & (PAGE_SIZE - 1) || !user_range_ok(addr, end - addr))
 		return -EINVAL;
 	return range_mapped(cur_proc(), addr, end) ? 0 : -ENOMEM;
+}
+
+/* Page k of shared VMA v: its GPA while its object has it, else PADDR_INVALID. */
+static paddr_t shared_page_now(const struct lx_vma *lv, size_t k)
+{
+	uint64_t off = ((uint64_t)lv->slot_page + k) << PAGE_SHIFT;
+
+	return off < lx_shm_valid_now(lv->slot) ? lx_shm_gpa(lv->slot) + off : PADDR_INVALID;
+}
+
+/* Bring shared VMA v of p in line with its object's size now: entries dropped or put back. */
+static void shared_vma_follow(struct lx_process *p, struct vma *v)
+{
+	struct lx_vma *lv = to_lx(v);
+
+	for (size_t k = 0; k < vma_pages(v); k++) {
+		paddr_t now = shared_page_now(lv, k);
+		vaddr_t va = v->start + (k << PAGE_SHIFT);
+
+		if (now == lv->pages[k])
+			continue;
+		lv->pages[k] = now;
+		if (now == PADDR_INVALID)
+			aspace_unmap(&p->as, va, PAGE_SIZE);
+		else if (v->prot & MAP_READ)
+			aspace_map(&p->as, va, now, PAGE_SIZE, v->prot | MAP_USER);
+	}
+}
+
+void lx_mm_shm_follow(struct lx_process *p)
+{
+	struct lx_process *o = lx_mm_owner(p);
+	uint64_t seen = lx_shm_resized();
+	struct vma *v;
+
+	if (seen == READ_ONCE(o->shm_resized_seen))
+		return;
+	kmutex_lock(&o->mm_lock);
+	list_for_each_entry(v, &o->vmas, node)
+		if (to_lx(v)->shared)
+			shared_vma_follow(o, v);
+	o->shm_resized_seen = seen;
+	kmutex_unlock(&o->mm_lock);
 }
 
 /*

@@ -71,6 +71,7 @@ long rcall_regs(long nr, const uint64_t args[6])
 		s->args[i] = args[i];
 	s->prio = thread_current()->prio;
 	s->tid = lt->tid;
+	s->sigmask = lt->sigmask;
 	s->wake = 0;
 	s->interrupt = 0;
 	__atomic_store_n(&s->state, CRTOS_RCALL_REQUEST, __ATOMIC_SEQ_CST);

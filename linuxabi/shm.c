@@ -135,6 +135,25 @@ void lx_shm_reap(unsigned int owner)
 			slot_release(i);
 }
 
+uint64_t lx_shm_resized(void)
+{
+	return shm_table ? __atomic_load_n(&shm_table->resized, __ATOMIC_ACQUIRE) : 0;
+}
+
+size_t lx_shm_valid_now(unsigned int i)
+{
+	const struct crtos_shm_slot *e = &shm_table->slots[i];
+	uint64_t now = __atomic_load_n(&e->valid_now, __ATOMIC_ACQUIRE);
+
+	/* Never more than the kernel window maps (valid): futex words go through it. */
+	return now < e->valid ? ALIGN_DOWN(now, PAGE_SIZE) : e->valid;
+}
+
+paddr_t lx_shm_gpa(unsigned int i)
+{
+	return crtos_shm_slot_gpa(shm_table, i);
+}
+
 unsigned int lx_shm_in_use(void)
 {
 	unsigned int n = 0;

@@ -224,14 +224,36 @@ static bool lx_never_restarted(long nr)
 }
 
 /*
- * A remote call; if a signal cut it short (rcall_interrupt), the result
- * says restart or EINTR as Linux would decide after the signal.
+ * The twin's call was cut short by a signal it forwarded (CRTOS_RCALL_RESTART:
+ * a background read of the terminal made Linux send SIGTTIN). Whether that
+ * signal is now something to act on: it is in the ring, put there before
+ * the answer. If not (the program ignores it now), the call is made again,
+ * as Linux restarts a call whose signal turned out to be ignored.
+ */
+static bool lx_rcall_signalled(struct lx_thread *lt)
+{
+	unsigned long flags = arch_irq_save();
+	bool act;
+
+	lx_signal_poll_shadow(lt->proc);
+	act = thread_current()->interrupt_pending || lx_signal_deliverable(lt);
+	arch_irq_restore(flags);
+	return act;
+}
+
+/*
+ * A remote call; if a signal cut it short (rcall_interrupt, or in Linux:
+ * CRTOS_RCALL_RESTART), the result says restart or EINTR as Linux would
+ * decide after the signal.
  */
 long lx_rcall_restartable(long nr, const uint64_t *a)
 {
-	long err = rcall_regs(nr, a);
+	long err;
 
-	if (err == -EINTR && thread_current()->interrupt_pending)
+	do
+		err = rcall_regs(nr, a);
+	while (err == CRTOS_RCALL_RESTART && !lx_rcall_signalled(lx_current()));
+	if (err == CRTOS_RCALL_RESTART || (err == -EINTR && thread_current()->interrupt_pending))
 		return lx_never_restarted(nr) ? -ERESTARTNOHAND : -ERESTARTSYS;
 	return err;
 }
@@ -289,8 +311,18 @@ void syscall_entry(arch_regs_t *regs)
 	regs->rax = (uint64_t)ret;
 }
 
-/* On every return to user code: signals, and the end of threads whose process ended. */
+/*
+ * On every return to user code (masked): shared files that shrank under
+ * their mappings, signals, and the end of threads whose process ended.
+ */
 void user_return(arch_regs_t *regs)
 {
+	struct lx_thread *lt = lx_current();
+
+	if (lt && unlikely(lx_shm_resized() != READ_ONCE(lx_mm_owner(lt->proc)->shm_resized_seen))) {
+		arch_irq_restore(0);
+		lx_mm_shm_follow(lt->proc);
+		arch_irq_save();
+	}
 	lx_signal_deliver(regs);
 }

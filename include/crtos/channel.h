@@ -73,8 +73,22 @@ struct crtos_rcall {
 	uint64_t scratch[2];		/* kernel, before REQUEST: small data the call's arguments
 					 * point to (pselect6's timeout), at the shadow's address of
 					 * this field */
-	uint64_t reserved[3];
+	uint64_t sigmask;		/* kernel, before REQUEST: the caller's signal mask (bit
+					 * sig - 1); the twin blocks SIGTTIN and SIGTTOU in its call
+					 * as the caller does, so that Linux's tty sees them as the
+					 * program has them (below, CRTOS_RCALL_RESTART) */
+	uint64_t reserved[2];
 };
+
+/*
+ * ret for a Linux call that a signal the shadow forwarded cut short in the
+ * twin (a background read of the terminal: Linux's tty sent the twin's
+ * process group SIGTTIN and failed the read with ERESTARTSYS; the twin's
+ * handler put the signal into the ring before the answer): the kernel acts
+ * on the signal (stops, or runs a handler) and then restarts the call or
+ * fails it with EINTR as Linux would. Linux's own value of ERESTARTSYS.
+ */
+#define CRTOS_RCALL_RESTART	(-512)
 
 /* Shadow operations (nr values), with their arguments. */
 #define CRTOS_SHADOW_OP_BASE	0x40000000
@@ -109,6 +123,13 @@ struct crtos_rcall {
 								 * (1: the program set SIG_IGN) or forwards
 								 * it (0); -EINVAL for a signal it never
 								 * forwards (SIGKILL, SIGSEGV...) */
+#define CRTOS_SHADOW_SHM_GROW	(CRTOS_SHADOW_OP_BASE + 14)	/* old, old_len, new_len, target, slot:
+								 * grow the shared mapping at old to
+								 * new_len (Linux's mremap; moved to
+								 * target unless it is old) and have the
+								 * VMM make a shared slot of slot's object
+								 * for it; returns that slot's GPA. On an
+								 * error the mapping is as it was */
 #define CRTOS_SHADOW_STOP	(CRTOS_SHADOW_OP_BASE + 12)	/* sig: stop the shadow with sig (0: Linux
 								 * stopped it already); returns once Linux
 								 * has continued it (job control) */

@@ -18,6 +18,17 @@
  *   RELEASED --VMM: slot deleted, object unmapped and closed--> FREE
  *
  * The kernel reads size and valid only in ATTACHED and checks them.
+ *
+ * Truncation. A file can shrink under its mappings (Linux SIGBUSes a touch
+ * past its new end; the VMM's mapping of those pages is gone, and a guest
+ * access to them would never complete). The VMM looks at each file slot's
+ * size about every 100 ms; when the bytes the object has from the slot's
+ * offset change, it writes them to valid_now (a page multiple, at most
+ * valid), then bumps the table's resized and kicks the kernel. The kernel,
+ * before each return to a program that has not seen that count, drops the
+ * page-table entries of pages at or past valid_now in every VMA of such a
+ * slot, and puts back those below it (the file grew again), so a touch of
+ * a truncated page is SIGBUS as in Linux.
  */
 #ifndef CRTOS_SHM_H
 #define CRTOS_SHM_H
@@ -50,6 +61,8 @@ struct crtos_shm_slot {
 	uint64_t valid;			/* VMM: bytes the object had at attach (the rest: SIGBUS) */
 	uint64_t offset;		/* VMM: the object's offset at the slot's start */
 	int64_t sysv_id;		/* VMM: CRTOS_SHM_SYSV: the segment's id */
+	uint64_t valid_now;		/* VMM, from ATTACHED on: the bytes of [0, valid) the object
+					 * has now (see Truncation above) */
 };
 
 struct crtos_shm_table {
@@ -58,6 +71,7 @@ struct crtos_shm_table {
 	uint32_t nr_slots;		/* kernel: CRTOS_SHM_SLOTS */
 	uint64_t gpa_base;		/* kernel: entry 0's GPA, the first GiB above the hypercall window */
 	uint64_t released;		/* kernel: bumped after each RELEASED, for the VMM's sweep */
+	uint64_t resized;		/* VMM: bumped after it changed any valid_now */
 	struct crtos_shm_slot slots[CRTOS_SHM_SLOTS];
 };
 

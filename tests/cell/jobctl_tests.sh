@@ -41,6 +41,16 @@ test_jobctl_stopped_children_as_their_parent_sees_them_match_native() {
 	program_matches_native jobctl ""
 }
 
+# A background job's reads and writes of its terminal (tests/programs/ttyjob.c
+# makes a pty and a session of its own): stopped by SIGTTIN, and by SIGTTOU
+# with TOSTOP or for tcsetattr, EIO when SIGTTIN is ignored or blocked, an
+# EINTR after a handler, the call going through once the job is in the
+# foreground and continued; as natively.
+# timeout: 120
+test_jobctl_background_terminal_io_stops_with_sigttin_and_sigttou_like_native() {
+	program_matches_native ttyjob ""
+}
+
 # (The tests' sessions have no terminal, so the shell's process group is
 # orphaned: Linux discards its SIGTSTP, and so must the realm.)
 test_jobctl_busybox_shell_stops_and_continues_jobs_like_native() {
@@ -110,6 +120,15 @@ END
 	expect_text "$out" "the job ended: 0"
 }
 
+# interactive_bash OUT: an interactive bash on a pty (script) typed the
+# lines of stdin as they come, its output in OUT (20 s at most, scaled);
+# shows the output's last 20 lines.
+interactive_bash() {
+	timeout $((20 * ${CRTOS_TEST_TIME_SCALE:-1})) script -qfec "bash --norc --noprofile -i" /dev/null \
+		>"$1" 2>&1 || true
+	tr -d '\r' <"$1" | grep -v '^$' | tail -20
+}
+
 # Ctrl-Z on a terminal (a pty driven by script): the shell says the job
 # stopped, fg brings it back, and it ends normally.
 test_jobctl_ctrl_z_in_an_interactive_shell() {
@@ -124,11 +143,38 @@ test_jobctl_ctrl_z_in_an_interactive_shell() {
 		echo 'jobs; fg'
 		sleep 4
 		echo 'exit'
-	} | timeout $((20 * ${CRTOS_TEST_TIME_SCALE:-1})) script -qfec "bash --norc --noprofile -i" /dev/null \
-		>"$out" 2>&1 || true
-	tr -d '\r' <"$out" | grep -v '^$' | tail -20
+	} | interactive_bash "$out"
 	grep -q "Stopped" "$out" || fail "Ctrl-Z: the shell does not say the job stopped"
 	grep -q "the job ended" "$out" || fail "fg: the job did not end normally"
+}
+
+# A background job of an interactive shell (a pty driven by script) that
+# reads the terminal stops with SIGTTIN, as the shell's job table says;
+# fg gives it the terminal and it reads the line typed then.
+test_jobctl_background_read_of_the_terminal_stops_the_job() {
+	local out
+	out=$(tmp)
+	{
+		sleep 1
+		echo "$CRTOS run -- $BUSYBOX sed -n '1{s/^/the job read: /p;q}' &"
+		sleep $((3 * ${CRTOS_TEST_TIME_SCALE:-1}))
+		echo 'jobs; fg'
+		sleep 1
+		echo 'a typed line'
+		sleep 2
+		echo 'exit'
+	} | interactive_bash "$out"
+	grep -q "\[1\]+ *Stopped" "$out" || fail "the shell's job table does not say Stopped"
+	grep -q "the job read: a typed line" "$out" || fail "fg: the job did not read the line"
+}
+
+# hold_cell_counting CELL LOG: a held cell (job %1, its output in CELL)
+# that logs each reap with its free memory (loglevel=7) to LOG, once it has
+# all its RAM and has run one program: memory_back_after's starting point.
+hold_cell_counting() {
+	hold_cell "$1" --cmdline loglevel=7 --log "$2"
+	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$2" && break; sleep 0.05; done
+	"$CRTOS" run -- $BUSYBOX true
 }
 
 # memory_back_after LOG WHAT: run one more program in the held cell (job
@@ -153,9 +199,7 @@ test_deaths_crashes_end_only_their_process_with_the_shells_status() {
 	local cell log how libc n rt prog want
 	cell=$(tmp)
 	log=$(tmp)
-	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
-	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$log" && break; sleep 0.05; done
-	"$CRTOS" run -- $BUSYBOX true
+	hold_cell_counting "$cell" "$log"
 	for how in null:139 ill:132 fpe:136 bus:135 abort:134; do
 		want=${how#*:}
 		how=${how%:*}
@@ -185,9 +229,7 @@ test_deaths_kill_9_of_a_shadow_or_crtos_run_frees_the_process() {
 	local cell log pid shadow forked
 	cell=$(tmp)
 	log=$(tmp)
-	hold_cell "$cell" --cmdline loglevel=7 --log "$log"
-	for _ in $(seq 100); do grep -q "all .* of RAM ready" "$log" && break; sleep 0.05; done
-	"$CRTOS" run -- $BUSYBOX true
+	hold_cell_counting "$cell" "$log"
 	for victim in shadow crtos stopped; do
 		"$CRTOS" run -- $BUSYBOX sh -c 'sleep 100 & sleep 100' &
 		pid=$!

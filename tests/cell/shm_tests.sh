@@ -138,3 +138,31 @@ with open(sys.argv[1], "r+b") as f:
 	"$CRTOS" shm list 2>"$out" || status=$?
 	expect_status 69
 }
+
+# Linux truncates a file below a page the realm has mapped shared, and the
+# program touches that page (tests/programs/shm.c, "truncate"): SIGBUS
+# (BUS_ADRERR), as natively, once the VMM has seen the file shrink (about
+# 100 ms: the touch waits until then); the file extended again, the page is
+# back (zeros). Output as natively with each C library, in a held cell that
+# gets its memory and slots back.
+# timeout: 120
+test_shm_truncated_under_a_mapping_is_sigbus_like_native() {
+	local cell log native rt file libc rc
+	cell=$(tmp)
+	log=$(tmp)
+	native=$(tmp)
+	rt=$(tmp)
+	file=$(tmp)
+	hold_cell_counting "$cell" "$log"
+	for libc in musl glibc dyn; do
+		{ rc=0; "$BUILD/programs/shm-$libc" truncate "$file" || rc=$?; echo "exit $rc"; } >"$native" 2>&1
+		grep -q '^exit 0$' "$native" || { cat "$native"; fail "shm-$libc truncate fails natively"; }
+		{ rc=0; timeout $((20 * ${CRTOS_TEST_TIME_SCALE:-1})) "$CRTOS" run -- \
+			"$BUILD/programs/shm-$libc" truncate "$file" || rc=$?; echo "exit $rc"; } >"$rt" 2>&1
+		cmp -s "$native" <(without_watchdog "$rt") ||
+			{ diff "$native" <(without_watchdog "$rt") | head -20; fail "shm-$libc truncate differs"; }
+	done
+	cat "$rt"
+	memory_back_after "$log" "truncated mappings"
+	expect_text "$cell" "crtos: the cell shut down, exit status 0"
+}

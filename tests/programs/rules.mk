@@ -10,7 +10,8 @@
 # the thread library; run the scheduling ones as root on one CPU
 # (taskset -c 1), since their priorities order threads on one CPU only.
 
-PROGRAMS_NAMES := fileops fdops memops errnos privileged procs shm crash fdwait unserved cputimes
+PROGRAMS_NAMES := fileops fdops memops errnos privileged procs shm crash fdwait unserved cputimes \
+	ttyjob
 PROGRAMS_RT_NAMES := prio_inherit sched_order sync timers signals cyclic busy fpu gsbase rtfifo jobctl threads
 PROGRAMS_CFLAGS := -O1 -Wall -Wextra -Werror
 PROGRAMS_LIBCS := musl glibc dyn

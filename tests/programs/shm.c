@@ -4,12 +4,16 @@
  * a memfd and of anonymous memory, SysV segments, across fork, with the
  * bytes checked through the file (read/write, so Linux's page cache) both
  * ways; partial munmap, msync, mprotect, SIGBUS past the end of the file,
- * and the errors Linux gives. Modes for tests with a Linux process:
+ * mappings grown with mremap (in place and moved: more of the file at the
+ * offsets that follow), and the errors Linux gives. Modes for tests with a Linux process:
  *   shm peer FILE       map FILE, write "rt:hello", wait for "linux:reply"
  *                       at offset 64 (what another process writes)
  *   shm sysv-peer       make a SysV segment, print "# id N", write
  *                       "rt:sysv", wait for "linux:reply" at offset 64
  *   shm sysv-answer ID  attach segment ID, expect "rt:sysv", write the reply
+ *   shm truncate FILE   map FILE (made 2 pages long), truncate it to 1 page,
+ *                       touch the second page (SIGBUS), extend the file
+ *                       again and touch it after half a second (zeros)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -159,6 +163,88 @@ static void memfd_mapping(void)
 	close(fd);
 }
 
+/* What the mapping shows at p (the "page N" mark a page of the file starts with, or the signal). */
+static const char *page_at(char *p)
+{
+	static char buf[32];
+
+	if (touch(p))
+		snprintf(buf, sizeof(buf), "%s", fault_sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
+	else
+		snprintf(buf, sizeof(buf), "%.10s", p);
+	return buf;
+}
+
+/*
+ * A mapping of pages 1-2 of a 4-page file grown by mremap, with its fd
+ * closed first: in place to 3 pages, then moved to 5 (something mapped
+ * right after it): each page maps the file's page at the offset that
+ * follows, the bytes go both ways, the last page is past the file's end
+ * (SIGBUS), and the old place is gone. Shared anonymous memory grown
+ * past its object's size: SIGBUS there too.
+ */
+static void grown(void)
+{
+	char path[256], buf[16] = "", what[64];
+	int fd = temp_file(path, sizeof(path), 4 * PAGE), fd2;
+	char *r, *p, *q, *anon;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(buf, sizeof(buf), "page %d", i);
+		check_quiet("pwrite", pwrite(fd, buf, strlen(buf) + 1, (off_t)i * PAGE));
+	}
+	/* Room for growing in place: reserve 4 pages, map 2, free the rest. */
+	r = mmap(NULL, 4 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(r, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, PAGE);
+	check_true("grow: mmap of pages 1-2", r != MAP_FAILED && p == r);
+	munmap(r + 2 * PAGE, 2 * PAGE);
+	close(fd);
+	q = mremap(p, 2 * PAGE, 3 * PAGE, 0);
+	check_true("grow: mremap in place (2 -> 3 pages)", q == p);
+	if (q != p)
+		return;
+	for (int i = 0; i < 3; i++) {
+		snprintf(what, sizeof(what), "grow: in place, page %d shows", i);
+		snprintf(buf, sizeof(buf), "page %d", i + 1);
+		check_str(what, page_at(q + i * PAGE), buf);
+	}
+	strcpy(q + 2 * PAGE + 100, "grown");
+	fd2 = open(path, O_RDWR);
+	check_quiet("open", fd2);
+	check_quiet("pread", pread(fd2, buf, 6, 3 * PAGE + 100));
+	check_str("grow: the file has the grown page's bytes", buf, "grown");
+	/* Something right after it: growing must move. */
+	r = mmap(q + 3 * PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	check_true("grow: a mapping right after it", r == q + 3 * PAGE);
+	p = mremap(q, 3 * PAGE, 5 * PAGE, MREMAP_MAYMOVE);
+	check_true("grow: mremap MAYMOVE (3 -> 5 pages) moves it", p != MAP_FAILED && p != q);
+	if (p == MAP_FAILED)
+		return;
+	check_quiet("pwrite", pwrite(fd2, "linux", 6, 2 * PAGE + 200));
+	check_str("grow: moved, the mapping sees a later write()", p + PAGE + 200, "linux");
+	check_str("grow: moved, the grown page's bytes", p + 2 * PAGE + 100, "grown");
+	for (int i = 0; i < 4; i++) {
+		snprintf(what, sizeof(what), "grow: moved, page %d shows", i);
+		snprintf(buf, sizeof(buf), i < 3 ? "page %d" : "SIGBUS", i + 1);
+		check_str(what, page_at(p + i * PAGE), buf);
+	}
+	check_str("grow: the old place", page_at(q), "SIGSEGV");
+	munmap(p, 5 * PAGE);
+	munmap(r, PAGE);
+	close(fd2);
+	unlink(path);
+
+	anon = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	strcpy(anon, "anon");
+	p = mremap(anon, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+	check_true("grow: shared anonymous memory (1 -> 2 pages)", p != MAP_FAILED);
+	if (p == MAP_FAILED)
+		return;
+	check_str("grow: its first page", page_at(p), "anon");
+	check_str("grow: its second page, past its object's end", page_at(p + PAGE), "SIGBUS");
+	munmap(p, 2 * PAGE);
+}
+
 /* The child writes where the parent reads, after fork. */
 static void across_fork(void)
 {
@@ -274,6 +360,34 @@ static int sysv_answer(int id)
 	return check_done();
 }
 
+/* A page of our shared mapping that Linux truncates away (Linux: SIGBUS). */
+static int truncated(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), sig;
+	char *p;
+
+	check_quiet("open", fd);
+	check_quiet("ftruncate", ftruncate(fd, 2 * PAGE));
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	check_true("truncate: mmap of 2 pages", p != MAP_FAILED);
+	strcpy(p + PAGE, "second");
+	check_str("truncate: the second page", p + PAGE, "second");
+	check_ok("truncate: ftruncate to 1 page", ftruncate(fd, PAGE));
+	printf("truncate: touching the page past the new end\n");
+	sig = touch(p + PAGE);
+	check_str("truncate: the touch raised", sig == SIGBUS ? "SIGBUS" : sig ? "another signal" :
+		  "nothing", "SIGBUS");
+	check_long("truncate: ... with si_code BUS_ADRERR", fault_code, BUS_ADRERR);
+	check_str("truncate: the first page", p, "");
+	check_ok("truncate: ftruncate back to 2 pages", ftruncate(fd, 2 * PAGE));
+	usleep(500000);	/* time for a realm to notice (crtos/shm.h: about 100 ms) */
+	sig = touch(p + PAGE);
+	check_str("truncate: extended again, the touch raised", sig ? "a signal" : "nothing",
+		  "nothing");
+	check_str("truncate: the page is a new one", sig ? "?" : p + PAGE, "");
+	return check_done();
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
@@ -287,10 +401,13 @@ int main(int argc, char **argv)
 		return sysv_answer(atoi(argv[2]));
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
+	if (argc == 3 && !strcmp(argv[1], "truncate"))
+		return truncated(argv[2]);
 	file_mapping();
 	shm_open_mapping();
 	memfd_mapping();
 	across_fork();
+	grown();
 	sysv();
 	many();
 	return check_done();

@@ -188,7 +188,7 @@ static bool client_shm(struct cell *c, struct client *cl, struct cellsock_msg *m
 
 	msg->shm.owner = cl->proc.index;
 	reply.status = !cl->spawned ? -EPROTO :
-		       fd < 0 && msg->shm.kind != CRTOS_SHM_SYSV ? -EBADF :
+		       fd < 0 && msg->shm.kind != CRTOS_SHM_SYSV && !msg->shm.from_slot ? -EBADF :
 		       cell_shm_attach(c, &msg->shm, fd, &reply.shm_gpa);
 	if (fd >= 0)
 		close(fd);

@@ -182,10 +182,10 @@ static void run_proc_shm(struct run_procs *rp, int sock, struct run_proc *np,
 	struct cell_shm_req req = {
 		.kind = msg->shm_kind, .offset = msg->shm_offset, .len = msg->shm_len,
 		.sysv_id = msg->shm_sysv_id, .readonly = msg->shm_readonly,
-		.owner = np ? np->cp.index : rp->main_index,
+		.owner = np ? np->cp.index : rp->main_index, .from_slot = msg->shm_from_slot,
 	};
 
-	if (fd < 0 && req.kind != CRTOS_SHM_SYSV)
+	if (fd < 0 && req.kind != CRTOS_SHM_SYSV && !req.from_slot)
 		reply.status = -EBADF;
 	else if (rp->local)
 		reply.status = cell_shm_attach(rp->local, &req, fd, &reply.shm_gpa);

@@ -78,6 +78,17 @@ struct shadow sh = { .prog_fd = -1, .sup = -1 };
 static __thread int my_slot = -1;
 static __thread int my_prio;
 static __thread volatile int my_signal_window;
+/*
+ * A twin's terminal stop signals: those it leaves unblocked now, the
+ * sh.forwarded its mask was made from (forwarded_gen), and one it took
+ * (tty_call()).
+ */
+static __thread uint64_t my_tty_open;
+static __thread unsigned int my_mask_gen;
+static __thread volatile sig_atomic_t my_tty_signal;
+static unsigned int forwarded_gen;	/* bumped when sh.forwarded changes (signal_ignore()) */
+
+#define TTY_STOP_BITS	((1ull << (SIGTTIN - 1)) | (1ull << (SIGTTOU - 1)))
 
 /* The interruptible system call (shadow_syscall.S's contract, written in asm below). */
 long shadow_syscall_cp(const volatile uint32_t *cancel, long nr, const uint64_t *args);
@@ -191,6 +202,8 @@ static unsigned int sigconts_forwarded;
 static void forward_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	if (my_slot >= 0 && (sig == SIGTTIN || sig == SIGTTOU))
+		my_tty_signal = sig;
 	if (sh.chan && sig >= 1 && sig <= 64) {
 		ring_push(sig, si);
 		kick_kernel();
@@ -298,15 +311,23 @@ static bool never_forwarded(int sig)
 	return sig >= 32 && sig < 35;	/* musl's own (timer, cancel, synccall) */
 }
 
-/* Our handler for every signal of sh.forwarded, each masking them all while it runs. */
+/*
+ * Our handler for every signal of sh.forwarded, each masking them all while
+ * it runs. SIGTTIN and SIGTTOU go without SA_RESTART: a twin's call to the
+ * terminal that raised one must come back (EINTR) for the realm to act on
+ * it (tty_call()), where a restart would only raise it again.
+ */
 static void install_forwarders(void)
 {
-	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+	struct sigaction sa = { .sa_sigaction = forward_signal };
 
 	sa.sa_mask = sh.forwarded;	/* no nesting: the ring is filled one at a time per thread */
-	for (int sig = 1; sig < SIGRTMAX; sig++)
-		if (sig != SIGCHLD && sigismember(&sh.forwarded, sig))
-			sigaction(sig, &sa, NULL);
+	for (int sig = 1; sig < SIGRTMAX; sig++) {
+		if (sig == SIGCHLD || !sigismember(&sh.forwarded, sig))
+			continue;
+		sa.sa_flags = SA_SIGINFO | (sig == SIGTTIN || sig == SIGTTOU ? 0 : SA_RESTART);
+		sigaction(sig, &sa, NULL);
+	}
 	sigchld_autoreap(sigchld_nocldwait);
 }
 
@@ -347,6 +368,7 @@ static long signal_ignore(int sig, int ignore)
 {
 	if (sig < 1 || sig >= 32 || never_forwarded(sig) || sig == SIGCHLD || sig == SIGCONT)
 		return -EINVAL;
+	__atomic_fetch_add(&forwarded_gen, 1, __ATOMIC_RELEASE);
 	if (ignore) {
 		sh.ignored |= 1u << sig;
 		sigdelset(&sh.forwarded, sig);
@@ -552,11 +574,23 @@ static long shadow_op(const struct crtos_rcall *s)
 	case CRTOS_SHADOW_SHM_MAP:
 		return shm_map(s->args[0], len, (int)s->args[2], (int64_t)s->args[3], s->args[4],
 			       (int)s->args[5]);
+	case CRTOS_SHADOW_SHM_GROW:
+		return shm_grow(s->args[0], len, s->args[2], s->args[3], (uint32_t)s->args[4]);
 	case CRTOS_SHADOW_THREAD_EXIT:
 		return 0;	/* serve() ends the twin once the answer is out */
 	default:
 		return -ENOSYS;
 	}
+}
+
+static long wait_retry(const struct crtos_rcall *s, long ret);
+
+/* A twin serving calls blocks every signal we forward (tty_mask_set() opens two). */
+static void twin_block_forwarded(void)
+{
+	my_mask_gen = __atomic_load_n(&forwarded_gen, __ATOMIC_ACQUIRE);
+	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+	my_tty_open = 0;
 }
 
 /* Signals Linux raised for this thread's own call (SIGPIPE, SIGXFSZ): forward them now. */
@@ -567,8 +601,67 @@ static void take_own_signals(void)
 	sigemptyset(&none);
 	my_signal_window = 1;
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
-	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+	twin_block_forwarded();
 	my_signal_window = 0;
+}
+
+/*
+ * Calls through which Linux's tty may stop the caller's process group: a
+ * read of the terminal from the background (SIGTTIN), a write with TOSTOP
+ * set or a change of the terminal's settings (SIGTTOU). Linux sends the
+ * signal only if the caller neither blocks nor ignores it, else the read
+ * fails with EIO and the rest goes through.
+ */
+static bool tty_call(long nr)
+{
+	switch (nr) {
+	case SYS_read: case SYS_readv: case SYS_preadv2:
+	case SYS_write: case SYS_writev: case SYS_pwritev2:
+	case SYS_ioctl:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Unblock exactly the terminal stop signals of open (TTY_STOP_BITS bits) in
+ * this twin; the others of sh.forwarded stay blocked. One system call, and
+ * only when that changes. The shadow ignores SIGTTIN or SIGTTOU when the
+ * program does (signal_ignore()), so Linux sees both as the program has them.
+ */
+static void tty_mask_set(uint64_t open)
+{
+	unsigned int gen = __atomic_load_n(&forwarded_gen, __ATOMIC_ACQUIRE);
+	sigset_t set = sh.forwarded;
+
+	if (open == my_tty_open && gen == my_mask_gen)
+		return;
+	my_mask_gen = gen;
+	if (open & (1ull << (SIGTTIN - 1)))
+		sigdelset(&set, SIGTTIN);
+	if (open & (1ull << (SIGTTOU - 1)))
+		sigdelset(&set, SIGTTOU);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	my_tty_open = open;
+}
+
+/*
+ * A Linux call for the program. One that may reach a terminal runs with
+ * SIGTTIN and SIGTTOU blocked as the caller has them (its slot's sigmask);
+ * cut short by one of those, which our handler forwarded, it answers
+ * CRTOS_RCALL_RESTART: the realm stops (or runs a handler) and decides.
+ */
+static long twin_call(struct crtos_rcall *s)
+{
+	long ret;
+
+	tty_mask_set(tty_call(s->nr) ? TTY_STOP_BITS & ~s->sigmask : 0);
+	my_tty_signal = 0;
+	ret = wait_retry(s, shadow_syscall_cp(&s->interrupt, (long)s->nr, s->args));
+	if (ret == -EINTR && my_tty_signal)
+		ret = CRTOS_RCALL_RESTART;
+	return ret;
 }
 
 /*
@@ -634,10 +727,12 @@ static void serve(struct crtos_rcall *s)
 
 	__atomic_fetch_add(&sh.calls[my_slot], 1, __ATOMIC_SEQ_CST);	/* before its window */
 	adopt_priority(s->prio);
-	if (s->nr >= CRTOS_SHADOW_OP_BASE)
+	if (s->nr >= CRTOS_SHADOW_OP_BASE) {
+		tty_mask_set(0);	/* an operation is never cut short by them */
 		ret = shadow_op(s);
-	else
-		ret = wait_retry(s, shadow_syscall_cp(&s->interrupt, (long)s->nr, s->args));
+	} else {
+		ret = twin_call(s);
+	}
 	/* As after a stop of our own making (stop_self): the SIGCONT first, then the answer. */
 	if (!ret && call_stops_us(s))
 		wait_for_sigcont_forwarded(conts);
@@ -717,7 +812,7 @@ _Noreturn void twin_loop(int slot)
 
 	my_slot = slot;
 	sigemptyset(&idle);
-	pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+	twin_block_forwarded();
 	for (;;) {
 		uint64_t until = now_ns() + sh.spin_ns;
 		uint32_t state;
@@ -739,7 +834,7 @@ _Noreturn void twin_loop(int slot)
 		}
 		pthread_sigmask(SIG_SETMASK, &idle, NULL);
 		futex(&s->state, FUTEX_WAIT_PRIVATE, state, &second);
-		pthread_sigmask(SIG_SETMASK, &sh.forwarded, NULL);
+		twin_block_forwarded();
 	}
 }
 

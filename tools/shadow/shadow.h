@@ -76,6 +76,8 @@ int sup_call(struct sup_msg *msg, int send_fd);
 
 /* shm.c: CRTOS_SHADOW_SHM_MAP(va, len, prot, fd, offset, how): the slot's GPA or -errno. */
 long shm_map(uint64_t va, uint64_t len, int prot, int64_t fd, uint64_t offset, int how);
+/* CRTOS_SHADOW_SHM_GROW (crtos/channel.h): the new slot's GPA, or -errno with nothing changed. */
+long shm_grow(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t target, uint32_t slot);
 
 /* shm.c: unmap our mirror of guest RAM below CRTOS_USER_TOP, keeping the shared mappings. */
 void shm_drop_ram_mirror(void);

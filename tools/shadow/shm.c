@@ -57,6 +57,91 @@ static int shm_map_here(void *va, uint64_t len, int prot, int64_t fd, uint64_t o
 	return 0;
 }
 
+/* The next line of /proc/self/maps into line (NUL-terminated); false at the end. */
+static bool maps_line(int fd, char *buf, size_t size, size_t *have, size_t *pos, char *line,
+		      size_t max)
+{
+	size_t n = 0;
+
+	for (;;) {
+		if (*pos == *have) {
+			ssize_t got = read(fd, buf, size);
+
+			if (got <= 0)
+				return n > 0 && (line[n] = 0, true);
+			*have = (size_t)got;
+			*pos = 0;
+		}
+		char ch = buf[(*pos)++];
+
+		if (ch == '\n') {
+			line[n] = 0;
+			return true;
+		}
+		if (n + 1 < max)
+			line[n++] = ch;
+	}
+}
+
+/* The file offset our shared mapping has at va (from /proc/self/maps). 0 or -EFAULT. */
+static int shm_offset_at(uint64_t va, uint64_t *offset)
+{
+	static char buf[16384];
+	char line[512];
+	size_t have = 0, pos = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), err = -EFAULT;
+
+	if (fd < 0)
+		return -EFAULT;
+	while (err && maps_line(fd, buf, sizeof(buf), &have, &pos, line, sizeof(line))) {
+		unsigned long start, end;
+		unsigned long long off;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s %llx", &start, &end, perms, &off) == 4 &&
+		    va >= start && va < end && perms[3] == 's') {
+			*offset = off + (va - start);
+			err = 0;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * CRTOS_SHADOW_SHM_GROW: Linux grows our mapping (more of the object, at
+ * the offsets that follow), then the VMM maps the object again, that much
+ * of it, from the old slot's own fd (the program may have closed its own).
+ * Serialized with the rest of the program's memory changes by the kernel.
+ */
+long shm_grow(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t target, uint32_t slot)
+{
+	int flags = target == old ? 0 : MREMAP_MAYMOVE | MREMAP_FIXED;
+	struct sup_msg msg = { .op = SUP_SHM, .shm_kind = CRTOS_SHM_FILE, .shm_len = new_len,
+			       .shm_from_slot = slot + 1 };
+	void *p;
+	int err;
+
+	if (target + new_len > CRTOS_USER_TOP || target + new_len < target || new_len <= old_len)
+		return -EINVAL;
+	err = shm_offset_at(old, &msg.shm_offset);
+	if (err)
+		return err;
+	p = mremap((void *)(uintptr_t)old, old_len, new_len, flags, (void *)(uintptr_t)target);
+	if (p == MAP_FAILED)
+		return -errno;
+	err = sup_call(&msg, -1);
+	if (!err && (msg.op != SUP_SHM_DONE || msg.status))
+		err = msg.op == SUP_SHM_DONE ? msg.status : -EAGAIN;
+	if (err) {
+		if (mremap(p, new_len, old_len, flags, (void *)(uintptr_t)old) == MAP_FAILED)
+			fprintf(stderr, "crtos: the shadow cannot undo a grown mapping at %p: %s\n", p,
+				strerror(errno));
+		return err;
+	}
+	return (long)msg.shm_gpa;
+}
+
 long shm_map(uint64_t va, uint64_t len, int prot, int64_t fd, uint64_t offset, int how)
 {
 	void *p = (void *)(uintptr_t)va;
@@ -93,31 +178,6 @@ long shm_map(uint64_t va, uint64_t len, int prot, int64_t fd, uint64_t offset, i
 	return (long)msg.shm_gpa;
 }
 
-/* The next line of /proc/self/maps into line (NUL-terminated); false at the end. */
-static bool maps_line(int fd, char *buf, size_t size, size_t *have, size_t *pos, char *line,
-		      size_t max)
-{
-	size_t n = 0;
-
-	for (;;) {
-		if (*pos == *have) {
-			ssize_t got = read(fd, buf, size);
-
-			if (got <= 0)
-				return n > 0 && (line[n] = 0, true);
-			*have = (size_t)got;
-			*pos = 0;
-		}
-		char ch = buf[(*pos)++];
-
-		if (ch == '\n') {
-			line[n] = 0;
-			return true;
-		}
-		if (n + 1 < max)
-			line[n++] = ch;
-	}
-}
 
 /*
  * Collect the ranges below CRTOS_USER_TOP mapped from the RAM memfd, then

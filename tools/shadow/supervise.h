@@ -42,6 +42,9 @@ struct sup_msg {
 	uint64_t shm_offset;		/* SUP_SHM: a file's offset */
 	uint64_t shm_len;		/* SUP_SHM: a file's bytes */
 	int64_t shm_sysv_id;		/* SUP_SHM: a SysV segment's id */
+	uint32_t shm_from_slot;		/* SUP_SHM: 1 + i: the object of the cell's shared slot i,
+					 * sent with no fd (a mapping grown by mremap); 0: the fd */
+	uint32_t reserved;
 	uint64_t shm_gpa;		/* SUP_SHM_DONE: the slot's GPA */
 };
 

@@ -36,6 +36,11 @@ struct cell_shm {
 	bool registered;		/* the KVM slot exists */
 	dev_t dev;			/* a file's, for crtos shm show */
 	ino_t ino;
+	bool has_fd;			/* a file's: fd is our own fd of it, for a mapping that
+					 * grows (cell_shm_req.from_slot) and for shm_watch() */
+	int fd;
+	uint64_t offset;		/* a file's offset at the slot's start */
+	uint64_t valid_now;		/* what we published in the slot's valid_now */
 };
 
 struct cell {
@@ -81,6 +86,7 @@ struct cell {
 	pthread_mutex_t fifo_lock;	/* serializes the Linux side of RT-FIFOs (fifo.c) */
 	pthread_mutex_t shm_lock;	/* serializes shared-slot changes (shm.c) */
 	struct cell_shm shm[CRTOS_SHM_SLOTS];	/* by shared slot */
+	uint64_t shm_watched_ns;	/* when shm_watch() last looked (the log thread's) */
 	volatile bool stopping;		/* helpers and the vCPU loop must finish */
 	bool vcpu_exited;		/* vCPU thread, atomic: it has left its loop */
 
@@ -116,6 +122,8 @@ void mem_destroy(struct cell *c);
 /* shm.c: free the slots the kernel released; free them all (the VM is gone). */
 void shm_sweep(struct cell *c);
 void shm_destroy(struct cell *c);
+/* shm.c: tell the kernel of files that shrank or grew back under their slots (crtos/shm.h). */
+void shm_watch(struct cell *c);
 
 /* boot.c */
 int boot_setup(struct cell *c, struct vmm_err *err);

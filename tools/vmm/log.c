@@ -75,6 +75,7 @@ static void *log_thread(void *arg)
 			eventfd_read(c->log_efd, &v);
 		log_drain(c);
 		watchdog_poll(c);
+		shm_watch(c);
 		if (fds[1].revents & POLLIN)
 			break;
 	}

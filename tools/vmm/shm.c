@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -66,6 +67,8 @@ static void shm_detach(struct cell *c, unsigned int i)
 		shmdt(s->host);
 	else if (s->host)
 		munmap(s->host, s->size);
+	if (s->has_fd)
+		close(s->fd);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -140,6 +143,9 @@ static int shm_map_object(const struct cell_shm_req *req, int fd, struct cell_sh
 		s->host = NULL;
 		return -errno;
 	}
+	s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* without it: no growing, no shm_watch() */
+	s->has_fd = s->fd >= 0;
+	s->offset = req->offset;
 	s->valid = 0;
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > req->offset)
 		s->valid = (uint64_t)st.st_size - req->offset;
@@ -160,6 +166,22 @@ static void shm_populate(struct cell_shm *s)
 	mlock2(s->host, s->valid, MLOCK_ONFAULT);	/* best effort: the pages are shared anyway */
 }
 
+/*
+ * The object of shared slot i, for a mapping of it that mremap grows: our
+ * own fd of the file, if the slot is in use (the kernel keeps the old slot
+ * until it has adopted the new one). The process that asks may not be the
+ * one that mapped it: its shadow names the slot the kernel told it, and
+ * every process of a cell has its user. Under shm_lock. The fd, or -errno.
+ */
+static int shm_slot_fd(struct cell *c, struct crtos_shm_table *t, uint32_t i)
+{
+	if (i >= CRTOS_SHM_SLOTS ||
+	    __atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE) != CRTOS_SHM_ADOPTED ||
+	    !c->shm[i].host || c->shm[i].kind != CRTOS_SHM_FILE || !c->shm[i].has_fd)
+		return -EBADF;
+	return c->shm[i].fd;
+}
+
 int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint64_t *gpa)
 {
 	struct crtos_shm_table *t = shm_table(c);
@@ -175,6 +197,12 @@ int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint
 		return req->len > CRTOS_SHM_SLOT_SPAN ? -ENOMEM : -EINVAL;
 	pthread_mutex_lock(&c->shm_lock);
 	shm_sweep_locked(c, t);
+	if (req->from_slot && req->kind == CRTOS_SHM_FILE)
+		fd = shm_slot_fd(c, t, req->from_slot - 1);
+	if (fd < 0 && req->kind == CRTOS_SHM_FILE) {
+		pthread_mutex_unlock(&c->shm_lock);
+		return -EBADF;
+	}
 	for (i = 0; i < CRTOS_SHM_SLOTS && !e; i++)
 		if (__atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE) == CRTOS_SHM_FREE)
 			e = &t->slots[i];
@@ -205,10 +233,58 @@ int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint
 	e->valid = s->valid;
 	e->offset = req->offset;
 	e->sysv_id = req->sysv_id;
+	e->valid_now = s->valid_now = s->valid;
 	__atomic_store_n(&e->state, CRTOS_SHM_ATTACHED, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&c->shm_lock);
 	*gpa = crtos_shm_slot_gpa(t, i);
 	return 0;
+}
+
+#define SHM_WATCH_NS	50000000ull	/* look at most this often (the log thread wakes more) */
+
+/* The bytes of [0, s->valid) that s's file has now, a page multiple; s->valid_now if unknown. */
+static uint64_t shm_valid_now(const struct cell_shm *s)
+{
+	struct stat st;
+	uint64_t now = 0;
+
+	if (fstat(s->fd, &st) || !S_ISREG(st.st_mode))
+		return s->valid_now;
+	if ((uint64_t)st.st_size > s->offset)
+		now = ((uint64_t)st.st_size - s->offset + PAGE - 1) & ~(PAGE - 1);
+	return now < s->valid ? now : s->valid;
+}
+
+void shm_watch(struct cell *c)
+{
+	struct crtos_shm_table *t;
+	uint64_t now_ns = vmm_now_ns();
+	bool changed = false;
+
+	if (now_ns - c->shm_watched_ns < SHM_WATCH_NS || !(t = shm_table(c)))
+		return;
+	c->shm_watched_ns = now_ns;
+	pthread_mutex_lock(&c->shm_lock);
+	for (unsigned int i = 0; i < CRTOS_SHM_SLOTS; i++) {
+		struct cell_shm *s = &c->shm[i];
+		uint32_t state = __atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE);
+		uint64_t valid_now;
+
+		if (!s->host || s->kind != CRTOS_SHM_FILE || !s->has_fd ||
+		    (state != CRTOS_SHM_ATTACHED && state != CRTOS_SHM_ADOPTED))
+			continue;
+		valid_now = shm_valid_now(s);
+		if (valid_now == s->valid_now)
+			continue;
+		s->valid_now = valid_now;
+		__atomic_store_n(&t->slots[i].valid_now, valid_now, __ATOMIC_RELEASE);
+		changed = true;
+	}
+	pthread_mutex_unlock(&c->shm_lock);
+	if (changed) {
+		__atomic_fetch_add(&t->resized, 1, __ATOMIC_SEQ_CST);
+		eventfd_write(c->kick_efd, 1);
+	}
 }
 
 /* ---- RT shared-memory regions (vmm.h) ---- */

@@ -308,12 +308,14 @@ struct cell_shm_req {
 	uint64_t len;			/* CRTOS_SHM_FILE: bytes (at most CRTOS_SHM_SLOT_SPAN) */
 	int64_t sysv_id;		/* CRTOS_SHM_SYSV */
 	uint32_t readonly;		/* CRTOS_SHM_SYSV: attach read-only */
-	uint32_t reserved;
+	uint32_t from_slot;		/* CRTOS_SHM_FILE: 1 + i: the object of shared slot i, in use
+					 * (a mapping grown by mremap: no fd comes); 0: the fd given */
 };
 
 /*
- * Map the object and register it as a shared slot; *gpa is where the
- * kernel finds it. 0 or -errno (-ENOMEM: no slot free, or too large).
+ * Map the object (fd, or req->from_slot's) and register it as a shared
+ * slot; *gpa is where the kernel finds it. 0 or -errno (-ENOMEM: no slot
+ * free, or too large).
  * The caller keeps fd. Any thread.
  */
 int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint64_t *gpa);

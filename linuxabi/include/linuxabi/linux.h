@@ -118,6 +118,7 @@ struct lx_process {
 	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
 	struct lx_process *vfork_mm;	/* a vfork child: whose memory it runs in until it execs */
 	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
+	uint64_t shm_resized_seen;	/* the slot table's resized count its VMAs follow (mm_lock) */
 	uint32_t shadow_ignored;	/* signals the shadow ignores (lx_shadow_ignore_sync) */
 	bool forking;			/* a parent's fork is filling it in: the reap waits */
 	int stopping;			/* threads waiting in CRTOS_SHADOW_STOP: while > 0 the
@@ -279,6 +280,11 @@ long lx_mmap_shared(vaddr_t addr, size_t len, unsigned int prot, bool fixed, int
 long lx_shmdt(vaddr_t addr);
 bool lx_range_free(vaddr_t addr, size_t len);
 bool lx_mm_fault_is_bus(vaddr_t addr);
+/*
+ * Before a return to user code: follow shared files that shrank or grew
+ * back (crtos/shm.h, Truncation) if p has not yet. Unmasked; may block.
+ */
+void lx_mm_shm_follow(struct lx_process *p);
 long lx_msync_check(vaddr_t addr, size_t len);
 long lx_munmap(vaddr_t addr, size_t len);
 long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
@@ -322,6 +328,12 @@ void lx_shm_put(unsigned int slot);
 void lx_shm_reap(unsigned int owner);
 /* Slots attached or adopted now (for the reap's log line). */
 unsigned int lx_shm_in_use(void);
+/* The VMM's count of size changes (crtos/shm.h, Truncation); 0 without a table. */
+uint64_t lx_shm_resized(void);
+/* The bytes of adopted slot i that its object has now: a page multiple, at most its valid. */
+size_t lx_shm_valid_now(unsigned int i);
+/* The GPA of slot i's first byte. */
+paddr_t lx_shm_gpa(unsigned int i);
 
 /*
  * exec.c: load the program described by the channel's exec request. With
