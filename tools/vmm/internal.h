@@ -87,6 +87,7 @@ struct cell {
 	pthread_mutex_t shm_lock;	/* serializes shared-slot changes (shm.c) */
 	struct cell_shm shm[CRTOS_SHM_SLOTS];	/* by shared slot */
 	uint64_t shm_watched_ns;	/* when shm_watch() last looked (the log thread's) */
+	bool shm_full_said;		/* shm.c, under shm_lock: "all slots in use" printed */
 	volatile bool stopping;		/* helpers and the vCPU loop must finish */
 	bool vcpu_exited;		/* vCPU thread, atomic: it has left its loop */
 

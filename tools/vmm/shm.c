@@ -207,6 +207,10 @@ int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint
 		if (__atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE) == CRTOS_SHM_FREE)
 			e = &t->slots[i];
 	if (!e) {
+		if (!c->shm_full_said)
+			fprintf(c->msg, "crtos: all %d shared slots of the cell are in use: the realm's "
+				"shared mappings past them fail with ENOMEM\n", CRTOS_SHM_SLOTS);
+		c->shm_full_said = true;
 		pthread_mutex_unlock(&c->shm_lock);
 		return -ENOMEM;
 	}
