@@ -236,7 +236,7 @@ bool arch_inject_fault(const char *kind)
 	else if (!strcmp(kind, "bad-stack"))
 		x86_inject_bad_stack();
 	else if (!strcmp(kind, "ring0"))
-		x86_wrmsr(0xdeadbeef, 0);	/* #GP inside the nucleus: not reflectable */
+		x86_svc(X86_SVC_WRMSR, 0xdeadbeef, 0);	/* #GP inside the nucleus: not reflectable */
 	else if (!strcmp(kind, "gp"))	/* #GP in kernel code, no fixup: privileged at ring 3, */
 		__asm__ volatile("wrmsr" : : "c"(0xdeadbeef), "a"(0), "d"(0));	/* no MSR at ring 0 */
 	else

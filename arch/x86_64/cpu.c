@@ -38,7 +38,7 @@ int arch_init(void)
  * slept through; sti's one-instruction shadow makes sti;hlt atomic. The
  * waking interrupt is deferred (masked) and replayed when the caller unmasks.
  */
-static void x86_halt_direct(void)
+static __attribute__((noinline)) void x86_halt_direct(void)	/* named in the watchdog's report */
 {
 	__asm__ volatile("cli\n\t"
 			 "cmpb $0, %0\n\t"

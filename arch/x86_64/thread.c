@@ -13,31 +13,27 @@
 
 void x86_switch(uint64_t *prev_rsp, uint64_t next_rsp);
 
-static uint64_t x86_rdfsbase(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("rdfsbase %0" : "=r"(v));
-	return v;
+/*
+ * x86_rdfsbase() and x86_wrfsbase(v), x86_rdgsbase() and x86_wrgsbase(v):
+ * the program's segment bases, read and written at the kernel's ring
+ * (CR4.FSGSBASE allows it at ring 3 too, which kvm_pvm needs).
+ */
+#define X86_SEGMENT_BASE_ACCESS(seg)						\
+static uint64_t x86_rd##seg##base(void)						\
+{										\
+	uint64_t v;								\
+										\
+	__asm__ volatile("rd" #seg "base %0" : "=r"(v));			\
+	return v;								\
+}										\
+										\
+static void x86_wr##seg##base(uint64_t v)					\
+{										\
+	__asm__ volatile("wr" #seg "base %0" : : "r"(v) : "memory");		\
 }
 
-static void x86_wrfsbase(uint64_t v)
-{
-	__asm__ volatile("wrfsbase %0" : : "r"(v) : "memory");
-}
-
-static uint64_t x86_rdgsbase(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("rdgsbase %0" : "=r"(v));
-	return v;
-}
-
-static void x86_wrgsbase(uint64_t v)
-{
-	__asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
-}
+X86_SEGMENT_BASE_ACCESS(fs)
+X86_SEGMENT_BASE_ACCESS(gs)
 
 int arch_thread_init(struct arch_thread *at, void *kstack, size_t size, void (*entry)(void),
 		     bool user)

@@ -148,6 +148,26 @@ test_jobctl_ctrl_z_in_an_interactive_shell() {
 	grep -q "the job ended" "$out" || fail "fg: the job did not end normally"
 }
 
+# Ctrl-Z typed while crtos run still boots its cell (0.1 s after the
+# command): the terminal's SIGTSTP reached crtos run alone, as the shadow did
+# not exist yet, and must still stop the job as it would a native program.
+test_jobctl_ctrl_z_while_the_cell_boots() {
+	local out
+	out=$(tmp)
+	{
+		sleep 1
+		echo "$CRTOS run --new-cell -- $BUSYBOX sh -c 'sleep 1; echo the job ended'"
+		sleep 0.1
+		printf '\032'
+		sleep $((3 * ${CRTOS_TEST_TIME_SCALE:-1}))
+		echo 'jobs; fg'
+		sleep $((4 * ${CRTOS_TEST_TIME_SCALE:-1}))
+		echo 'exit'
+	} | interactive_bash "$out"
+	grep -q "Stopped" "$out" || fail "Ctrl-Z during the boot: the shell does not say the job stopped"
+	grep -q "the job ended" "$out" || fail "fg: the job did not end normally"
+}
+
 # A background job of an interactive shell (a pty driven by script) that
 # reads the terminal stops with SIGTTIN, as the shell's job table says;
 # fg gives it the terminal and it reads the line typed then.

@@ -120,6 +120,34 @@ test_shield_keeps_linux_off_the_cpu_and_restores_after_exit() {
 	expect_text "$out" "shield: none"
 }
 
+# crtos shield -- COMMAND (no cell): the command may run on the shielded CPU
+# (crtos bench runs native cyclictest there with taskset), a task started
+# before may not, and everything is as before once the command has ended.
+# timeout: 120
+test_shield_command_runs_on_the_shielded_cpu() {
+	local out before after lists
+	out=$(tmp) before=$(tmp) after=$(tmp)
+	trap shield_cleanup EXIT
+	SHIELD_CPU=$(($(nproc --all) - 1))
+	sleep 1000 &
+	SLEEPER=$!
+	shield_snapshot >"$before"
+	status=0
+	"$CRTOS" shield --cpu "$SHIELD_CPU" -- taskset -c "$SHIELD_CPU" sh -c \
+		'sed -n "s/^Cpus_allowed_list:\t//p" /proc/self/status /proc/'"$SLEEPER"'/status' \
+		>"$out" 2>&1 || status=$?
+	cat "$out"
+	expect_status 0
+	lists=$(grep -v '^crtos:' "$out" | tr '\n' ' ')
+	read -r mine theirs <<<"$lists"
+	[[ $mine == "$SHIELD_CPU" ]] || fail "the command ran on CPUs '$mine', not on $SHIELD_CPU alone"
+	[[ -n $theirs ]] && ! cpu_in_list "$SHIELD_CPU" "$theirs" ||
+		fail "sleep (started before) may run on the shielded CPU: '$theirs'"
+	shield_wait_gone
+	shield_snapshot >"$after"
+	shield_compare "$before" "$after"
+}
+
 # kill -9 of the cell's process: its guardian notices (the pipe closes) and
 # puts everything back by itself.
 # timeout: 120

@@ -551,9 +551,34 @@ static void run_stats_of_killed(const struct run_opts *o, const struct run_cell 
 	munmap(chan, CRTOS_CHANNEL_SIZE);
 }
 
+/*
+ * The relayed signals already pending: they came before the shadow existed
+ * (a Ctrl-Z or Ctrl-C typed while the cell booted reached only us, and
+ * run_relay() leaves the terminal's to the shadow's own copy). Taken now,
+ * given to the shadow once it is forked (run_give_early_signals).
+ */
+static void run_take_early_signals(const sigset_t *set, sigset_t *early)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	sigemptyset(early);
+	while ((sig = sigtimedwait(set, NULL, &now)) > 0)
+		if (sig != SIGCHLD && sig != SIGCONT)	/* nothing is stopped yet */
+			sigaddset(early, sig);
+}
+
+static void run_give_early_signals(pid_t shadow, const sigset_t *early)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(early, sig) == 1)
+			kill(shadow, sig);
+}
+
 /* Start the shadow and wait for it. Returns the program's exit status. */
 static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigset_t *set)
 {
+	sigset_t early;
 	struct cellsock_msg msg = { .op = CELLSOCK_SHADOW };
 	char shadow[PATH_MAX];
 	struct run_procs rp;
@@ -572,6 +597,7 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		fprintf(stderr, "crtos: cannot make a socket for the shadow: %s\n", strerror(errno));
 		return EXIT_HOST;
 	}
+	run_take_early_signals(set, &early);
 	pid = fork();
 	if (pid == 0)
 		run_exec_shadow(o, &shadow_rc, shadow);
@@ -585,6 +611,7 @@ static int run_shadow(struct run_opts *o, const struct run_cell *rc, const sigse
 		msg.pid = pid;
 		cellsock_send(rc->sock, &msg, NULL, 0);
 	}
+	run_give_early_signals(pid, &early);
 	status = run_wait(rc, pid, set, &rp);
 	if ((o->stats || o->stats_fd >= 0) && status != -1 && WIFSIGNALED(status))
 		run_stats_of_killed(o, rc, pid, status);

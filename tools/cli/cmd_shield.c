@@ -24,9 +24,10 @@ void cmd_shield_help(void)
 "Run COMMAND with CPU N (default: the CPU crtos cell would choose) shielded as\n"
 "crtos cell --shield does, but with no cell: every movable Linux task and\n"
 "interrupt leaves the CPU, COMMAND and what it starts may still use it\n"
-"(taskset -c N ...), and everything is restored when COMMAND ends, also if\n"
-"crtos is killed. To compare a native program on a shielded CPU with the\n"
-"realm (crtos bench does).\n"
+"(taskset -c N ...; under a cgroup v2 partition they run on that CPU alone),\n"
+"and everything is restored when COMMAND ends, also if crtos is killed. To\n"
+"compare a native program on a shielded CPU with the realm (crtos bench\n"
+"does).\n"
 "\n"
 "  --cpu N   the CPU to shield\n"
 "  -h, --help\n"
@@ -35,15 +36,26 @@ void cmd_shield_help(void)
 "CPU cannot be shielded (the message says why); 127 COMMAND not found.\n");
 }
 
-/* Run argv as our child, relaying nothing: it shares our process group. Its exit status. */
-static int shield_run_child(char **argv)
+/*
+ * Run argv as our child, relaying nothing: it shares our process group. Its
+ * exit status. Under a cgroup v2 partition the CPU has left every other
+ * cgroup, so the child joins the partition first (as a cell's vCPU thread
+ * does): there it and what it starts run on the shielded CPU alone.
+ */
+static int shield_run_child(struct vmm_shield *s, char **argv)
 {
-	int st;
+	int st, ret;
 	pid_t pid = fork();
 
 	if (pid < 0)
 		return EXIT_HOST;
 	if (pid == 0) {
+		ret = vmm_shield_adopt_thread(s, getpid());
+		if (ret) {
+			fprintf(stderr, "crtos shield: cannot put %s into the shielded CPU's cgroup: %s\n",
+				argv[0], strerror(-ret));
+			_exit(EXIT_HOST);
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "crtos shield: %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -89,7 +101,7 @@ int cmd_shield(int argc, char **argv)
 	/* Ctrl-C reaches the command (same process group); we wait for it either way. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	status = shield_run_child(argv + optind);
+	status = shield_run_child(s, argv + optind);
 	vmm_shield_lower(s);
 	return status;
 }

@@ -100,6 +100,8 @@ struct cell {
 	/* The halt watchdog (watchdog.c). */
 	bool watchdog_asked;		/* log thread -> vCPU thread, atomic: look at the vCPU */
 	uint64_t watchdog_promise;	/* log thread: the halted_until_tsc last acted on */
+	uint64_t watchdog_seen_ns;	/* log thread: when it last looked */
+	uint64_t watchdog_resumed_ns;	/* log thread: when it looked after a long gap */
 	unsigned int watchdog_wakes;	/* vCPU thread: lost wake-ups repaired */
 
 	/* Log consumer state (log thread, then cell_destroy). */

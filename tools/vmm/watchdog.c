@@ -36,11 +36,30 @@ static double ms_since_tsc(const struct cell *c, uint64_t tsc)
 	return (double)vmm_now_ns() / 1e6 - clock_tsc_to_ms_since(c, tsc, 0);
 }
 
+/*
+ * Whether the VMM's process ran all along. The log thread looks at least
+ * every 100 ms; a longer gap means the process was stopped (SIGSTOP, Ctrl-Z
+ * of a crtos run with a cell of its own) or starved, and so was the vCPU:
+ * its timer has expired meanwhile and is injected when the vCPU next enters
+ * the guest, a promise late through no loss. The vCPU gets the grace period
+ * again from the end of the gap.
+ */
+static bool watchdog_ran_along(struct cell *c)
+{
+	uint64_t now = vmm_now_ns(), last = c->watchdog_seen_ns;
+
+	c->watchdog_seen_ns = now;
+	if (last && now - last > WATCHDOG_GRACE_MS * 1000000ull / 2)
+		c->watchdog_resumed_ns = now;
+	return now - c->watchdog_resumed_ns >= WATCHDOG_GRACE_MS * 1000000ull;
+}
+
 void watchdog_poll(struct cell *c)
 {
 	uint64_t until = __atomic_load_n(&c->comm->halted_until_tsc, __ATOMIC_ACQUIRE);
 
-	if (!until || until == c->watchdog_promise || ms_since_tsc(c, until) < WATCHDOG_GRACE_MS)
+	if (!watchdog_ran_along(c) || !until || until == c->watchdog_promise ||
+	    ms_since_tsc(c, until) < WATCHDOG_GRACE_MS)
 		return;
 	c->watchdog_promise = until;
 	__atomic_store_n(&c->watchdog_asked, true, __ATOMIC_RELEASE);
