@@ -179,9 +179,11 @@ test_jobctl_background_read_of_the_terminal_stops_the_job() {
 		echo "$CRTOS run -- $BUSYBOX sed -n '1{s/^/the job read: /p;q}' &"
 		sleep $((3 * ${CRTOS_TEST_TIME_SCALE:-1}))
 		echo 'jobs; fg'
-		sleep 1
+		sleep ${CRTOS_TEST_TIME_SCALE:-1}
 		echo 'a typed line'
-		sleep 2
+		# Until the job has read its line and quit: typed earlier, the exit
+		# went to the job's read (205 s in the test VM, to the pty's limit).
+		sleep $((2 * ${CRTOS_TEST_TIME_SCALE:-1}))
 		echo 'exit'
 	} | interactive_bash "$out"
 	grep -q "\[1\]+ *Stopped" "$out" || fail "the shell's job table does not say Stopped"
