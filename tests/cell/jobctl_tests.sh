@@ -129,43 +129,38 @@ interactive_bash() {
 	tr -d '\r' <"$1" | grep -v '^$' | tail -20
 }
 
-# Ctrl-Z on a terminal (a pty driven by script): the shell says the job
-# stopped, fg brings it back, and it ends normally.
-test_jobctl_ctrl_z_in_an_interactive_shell() {
-	local out
+# jobctl_ctrl_z_then_fg AFTER RUN-OPTION JOB-SECONDS: in an interactive shell
+# on a pty, crtos run (with RUN-OPTION, if any) of a job that sleeps
+# JOB-SECONDS, Ctrl-Z AFTER seconds after the command, then `jobs; fg`: the
+# shell must say the job stopped, and the job must end normally.
+jobctl_ctrl_z_then_fg() {
+	local out scale=${CRTOS_TEST_TIME_SCALE:-1}
 	out=$(tmp)
 	{
 		sleep 1
-		echo "$CRTOS run -- $BUSYBOX sh -c 'sleep 3; echo the job ended'"
-		sleep 1.5
+		echo "$CRTOS run $2 -- $BUSYBOX sh -c 'sleep $3; echo the job ended'"
+		sleep "$1"
 		printf '\032'
-		sleep 1
+		sleep $((3 * scale))
 		echo 'jobs; fg'
-		sleep 4
+		sleep $((($3 + 1) * scale))
 		echo 'exit'
 	} | interactive_bash "$out"
-	grep -q "Stopped" "$out" || fail "Ctrl-Z: the shell does not say the job stopped"
+	grep -q "Stopped" "$out" || fail "Ctrl-Z after $1 s: the shell does not say the job stopped"
 	grep -q "the job ended" "$out" || fail "fg: the job did not end normally"
+}
+
+# Ctrl-Z on a terminal while the job runs: the shell says it stopped, fg
+# brings it back, and it ends normally.
+test_jobctl_ctrl_z_in_an_interactive_shell() {
+	jobctl_ctrl_z_then_fg 1.5 "" 3
 }
 
 # Ctrl-Z typed while crtos run still boots its cell (0.1 s after the
 # command): the terminal's SIGTSTP reached crtos run alone, as the shadow did
 # not exist yet, and must still stop the job as it would a native program.
 test_jobctl_ctrl_z_while_the_cell_boots() {
-	local out
-	out=$(tmp)
-	{
-		sleep 1
-		echo "$CRTOS run --new-cell -- $BUSYBOX sh -c 'sleep 1; echo the job ended'"
-		sleep 0.1
-		printf '\032'
-		sleep $((3 * ${CRTOS_TEST_TIME_SCALE:-1}))
-		echo 'jobs; fg'
-		sleep $((4 * ${CRTOS_TEST_TIME_SCALE:-1}))
-		echo 'exit'
-	} | interactive_bash "$out"
-	grep -q "Stopped" "$out" || fail "Ctrl-Z during the boot: the shell does not say the job stopped"
-	grep -q "the job ended" "$out" || fail "fg: the job did not end normally"
+	jobctl_ctrl_z_then_fg 0.1 --new-cell 1
 }
 
 # A background job of an interactive shell (a pty driven by script) that

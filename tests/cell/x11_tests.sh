@@ -175,6 +175,24 @@ x11_expect_realm_processes() {
 	((shadows >= $2)) || fail "$x11_scene: $shadows processes in the realm, expected $2 or more"
 }
 
+# x11_wait_tty_read: wait (up to 10 s, scaled) until a process of the
+# program blocks reading its fd 0 (natively dash itself, in the realm its
+# shadow's twin): a shell that has printed its prompt, as a user waits for
+# it. Typed earlier, the input is echoed before the prompt (seen in the realm
+# on a loaded machine) and the screens differ.
+x11_wait_tty_read() {
+	local pid t
+	for _ in $(seq "$(scaled_count 100)"); do
+		while read -r pid _; do
+			for t in /proc/"$pid"/task/*/syscall; do
+				[[ $(cut -d' ' -f1,2 "$t" 2>/dev/null) == "0 0x0" ]] && return 0
+			done
+		done < <(x11_descendants "$x11_prog")
+		sleep 0.1
+	done
+	echo "$x11_scene ($x11_mode): no process read its terminal within $(scaled_count 10) s; typing anyway"
+}
+
 x11_descendants() {	# x11_descendants PID: "pid comm" of each process below PID
 	ps -e -o pid=,ppid=,comm= | awk -v root="$1" '
 		{ parent[$1] = $2; comm[$1] = $3 }
@@ -278,6 +296,7 @@ x11_run_as() {
 x11_input_xterm_dash() {
 	x11_window XTerm
 	x11_expect_realm_processes "$1" 2
+	x11_wait_tty_read
 	x11_type "echo hello \$((6 * 7)) from \$0; ls / | sort | head -n 3; printf '%s\\n' one two >out.txt
 "
 }
