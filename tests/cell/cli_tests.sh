@@ -58,7 +58,7 @@ without_watchdog() {
 
 with_rt_runtime() {	# with_rt_runtime VALUE: set it for this test, restore at exit
 	saved_rt_runtime=$(cat $RT_RUNTIME)
-	trap 'echo "$saved_rt_runtime" > $RT_RUNTIME' EXIT
+	on_exit 'echo "$saved_rt_runtime" > $RT_RUNTIME'
 	echo "$1" >$RT_RUNTIME
 }
 

@@ -89,7 +89,7 @@ expect_shielded() {	# expect_shielded: tasks old and new keep off SHIELD_CPU
 test_shield_keeps_linux_off_the_cpu_and_restores_after_exit() {
 	local before after out
 	before=$(tmp) after=$(tmp) out=$(tmp)
-	trap shield_cleanup EXIT
+	on_exit shield_cleanup
 	sleep 1000 &
 	SLEEPER=$!
 	shield_snapshot >"$before"
@@ -127,7 +127,7 @@ test_shield_keeps_linux_off_the_cpu_and_restores_after_exit() {
 test_shield_command_runs_on_the_shielded_cpu() {
 	local out before after lists
 	out=$(tmp) before=$(tmp) after=$(tmp)
-	trap shield_cleanup EXIT
+	on_exit shield_cleanup
 	SHIELD_CPU=$(($(nproc --all) - 1))
 	sleep 1000 &
 	SLEEPER=$!
@@ -154,7 +154,7 @@ test_shield_command_runs_on_the_shielded_cpu() {
 test_shield_is_restored_after_the_cell_is_killed() {
 	local before after
 	before=$(tmp) after=$(tmp)
-	trap shield_cleanup EXIT
+	on_exit shield_cleanup
 	sleep 1000 &
 	SLEEPER=$!
 	shield_snapshot >"$before"
@@ -175,7 +175,7 @@ test_shield_is_restored_after_the_cell_is_killed() {
 test_doctor_reports_and_repairs_a_stale_shield() {
 	local before after out guardian
 	before=$(tmp) after=$(tmp) out=$(tmp)
-	trap shield_cleanup EXIT
+	on_exit shield_cleanup
 	sleep 1000 &
 	SLEEPER=$!
 	shield_snapshot >"$before"

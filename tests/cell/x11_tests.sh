@@ -49,7 +49,7 @@ x11_start() {
 	"$XVFB" -displayfd 3 -screen 0 "$X11_SCREEN" -nolisten tcp -noreset \
 		3>"$numfile" >"$x11_log" 2>&1 &
 	x11_pid=$!
-	trap x11_stop EXIT
+	on_exit x11_stop
 	for _ in $(seq 200); do
 		[[ -s $numfile ]] && break
 		kill -0 "$x11_pid" 2>/dev/null || { cat "$x11_log"; fail "Xvfb did not start"; }
