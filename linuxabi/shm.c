@@ -29,15 +29,29 @@
 
 static struct crtos_shm_table *shm_table;
 static unsigned int shm_refs[CRTOS_SHM_SLOTS];
+static unsigned int shm_nr_slots;	/* our copy of the table's nr_slots, which the VMM could write */
+
+/* How many slot spans fit from base below the window's limit and the CPU's reach. */
+static unsigned int shm_slots_that_fit(uint64_t base)
+{
+	uint64_t limit = SHM_GPA_LIMIT;
+	unsigned int bits = arch_phys_addr_bits();
+
+	if (bits < 64 && (CRTOS_U64(1) << bits) < limit)
+		limit = CRTOS_U64(1) << bits;
+	if (base >= limit)
+		return 0;
+	return (unsigned int)MIN((limit - base) / CRTOS_SHM_SLOT_SPAN, (uint64_t)CRTOS_SHM_SLOTS);
+}
 
 void lx_shm_init(void)
 {
 	const struct crtos_boot_params *bp = kernel_boot_params();
 	uint64_t base = ALIGN_UP(bp->mmio_gpa + bp->mmio_size, CRTOS_SHM_SLOT_SPAN);
-	unsigned int order = 0;
+	unsigned int order = 0, nr = shm_slots_that_fit(base);
 	paddr_t pa;
 
-	if (base + CRTOS_SHM_SLOTS * CRTOS_SHM_SLOT_SPAN > SHM_GPA_LIMIT) {
+	if (!nr) {
 		pr_err("shm: RAM ends too high for shared slots: shared mappings are off\n");
 		return;
 	}
@@ -52,8 +66,10 @@ void lx_shm_init(void)
 	memset(shm_table, 0, sizeof(*shm_table));
 	shm_table->magic = CRTOS_SHM_TABLE_MAGIC;
 	shm_table->abi_version = CRTOS_ABI_VERSION;
-	shm_table->nr_slots = CRTOS_SHM_SLOTS;
+	shm_table->nr_slots = shm_nr_slots = nr;
 	shm_table->gpa_base = base;
+	if (nr < CRTOS_SHM_SLOTS)
+		pr_info("shm: %u shared slots (the GPA space above RAM holds no more)\n", nr);
 	__atomic_store_n(&kernel_comm()->shm_table_gpa, (uint64_t)pa, __ATOMIC_RELEASE);
 }
 
@@ -78,7 +94,7 @@ long lx_shm_adopt(paddr_t gpa, size_t len, unsigned int owner, struct lx_shm_slo
 	if (!shm_table || gpa < shm_table->gpa_base)
 		return -EPROTO;
 	i = (unsigned int)((gpa - shm_table->gpa_base) / CRTOS_SHM_SLOT_SPAN);
-	if (i >= CRTOS_SHM_SLOTS || gpa != crtos_shm_slot_gpa(shm_table, i) ||
+	if (i >= shm_nr_slots || gpa != crtos_shm_slot_gpa(shm_table, i) ||
 	    slot_state(i) != CRTOS_SHM_ATTACHED)
 		return -EPROTO;
 	e = &shm_table->slots[i];
@@ -105,7 +121,7 @@ void lx_shm_get(unsigned int i)
 {
 	unsigned long flags = arch_irq_save();
 
-	ASSERT(i < CRTOS_SHM_SLOTS && shm_refs[i]);
+	ASSERT(i < shm_nr_slots && shm_refs[i]);
 	shm_refs[i]++;
 	arch_irq_restore(flags);
 }
@@ -115,7 +131,7 @@ void lx_shm_put(unsigned int i)
 	unsigned long flags = arch_irq_save();
 	bool last;
 
-	ASSERT(i < CRTOS_SHM_SLOTS && shm_refs[i]);
+	ASSERT(i < shm_nr_slots && shm_refs[i]);
 	last = --shm_refs[i] == 0;
 	arch_irq_restore(flags);
 	if (!last)
@@ -130,7 +146,7 @@ void lx_shm_put(unsigned int i)
 
 void lx_shm_reap(unsigned int owner)
 {
-	for (unsigned int i = 0; shm_table && i < CRTOS_SHM_SLOTS; i++)
+	for (unsigned int i = 0; shm_table && i < shm_nr_slots; i++)
 		if (slot_state(i) == CRTOS_SHM_ATTACHED && shm_table->slots[i].owner == owner)
 			slot_release(i);
 }
@@ -158,7 +174,7 @@ unsigned int lx_shm_in_use(void)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; shm_table && i < CRTOS_SHM_SLOTS; i++)
+	for (unsigned int i = 0; shm_table && i < shm_nr_slots; i++)
 		n += slot_state(i) != CRTOS_SHM_FREE && slot_state(i) != CRTOS_SHM_RELEASED;
 	return n;
 }

@@ -83,6 +83,20 @@ void arch_idle_wait(void)
 	x86_privileged(X86_SVC_HALT, 0, 0);
 }
 
+/* CPUID 0x80000008's EAX[7:0] (MAXPHYADDR); 36 where the leaf is missing (SDM vol. 3, 4.1.4). */
+unsigned int arch_phys_addr_bits(void)
+{
+	uint32_t eax = 0x80000000, ebx, ecx = 0, edx;
+
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	if (eax < 0x80000008)
+		return 36;
+	eax = 0x80000008;
+	ecx = 0;
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	return eax & 0xff;
+}
+
 void arch_aspace_activate(paddr_t root)
 {
 	x86_privileged(X86_SVC_WRITE_CR3, root, 0);

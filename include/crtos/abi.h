@@ -22,7 +22,7 @@
 #define CRTOS_U64(x)	x##ull
 #endif
 
-#define CRTOS_ABI_VERSION	13
+#define CRTOS_ABI_VERSION	14
 
 /*
  * Guest-virtual layout, the same in every address space of the cell.

@@ -7,8 +7,10 @@
  * and any Linux process that maps the object see the same bytes.
  *
  * The kernel allocates this table at boot and publishes its GPA in
- * comm.shm_table_gpa. Entry i is KVM slot CRTOS_SHM_KVM_SLOT(i) at
- * gpa_base + i * CRTOS_SHM_SLOT_SPAN. Its state moves in one cycle, each
+ * comm.shm_table_gpa. Entry i (i < nr_slots) is KVM slot
+ * CRTOS_SHM_KVM_SLOT(i) at gpa_base + i * CRTOS_SHM_SLOT_SPAN. Slots are
+ * per cell, one per mapping: a desktop program's processes share them
+ * (Firefox with four content processes used more than 64). Its state moves in one cycle, each
  * step by one side, with a release store after the fields it publishes:
  *
  *   FREE --VMM: object mapped, slot registered--> ATTACHED
@@ -36,7 +38,7 @@
 #include <crtos/abi.h>
 
 #define CRTOS_SHM_TABLE_MAGIC	0x4d4853534f5452ull	/* "RTOSSHM" */
-#define CRTOS_SHM_SLOTS		64
+#define CRTOS_SHM_SLOTS		448	/* the table's entries; nr_slots of them are used */
 #define CRTOS_SHM_SLOT_SPAN	(CRTOS_U64(1) << 30)	/* GPA space per slot: the largest mapping */
 #define CRTOS_SHM_KVM_SLOT(i)	(1 + (i))		/* KVM slot 0 is guest RAM */
 
@@ -68,7 +70,9 @@ struct crtos_shm_slot {
 struct crtos_shm_table {
 	uint64_t magic;			/* kernel: CRTOS_SHM_TABLE_MAGIC */
 	uint32_t abi_version;		/* kernel */
-	uint32_t nr_slots;		/* kernel: CRTOS_SHM_SLOTS */
+	uint32_t nr_slots;		/* kernel: the entries in use, <= CRTOS_SHM_SLOTS: as many
+					 * spans as fit below both the first 512 GiB (the kernel
+					 * window's RAM entry) and the CPU's physical-address width */
 	uint64_t gpa_base;		/* kernel: entry 0's GPA, the first GiB above the hypercall window */
 	uint64_t released;		/* kernel: bumped after each RELEASED, for the VMM's sweep */
 	uint64_t resized;		/* VMM: bumped after it changed any valid_now */

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 #
-# X11 screenshot tests of the heavy desktop programs (Emacs with GTK): only
+# X11 screenshot tests of the heavy desktop programs (Emacs with GTK, Firefox): only
 # make test-x11 (tests/run x11) runs them, for make test's time budget.
 # Sourced with x11_tests.sh's helpers; scripts/install-deps --x11 installs
 # the programs.
@@ -101,4 +101,52 @@ test_x11_firefox_headless_screenshot_like_native() {
 			"(see $X11_LOGS/x11-firefox-{native,rt}.png)"
 	fi
 	echo "firefox: the realm's screenshot has the native one's pixels"
+}
+
+# firefox_profile DIR: an empty profile that skips the first run's extras
+# (the default-browser question, the welcome and data-policy pages).
+firefox_profile() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	cat >"$1/user.js" <<'JS'
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("datareporting.policy.dataSubmissionPolicyBypassNotification", true);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+JS
+}
+
+# Firefox's window in kiosk mode (the page alone, no toolbars) once it has
+# drawn the page; in the realm its content processes must be realm
+# processes too. It ends by SIGTERM (kiosk mode ignores Ctrl+Q), which kills
+# it natively (status 143) and which crtos run hands to the program; each
+# run starts from a fresh profile.
+x11_input_firefox_window() {
+	x11_window firefox-esr 120
+	x11_expect_realm_processes "$1" 3
+}
+
+x11_quit_firefox_window() {
+	kill -TERM "$x11_prog"
+	for _ in $(seq "$(scaled_count 300)"); do
+		kill -0 "$x11_prog" 2>/dev/null || break
+		sleep 0.1
+	done
+	firefox_profile "$x11_ff_profile"	# x11_wait_exit takes its status
+}
+
+# timeout: 600
+test_x11_firefox_window_like_native() {
+	x11_need "$XVFB" "$XDOTOOL" "$XWD" "$CONVERT" "$COMPARE" "$FIREFOX" || return 0
+	local page home
+	page=$(tmp).html home=$(mktemp -d "${TMPDIR:-/tmp}/crtos-ff.XXXXXX")
+	firefox_page "$page"
+	x11_ff_profile=$home/profile
+	firefox_profile "$x11_ff_profile"
+	x11_rt_opts=(--mem 6G --log "$(realpath "$X11_LOGS")/x11-firefox-window-kernel.log")	# it runs in x11_dir
+	x11_start
+	HOME=$home x11_native_vs_rt firefox_window "" "$FIREFOX" --no-remote \
+		--profile "$x11_ff_profile" --kiosk "file://$page"
+	rm -rf "$home" "$x11_dir"
 }

@@ -138,12 +138,12 @@ x11_await() {
 		"(see $keep-{native,rt,diff}.png)"
 }
 
-# x11_window CLASS: wait (up to 30 s, scaled) for a visible window of CLASS
-# and give it the keyboard focus; sets $x11_win to its id. Fails at once if
-# the program ended.
+# x11_window CLASS [SECONDS]: wait (up to SECONDS, 30 by default, scaled)
+# for a visible window of CLASS and give it the keyboard focus; sets
+# $x11_win to its id. Fails at once if the program ended.
 x11_window() {
 	x11_win=
-	for _ in $(seq "$(scaled_count 300)"); do
+	for _ in $(seq "$(scaled_count $((${2:-30} * 10)))"); do
 		x11_win=$("$XDOTOOL" search --onlyvisible --class "$1" 2>/dev/null | head -n 1) || true
 		[[ -z $x11_win ]] || break
 		kill -0 "$x11_prog" 2>/dev/null || break
@@ -151,7 +151,7 @@ x11_window() {
 	done
 	if [[ -z $x11_win ]]; then
 		cat "$x11_out.$x11_mode"
-		fail "$x11_scene ($x11_mode): no window of class $1 appeared"
+		fail "$x11_scene ($x11_mode): no window of class $1 appeared within $(scaled_count "${2:-30}") s"
 	fi
 	"$XDOTOOL" windowfocus --sync "$x11_win"
 }
@@ -161,9 +161,11 @@ x11_window() {
 # and each is a shadow: none of its children escaped to run natively.
 x11_expect_realm_processes() {
 	[[ $1 == rt ]] || return 0
-	local shadows=0 others=0 pid comm
+	local shadows=0 others=0 pid comm exe
 	while read -r pid comm; do
-		if [[ $comm == crtos-shadow ]]; then
+		# By its executable: a program's prctl(PR_SET_NAME) renames its shadow (Firefox's "Socket").
+		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue	# gone meanwhile
+		if [[ ${exe##*/} == crtos-shadow ]]; then
 			shadows=$((shadows + 1))
 		else
 			others=$((others + 1))
@@ -232,7 +234,9 @@ x11_wait_exit() {
 # then the screen is captured (natively: once it is still; in the realm:
 # once it equals the native capture, outside MASK, "" for none), then
 # x11_quit_SCENE MODE ends it. The program's stdin is $x11_stdin if set
-# (a FIFO the scene writes to), else /dev/null. Both runs must end with the same status.
+# (a FIFO the scene writes to), else /dev/null; crtos run gets the options
+# in the array x11_rt_opts if set (--mem for a big program). Both runs must
+# end with the same status.
 x11_native_vs_rt() {
 	local mode native_status crtos
 	crtos=$(realpath "$CRTOS")
@@ -249,7 +253,8 @@ x11_native_vs_rt() {
 		if [[ $mode == native ]]; then
 			(cd "$x11_dir/$mode" && exec "$@") <"${x11_stdin:-/dev/null}" >"$x11_out.$mode" 2>&1 &
 		else
-			(cd "$x11_dir/$mode" && exec "$crtos" run -- "$@") <"${x11_stdin:-/dev/null}" \
+			(cd "$x11_dir/$mode" && exec "$crtos" run ${x11_rt_opts[@]+"${x11_rt_opts[@]}"} -- "$@") \
+				<"${x11_stdin:-/dev/null}" \
 				>"$x11_out.$mode" 2>&1 &
 		fi
 		x11_prog=$!

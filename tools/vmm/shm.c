@@ -37,6 +37,14 @@ static struct crtos_shm_table *shm_table(struct cell *c)
 	return t;
 }
 
+/* The entries of t in use: the kernel's nr_slots, which we bound (it is guest memory). */
+static unsigned int shm_nr_slots(const struct crtos_shm_table *t)
+{
+	uint32_t n = __atomic_load_n(&t->nr_slots, __ATOMIC_RELAXED);
+
+	return n < CRTOS_SHM_SLOTS ? n : CRTOS_SHM_SLOTS;
+}
+
 static int shm_set_region(struct cell *c, unsigned int i, uint64_t gpa, uint64_t size, void *host,
 			  bool readonly)
 {
@@ -75,7 +83,7 @@ static void shm_detach(struct cell *c, unsigned int i)
 /* Free every entry the kernel released. Under shm_lock. */
 static void shm_sweep_locked(struct cell *c, struct crtos_shm_table *t)
 {
-	for (unsigned int i = 0; i < CRTOS_SHM_SLOTS; i++) {
+	for (unsigned int i = 0, n = shm_nr_slots(t); i < n; i++) {
 		struct crtos_shm_slot *e = &t->slots[i];
 
 		if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != CRTOS_SHM_RELEASED)
@@ -175,7 +183,7 @@ static void shm_populate(struct cell_shm *s)
  */
 static int shm_slot_fd(struct cell *c, struct crtos_shm_table *t, uint32_t i)
 {
-	if (i >= CRTOS_SHM_SLOTS ||
+	if (i >= shm_nr_slots(t) ||
 	    __atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE) != CRTOS_SHM_ADOPTED ||
 	    !c->shm[i].host || c->shm[i].kind != CRTOS_SHM_FILE || !c->shm[i].has_fd)
 		return -EBADF;
@@ -187,7 +195,7 @@ int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint
 	struct crtos_shm_table *t = shm_table(c);
 	struct crtos_shm_slot *e = NULL;
 	struct cell_shm *s;
-	unsigned int i;
+	unsigned int i, n;
 	int ret;
 
 	if (!t)
@@ -203,13 +211,13 @@ int cell_shm_attach(struct cell *c, const struct cell_shm_req *req, int fd, uint
 		pthread_mutex_unlock(&c->shm_lock);
 		return -EBADF;
 	}
-	for (i = 0; i < CRTOS_SHM_SLOTS && !e; i++)
+	for (i = 0, n = shm_nr_slots(t); i < n && !e; i++)
 		if (__atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE) == CRTOS_SHM_FREE)
 			e = &t->slots[i];
 	if (!e) {
 		if (!c->shm_full_said)
-			fprintf(c->msg, "crtos: all %d shared slots of the cell are in use: the realm's "
-				"shared mappings past them fail with ENOMEM\n", CRTOS_SHM_SLOTS);
+			fprintf(c->msg, "crtos: all %u shared slots of the cell are in use: the realm's "
+				"shared mappings past them fail with ENOMEM\n", n);
 		c->shm_full_said = true;
 		pthread_mutex_unlock(&c->shm_lock);
 		return -ENOMEM;
@@ -269,7 +277,7 @@ void shm_watch(struct cell *c)
 		return;
 	c->shm_watched_ns = now_ns;
 	pthread_mutex_lock(&c->shm_lock);
-	for (unsigned int i = 0; i < CRTOS_SHM_SLOTS; i++) {
+	for (unsigned int i = 0, n = shm_nr_slots(t); i < n; i++) {
 		struct cell_shm *s = &c->shm[i];
 		uint32_t state = __atomic_load_n(&t->slots[i].state, __ATOMIC_ACQUIRE);
 		uint64_t valid_now;

@@ -105,6 +105,9 @@ void arch_timer_set_deadline(uint64_t deadline);
  */
 void arch_idle_wait(void);
 
+/* The CPU's physical-address width in bits: a page table may point below 1 << it only. */
+unsigned int arch_phys_addr_bits(void);
+
 /* Make the page table rooted at root current. Masked or not. */
 void arch_aspace_activate(paddr_t root);
 
