@@ -107,10 +107,23 @@ static int mm_build_kernel_aspace(const struct crtos_boot_params *bp)
 	return 0;
 }
 
-/* Out of memory early after boot: the rest of RAM may still be on its way from the VMM. */
+/*
+ * Out of memory early after boot: the rest of RAM may still be on its way
+ * from the VMM. Wait for its next chunk (up to 10 s), not for all of it:
+ * true as soon as some arrived, and the allocator tries again. (Waiting for
+ * all of it failed an exec in the loaded test VM, where populating 256 MiB
+ * took longer than 10 s, though RAM had arrived meanwhile.)
+ */
 static bool mm_refill_from_late_ram(void)
 {
-	return mm_ram_pending() && mm_wait_all_ram(10 * NSEC_PER_SEC);
+	uint64_t start = arch_read_tsc(), limit = clock_ns_to_cycles(10 * NSEC_PER_SEC);
+
+	while (mm_ram_pending() && arch_read_tsc() - start < limit) {
+		if (mm_poll_late_ram())
+			return true;
+		arch_cpu_relax();
+	}
+	return false;
 }
 
 int mm_init(const struct crtos_boot_params *bp)

@@ -136,7 +136,7 @@ paddr_t pmm_alloc(unsigned int order)
 {
 	paddr_t pa = pmm_take(order);
 
-	if (pa == PADDR_INVALID && pmm_refill && pmm_refill())
+	while (pa == PADDR_INVALID && pmm_refill && pmm_refill())	/* RAM arrived: again */
 		pa = pmm_take(order);
 	return pa;
 }
@@ -167,7 +167,7 @@ paddr_t pmm_alloc_pages(unsigned int order, size_t *npages)
 {
 	paddr_t pa = pmm_take_pages(order, npages);
 
-	if (pa == PADDR_INVALID && pmm_refill && pmm_refill())
+	while (pa == PADDR_INVALID && pmm_refill && pmm_refill())
 		pa = pmm_take_pages(order, npages);
 	return pa;
 }

@@ -151,6 +151,7 @@ x11_window() {
 	done
 	if [[ -z $x11_win ]]; then
 		cat "$x11_out.$x11_mode"
+		kill -0 "$x11_prog" 2>/dev/null || fail "$x11_scene ($x11_mode): the program ended before a window of class $1 appeared"
 		fail "$x11_scene ($x11_mode): no window of class $1 appeared within $(scaled_count "${2:-30}") s"
 	fi
 	"$XDOTOOL" windowfocus --sync "$x11_win"

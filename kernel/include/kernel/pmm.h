@@ -44,7 +44,8 @@ paddr_t pmm_alloc(unsigned int order);
 
 /*
  * fn is called when an allocation finds nothing free; it returns true if
- * it added memory (then the allocation is tried once more). Any context.
+ * it added memory (then the allocation is tried again, and fn called again
+ * while it still finds nothing). Any context.
  */
 void pmm_set_refill(bool (*fn)(void));
 
