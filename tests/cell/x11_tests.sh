@@ -25,6 +25,7 @@ DASH=/bin/dash
 VIM=/usr/bin/vim.basic
 GS=/usr/bin/gs
 DISPLAY_IM=/usr/bin/display
+GXMESSAGE=/usr/bin/gxmessage
 X11_LOGS=${CRTOS_TEST_LOGS:-$BUILD/test-logs}
 
 # x11_need PROGRAM...: true if all are there; else says SKIP (the caller
@@ -389,10 +390,9 @@ test_x11_ghostscript_renders_a_page_like_native() {
 	rm -rf "$x11_dir"
 }
 
-# ImageMagick's display showing the picture convert made. It asks for
-# MIT-SHM: the realm has no SysV shared memory yet (shmget is ENOSYS, as on
-# a Linux built without SysV IPC), so there it falls back to XPutImage,
-# as display does with an X server that lacks MIT-SHM.
+# ImageMagick's display showing the picture convert made. It uses MIT-SHM:
+# SysV segments of Linux's that the X server attaches too (in the realm the
+# shadow attaches each, and the realm maps it as a shared slot).
 x11_input_im_display() {
 	x11_window Display
 }
@@ -419,6 +419,41 @@ test_x11_imagemagick_converts_and_displays_like_native() {
 	x11_start
 	x11_native_vs_rt im_display "" "$DISPLAY_IM" -geometry +0+0 "$im/native.png"
 	rm -rf "$x11_dir" "$im"
+}
+
+# gxmessage, a GTK 3 dialog with a text entry (GTK's X11 backend, Pango and
+# cairo through FreeType, its settings and theme): text typed after the
+# entry's default text, the screen compared, then Tab to the Apply button and
+# Return. It prints the entry's text and exits with Apply's code (3) both
+# ways. The entry's cursor is kept still (gtk-cursor-blink off in a
+# settings.ini of the test's own); no accessibility bus (NO_AT_BRIDGE).
+x11_input_gtk_entry() {
+	x11_window Gxmessage
+	x11_expect_realm_processes "$1" 1
+	"$XDOTOOL" key End	# GTK selects the entry's text on focus: typing would replace it
+	x11_type " in the realm"
+}
+
+x11_quit_gtk_entry() {
+	"$XDOTOOL" key Tab Return
+}
+
+# timeout: 180
+test_x11_gtk_dialog_takes_typed_text_like_native() {
+	local config mode
+	x11_need "$XVFB" "$XDOTOOL" "$XWD" "$CONVERT" "$COMPARE" "$GXMESSAGE" || return 0
+	config=$(mktemp -d)
+	mkdir "$config/gtk-3.0"
+	printf '[Settings]\ngtk-cursor-blink=false\n' >"$config/gtk-3.0/settings.ini"
+	x11_start
+	XDG_CONFIG_HOME=$config NO_AT_BRIDGE=1 x11_native_vs_rt gtk_entry "" "$GXMESSAGE" \
+		-buttons "Apply:3,Cancel:4" -entrytext crtos -title crtos "A GTK 3 dialog in the real-time realm"
+	((status == 3)) || fail "gxmessage: exit status $status, expected Apply's 3"
+	for mode in native rt; do
+		grep -qx "crtos in the realm" "$x11_out.$mode" ||
+			{ cat "$x11_out.$mode"; fail "gxmessage ($mode) did not print the entry's text"; }
+	done
+	rm -rf "$x11_dir" "$config"
 }
 
 # The example examples/scope: a SCHED_FIFO thread samples every 1 ms while
