@@ -184,10 +184,12 @@ test_cyclic_loop_never_leaves_the_realm() {
 	expect_text "$long" "never early: ok"
 	r1=$(stats_remote_calls "$short")
 	r2=$(stats_remote_calls "$long")
-	# Not one per loop: a few more at most, from the end (glibc's qsort of 10000
-	# samples asks sysinfo once and grows the heap; a remote call in the loop
-	# would add 9990).
-	[[ -n $r1 && -n $r2 ]] && ((r2 <= r1 + 5)) ||
+	# Not one per loop: some more at most, from the end (glibc's qsort of 10000
+	# samples asks sysinfo once and grows the heap, each growth mirrored in the
+	# shadow with one call per physically contiguous run of its pages: 9 more
+	# in the loaded test VM, where pages come from RAM arriving late); a remote
+	# call in the loop would add 9990.
+	[[ -n $r1 && -n $r2 ]] && ((r2 <= r1 + 100)) ||
 		fail "remote calls: $r1 for 10 loops, $r2 for 10000"
 	(($(by_call "$long" local clock_nanosleep) >= 10000)) ||
 		fail "clock_nanosleep was not served in the realm 10000 times"
@@ -203,11 +205,12 @@ test_cyclic_loop_musl_stays_local() {
 	run "$short" run --stats -- "$BUILD/programs/cyclic-musl" 1000 10
 	run "$long" run --stats -- "$BUILD/programs/cyclic-musl" 1000 1000
 	expect_status 0
-	# At most a few more, from the end (the sort of 1000 samples maps memory
-	# that the shadow mirrors); one per loop would add 990.
+	# Some more at most, from the end (the sort of 1000 samples maps memory
+	# that the shadow mirrors, one call per contiguous run, as above); one per
+	# loop would add 990.
 	r1=$(stats_remote_calls "$short")
 	r2=$(stats_remote_calls "$long")
-	[[ -n $r1 && -n $r2 ]] && ((r2 <= r1 + 5)) || fail "remote calls grow with the loop: $r1, then $r2"
+	[[ -n $r1 && -n $r2 ]] && ((r2 <= r1 + 100)) || fail "remote calls grow with the loop: $r1, then $r2"
 	[[ $(by_call "$long" local clock_gettime) == 0 ]] || fail "clock_gettime entered the kernel"
 }
 

@@ -11,10 +11,15 @@ SHIELD_STATE_DIR=/run/crtos
 
 # shield_snapshot: one line per task (tid:start time, cgroups, allowed CPUs), per IRQ, and the
 # default IRQ mask. The start time tells a task from a later one that reuses its id.
+# Workqueue workers and rescuers (PF_WQ_WORKER) are left out: the kernel
+# moves them between its pools' CPUs itself (seen: a rescuer on CPU 0 before,
+# on 0-1 after, in the loaded test VM).
 shield_snapshot() {
-	local t start
+	local t stat flags start
 	for t in /proc/[0-9]*/task/[0-9]*; do
-		start=$(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f20)
+		stat=$(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue	# gone meanwhile
+		read -r _ _ _ _ _ _ flags _ _ _ _ _ _ _ _ _ _ _ _ start _ <<<"$stat"
+		((${flags:-0} & 0x20)) && continue	# PF_WQ_WORKER
 		echo "${t##*/}:$start $(tr '\n' ' ' <"$t/cgroup" 2>/dev/null)" \
 			"$(sed -n 's/^Cpus_allowed_list:\t//p' "$t/status" 2>/dev/null)"
 	done | sort -k1,1

@@ -25,8 +25,8 @@
 #include <sys/wait.h>
 #include "check.h"
 
-#define STOP_MS		200	/* how long a child stays stopped */
-#define GAP_MIN_MS	150	/* the least gap that shows a thread did not run meanwhile */
+#define STOP_MS		600	/* how long a child stays stopped */
+#define GAP_MIN_MS	400	/* the least gap that shows a thread did not run meanwhile */
 #define LOOP_THREADS	2
 
 static volatile sig_atomic_t chld_stopped, chld_continued, conts, tstps;
