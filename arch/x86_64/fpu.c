@@ -50,6 +50,7 @@ static struct {
 	uint32_t size;			/* bytes of every area */
 	struct x86_xstate_layout layout;	/* layout.xcr0: what every save and restore covers */
 	uint8_t *init_area;		/* the initial state: defaults, XSTATE_BV 0 */
+	uint32_t mxcsr_mask;		/* MXCSR bits this CPU accepts (FXSAVE's MXCSR_MASK) */
 } x86_fpu;
 
 static void x86_cpuid_insn(uint32_t leaf, uint32_t sub, struct x86_cpuid_regs *r, void *ctx)
@@ -150,6 +151,8 @@ static uint8_t *x86_fpu_alloc(void)
 	return area;
 }
 
+static int x86_mxcsr_probe(void);
+
 int x86_fpu_init(uint64_t boot_xcr0)
 {
 	struct x86_cpuid_regs r;
@@ -179,7 +182,7 @@ int x86_fpu_init(uint64_t boot_xcr0)
 	if (!x86_fpu.init_area)
 		return -ENOMEM;
 	x86_fpu_describe();
-	return 0;
+	return x86_mxcsr_probe();
 }
 
 uint32_t x86_fpu_state_size(void)
@@ -322,19 +325,26 @@ int arch_fpu_save_frame(uint64_t uaddr)
 	return err;
 }
 
-static uint32_t x86_mxcsr_mask(void)
+/*
+ * MXCSR_MASK from an FXSAVE image, once, at boot. Not later: under kvm_pvm a
+ * save into a page KVM's shadow MMU still write-protects (a page-table page
+ * the kernel freed and the heap handed out again) must be emulated, and KVM
+ * does not emulate a 64-bit FXSAVE: the first sigreturn of a cell that had
+ * run Firefox for a while made that probe and stopped the cell ("KVM could
+ * not emulate the kernel's instruction", 2 runs of 5).
+ */
+static int x86_mxcsr_probe(void)
 {
-	static uint32_t mask;
-	uint8_t *probe;
+	uint8_t *probe = x86_fpu_alloc();
 
-	if (!mask && (probe = x86_fpu_alloc())) {
-		__asm__ volatile("fxsave64 %0" : "+m"(*(uint8_t (*)[512])probe));
-		memcpy(&mask, probe + XSAVE_MXCSR_MASK_OFFSET, sizeof(mask));
-		kfree(probe);
-		if (!mask)
-			mask = 0xffbf;	/* the architectural default */
-	}
-	return mask;
+	if (!probe)
+		return -ENOMEM;
+	__asm__ volatile("fxsave64 %0" : "+m"(*(uint8_t (*)[512])probe));
+	memcpy(&x86_fpu.mxcsr_mask, probe + XSAVE_MXCSR_MASK_OFFSET, sizeof(x86_fpu.mxcsr_mask));
+	kfree(probe);
+	if (!x86_fpu.mxcsr_mask)
+		x86_fpu.mxcsr_mask = 0xffbf;	/* the architectural default */
+	return 0;
 }
 
 /*
@@ -350,7 +360,7 @@ static void x86_fpu_sanitize(uint8_t *area)
 	uint32_t mxcsr;
 
 	memcpy(&mxcsr, area + XSAVE_MXCSR_OFFSET, sizeof(mxcsr));
-	mxcsr &= x86_mxcsr_mask();
+	mxcsr &= x86_fpu.mxcsr_mask;
 	memcpy(area + XSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
 	if (x86_fpu.mechanism == X86_FPU_FXSAVE)
 		return;
