@@ -1094,6 +1094,38 @@ long lx_msync_check(vaddr_t addr, size_t len)
 	return range_mapped(cur_proc(), addr, end) ? 0 : -ENOMEM;
 }
 
+/*
+ * mincore: per page of [addr, addr + len), 1 if it has memory (RT memory
+ * is never paged out), 0 for a reservation's page or a hole (a shared
+ * file's page past its end); -EINVAL for an unaligned addr, -ENOMEM where
+ * the range is not all mapped, -EFAULT for a bad vec: Linux's answers.
+ */
+long lx_mincore(vaddr_t addr, size_t len, uint64_t vec)
+{
+	struct lx_process *p = cur_proc();
+	vaddr_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+	uint8_t chunk[64];
+	size_t n = 0;
+
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (!user_range_ok(addr, end - addr) || !range_mapped(p, addr, end))
+		return -ENOMEM;
+	for (vaddr_t va = addr; va < end; va += PAGE_SIZE) {
+		struct vma *v = vma_after(p, va);
+		const struct lx_vma *lv = to_lx(v);
+
+		chunk[n++] = !lv->reserved && lv->pages[(va - v->start) >> PAGE_SHIFT] != PADDR_INVALID;
+		if (n == sizeof(chunk) || va + PAGE_SIZE == end) {
+			if (copy_to_user(vec, chunk, n))
+				return -EFAULT;
+			vec += n;
+			n = 0;
+		}
+	}
+	return 0;
+}
+
 /* Page k of shared VMA v: its GPA while its object has it, else PADDR_INVALID. */
 static paddr_t shared_page_now(const struct lx_vma *lv, size_t k)
 {

@@ -158,6 +158,12 @@ long sys_msync(const uint64_t *a)
 	return mm_unlock(err);
 }
 
+long sys_mincore(const uint64_t *a)
+{
+	mm_lock();
+	return mm_unlock(lx_mincore(a[0], a[1], a[2]));
+}
+
 long sys_munmap(const uint64_t *a)
 {
 	if (mm_borrowed())

@@ -2,7 +2,7 @@
 /*
  * Memory management: anonymous mmap of several sizes, a hint address,
  * MAP_FIXED over part of a mapping, munmap of a middle part, mprotect,
- * madvise(MADV_DONTNEED), brk and mremap (shrink, grow in place, move,
+ * madvise(MADV_DONTNEED), mincore, brk and mremap (shrink, grow in place, move,
  * MREMAP_FIXED, MREMAP_DONTUNMAP, realloc of large blocks, a private file
  * mapping moved; argv[1] names a file it may create), a 16 GiB PROT_NONE
  * reservation used piece by piece. Protected or unmapped memory is only ever
@@ -205,6 +205,34 @@ static void test_madvise(void)
 	check_true("  pages 1-2 read zeros", all(p + PAGE, 2 * PAGE, 0));
 	check_true("  pages 0, 3 kept", all(p, PAGE, 'D') && all(p + 3 * PAGE, PAGE, 'D'));
 	munmap(p, 4 * PAGE);
+}
+
+/*
+ * mincore: touched pages are in core (a 1 per page, the other bits of each
+ * byte 0), as is an untouched PROT_NONE page's 0; an unaligned address,
+ * an unmapped page and a bad vector are refused as Linux refuses them.
+ */
+static void test_mincore(void)
+{
+	char *p = map(4 * PAGE), *none;
+	unsigned char vec[4] = { 9, 9, 9, 9 };
+
+	memset(p, 'C', 4 * PAGE);
+	check_ok("mincore of 4 touched pages", mincore(p, 4 * PAGE, vec));
+	check_true("  each in core", vec[0] == 1 && vec[1] == 1 && vec[2] == 1 && vec[3] == 1);
+	check_ok("mincore of 1 byte", mincore(p + PAGE, 1, vec));
+	check_err("mincore at an unaligned address", mincore(p + 1, PAGE, vec), EINVAL);
+	check_err("mincore with a bad vector", mincore(p, PAGE, (unsigned char *)8), EFAULT);
+	munmap(p + 2 * PAGE, PAGE);
+	check_err("mincore over an unmapped page", mincore(p, 4 * PAGE, vec), ENOMEM);
+	munmap(p, 4 * PAGE);
+	none = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check_true("mmap a PROT_NONE page", none != MAP_FAILED);
+	if (none != MAP_FAILED) {
+		check_ok("mincore of it", mincore(none, PAGE, vec));
+		check_long("  not in core", vec[0], 0);
+		munmap(none, PAGE);
+	}
 }
 
 static uintptr_t brk_to(uintptr_t addr)
@@ -473,6 +501,7 @@ int main(int argc, char **argv)
 	test_mprotect();
 	test_reservation();
 	test_madvise();
+	test_mincore();
 	test_brk();
 	test_mremap_in_place();
 	test_mremap_move();

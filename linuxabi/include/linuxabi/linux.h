@@ -286,6 +286,8 @@ bool lx_mm_fault_is_bus(vaddr_t addr);
  */
 void lx_mm_shm_follow(struct lx_process *p);
 long lx_msync_check(vaddr_t addr, size_t len);
+/* mincore(2) on the current process: vec (user) gets a byte per page. Under mm_lock. */
+long lx_mincore(vaddr_t addr, size_t len, uint64_t vec);
 long lx_munmap(vaddr_t addr, size_t len);
 long lx_mremap(vaddr_t old, size_t old_len, size_t new_len, uint64_t flags, vaddr_t new_addr,
 	       vaddr_t *out);
