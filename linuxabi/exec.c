@@ -392,6 +392,7 @@ static int exec_flush_old(struct exec_ctx *x)
 		*sa = (struct lx_sigaction){ .handler = sa->handler == 1 };
 	}
 	lx_ptimers_destroy(x->p);
+	x->p->membarrier_registered = 0;
 	lt->altstack = (struct lx_altstack){ .flags = SS_DISABLE };
 	lt->robust_list = 0;
 	lt->clear_child_tid = 0;

@@ -104,6 +104,7 @@ static long lx_fork_copy(struct lx_thread *self, struct lx_process *child, const
 	memcpy(child->private_fds, p->private_fds, sizeof(p->private_fds));
 	child->nr_private_fds = p->nr_private_fds;
 	child->sigchld_autoreap = p->sigchld_autoreap;	/* fork keeps the shadow's action too */
+	child->membarrier_registered = p->membarrier_registered;	/* Linux copies the mm's */
 	child->shadow_ignored = p->shadow_ignored;
 	child->euid = p->euid;
 	child->rtprio_limit = p->rtprio_limit;

@@ -8,6 +8,7 @@
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
 #include <asm/prctl.h>
+#include <linux/personality.h>
 #include <linux/prctl.h>
 #include <asm/unistd_64.h>
 
@@ -19,6 +20,21 @@ long sys_getpid(const uint64_t *a __unused)
 long sys_gettid(const uint64_t *a __unused)
 {
 	return lx_current()->tid;
+}
+
+/*
+ * personality(persona): the realm runs PER_LINUX and nothing else. A query
+ * (0xffffffff) or PER_LINUX itself answers PER_LINUX; a change (ADDR_NO_RANDOMIZE,
+ * READ_IMPLIES_EXEC, another ABI) would change how the shadow maps memory
+ * and is refused with -EINVAL. Linux itself would take it; the realm could
+ * not honour it, so the caller hears so (setarch reports it) rather than
+ * running on under a persona it did not get.
+ */
+long sys_personality(const uint64_t *a)
+{
+	uint32_t persona = (uint32_t)a[0];
+
+	return persona == 0xffffffffu || persona == PER_LINUX ? PER_LINUX : -EINVAL;
 }
 
 long sys_arch_prctl(const uint64_t *a)

@@ -14,6 +14,7 @@
 #include <kernel/string.h>
 #include <linuxabi/handlers.h>
 #include <linuxabi/linux.h>
+#include <linux/membarrier.h>
 #include <linux/resource.h>
 #include <linux/sched/types.h>
 #include <linux/time_types.h>
@@ -244,6 +245,48 @@ long sys_sched_yield(const uint64_t *a __unused)
 {
 	sched_yield();
 	return 0;
+}
+
+/*
+ * membarrier(cmd, flags, cpu_id). The realm runs a program's threads on the
+ * cell's one CPU: whichever thread calls, the others are not running, and
+ * each left the CPU through the kernel's switch (a full barrier, and a
+ * serializing return to user mode). So every barrier is already there; what
+ * remains is Linux's contract: the commands it knows, the private ones only
+ * after their registration (-EPERM before), flags 0. No rseq in the realm
+ * (glibc runs without it): the RSEQ commands are unknown here, as on a
+ * Linux built without CONFIG_RSEQ; GET_REGISTRATIONS (Linux 6.3) is not in
+ * the UAPI headers we build with.
+ */
+#define MEMBARRIER_SERVED (MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED | \
+			   MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED | \
+			   MEMBARRIER_CMD_PRIVATE_EXPEDITED | \
+			   MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED | \
+			   MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE | \
+			   MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE)
+
+long sys_membarrier(const uint64_t *a)
+{
+	struct lx_process *p = lx_current()->proc;
+	int cmd = (int)a[0];
+
+	if (a[1] || (cmd && !(MEMBARRIER_SERVED & cmd)) || (cmd & (cmd - 1)))
+		return -EINVAL;
+	switch (cmd) {
+	case MEMBARRIER_CMD_QUERY:
+		return MEMBARRIER_SERVED;
+	case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
+	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
+	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
+		p->membarrier_registered |= (uint32_t)cmd;
+		return 0;
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+		/* Each command's registration is the next bit up (linux/membarrier.h). */
+		return p->membarrier_registered & ((uint32_t)cmd << 1) ? 0 : -EPERM;
+	default:	/* GLOBAL, GLOBAL_EXPEDITED: nothing runs beside the caller */
+		return 0;
+	}
 }
 
 /* The realm's CPU set: the cell's CPU alone. */

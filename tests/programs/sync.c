@@ -5,12 +5,14 @@
  * times out, never early, one that is signalled in time, a broadcast that
  * wakes every waiter), barriers over several rounds, read-write locks
  * (readers together, a writer alone), unnamed semaphores, robust mutexes
- * whose owner dies, pthread_join's value and thread-local storage. Runs on
+ * whose owner dies, pthread_join's value, thread-local storage and
+ * membarrier's contract. Runs on
  * any number of CPUs. Timeouts that must expire are 20 ms, waits that must
  * not time out are given 5 s.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -314,8 +316,46 @@ static void test_threads(void)
 		   ok && tls_value == 1 && tid_is_a_task());
 }
 
+static atomic_int stop_napping;
+
+static void *nap_until_stopped(void *arg)
+{
+	while (!atomic_load(&stop_napping))
+		usleep(1000);
+	return arg;
+}
+
+/*
+ * membarrier(2), as userspace RCU and language runtimes use it: the query
+ * lists the private expedited command and its registration; the command
+ * before its registration is refused (EPERM), after it served; an unknown
+ * command and flags are refused (EINVAL).
+ */
+static void test_membarrier(void)
+{
+	long mask = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	pthread_t t;
+
+	check_true("membarrier query lists PRIVATE_EXPEDITED and its registration",
+		   mask > 0 && (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+		   (mask & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED));
+	check_err("membarrier PRIVATE_EXPEDITED before registering",
+		  syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0), EPERM);
+	check_ok("membarrier REGISTER_PRIVATE_EXPEDITED",
+		 syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0));
+	pthread_create(&t, NULL, nap_until_stopped, NULL);
+	check_ok("membarrier PRIVATE_EXPEDITED with another thread",
+		 syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
+	atomic_store(&stop_napping, 1);
+	pthread_join(t, NULL);
+	check_err("membarrier with an unknown command", syscall(SYS_membarrier, 3, 0, 0), EINVAL);
+	check_err("membarrier with flags", syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 1, 0),
+		  EINVAL);
+}
+
 int main(void)
 {
+	test_membarrier();
 	test_cond();
 	test_barrier();
 	test_rwlock();

@@ -118,6 +118,7 @@ struct lx_process {
 	struct thread *vfork_parent;	/* suspended in vfork until this process execs or ends */
 	struct lx_process *vfork_mm;	/* a vfork child: whose memory it runs in until it execs */
 	bool sigchld_autoreap;		/* the shadow's Linux reaps its children (lx_sigchld_sync) */
+	uint32_t membarrier_registered;	/* MEMBARRIER_CMD_REGISTER_* done: kept by fork, not exec */
 	uint64_t shm_resized_seen;	/* the slot table's resized count its VMAs follow (mm_lock) */
 	uint32_t shadow_ignored;	/* signals the shadow ignores (lx_shadow_ignore_sync) */
 	bool forking;			/* a parent's fork is filling it in: the reap waits */
