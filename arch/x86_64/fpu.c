@@ -326,12 +326,13 @@ int arch_fpu_save_frame(uint64_t uaddr)
 }
 
 /*
- * MXCSR_MASK from an FXSAVE image, once, at boot. Not later: under kvm_pvm a
- * save into a page KVM's shadow MMU still write-protects (a page-table page
- * the kernel freed and the heap handed out again) must be emulated, and KVM
- * does not emulate a 64-bit FXSAVE: the first sigreturn of a cell that had
- * run Firefox for a while made that probe and stopped the cell ("KVM could
- * not emulate the kernel's instruction", 2 runs of 5).
+ * MXCSR_MASK from an FXSAVE image, once, at boot. Not later: the first
+ * sigreturn of a kvm_pvm cell that had run Firefox for a while made this
+ * probe into a fresh heap page and stopped the cell ("KVM could not emulate
+ * the kernel's instruction", at the fxsave64; 2 runs of 5). Our reading, not
+ * proven: KVM's shadow MMU still write-protected that page (a page-table
+ * page freed and handed out again), and KVM does not emulate a 64-bit
+ * FXSAVE. At boot no page has been a page table yet.
  */
 static int x86_mxcsr_probe(void)
 {
