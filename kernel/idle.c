@@ -37,7 +37,7 @@ struct idle_state {
 	uint64_t busy_until;		/* TSC until which to keep spinning */
 };
 
-static bool idle_lose_wakeups;		/* fault=lost-wakeup: halts disarm the timer */
+static bool idle_lose_wakeups;		/* fault=lost-wakeup: halts lose the timer's interrupt */
 
 void idle_inject_lost_wakeups(void)
 {
@@ -110,7 +110,7 @@ static void idle_halt(struct idle_state *st)
 		if (!READ_ONCE(st->comm->shutdown) && !personality_poll() && !sched_need_resched()) {
 			WRITE_ONCE(st->comm->halted_until_tsc, wake);
 			if (idle_lose_wakeups)
-				arch_timer_set_deadline(0);
+				arch_timer_lose_interrupt();
 			arch_idle_wait();
 			WRITE_ONCE(st->comm->halted_until_tsc, 0);
 		}

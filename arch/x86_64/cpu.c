@@ -81,6 +81,7 @@ uint64_t x86_privileged_direct(uint64_t op, uint64_t a, uint64_t b)
 void arch_idle_wait(void)
 {
 	x86_privileged(X86_SVC_HALT, 0, 0);
+	x86_timer_check_oversleep();
 }
 
 /* CPUID 0x80000008's EAX[7:0] (MAXPHYADDR); 36 where the leaf is missing (SDM vol. 3, 4.1.4). */

@@ -99,6 +99,13 @@ void arch_log_notify(void);
 void arch_timer_set_deadline(uint64_t deadline);
 
 /*
+ * Fault injection (fault=lost-wakeup): disarm the timer in hardware while
+ * the kernel still counts on its deadline, as a lost interrupt leaves it.
+ * Masked.
+ */
+void arch_timer_lose_interrupt(void);
+
+/*
  * Wait for an interrupt. Called masked, after the caller checked that it
  * has nothing to do; returns masked, with the interrupt (if any) deferred,
  * so the caller sees it when it unmasks. Spurious returns are allowed.

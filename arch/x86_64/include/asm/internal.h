@@ -36,6 +36,7 @@ uint64_t x86_user_rflags(uint64_t rflags);
 /* apic.c */
 int x86_apic_init(void);
 void x86_timer_fired(void);
+void x86_timer_check_oversleep(void);
 
 /* entry.S: a load or store that returns -EFAULT instead of faulting. */
 int x86_probe_read(const void *addr, uint64_t *val);
