@@ -55,8 +55,9 @@ void x86_timer_fired(void)
  * interrupt not handled yet, means the halt outlasted it (the halt
  * watchdog's kick ended it: a lost wake-up, seen in the nested test VM).
  * The log says whether the interrupt had come meanwhile and been deferred
- * (delivered after the halt's check, inside its IF-clear window: an
- * emulated CPU's doing) or had not come at all (lost before the CPU).
+ * while the CPU halted on (what the test VM's emulated CPU did until
+ * x86_nucleus_resume ended a halt whose window an interrupt came in) or
+ * had not come at all (lost before the CPU).
  */
 void x86_timer_check_oversleep(void)
 {
@@ -69,6 +70,5 @@ void x86_timer_check_oversleep(void)
 	deferred = READ_ONCE(c->irq_pending[CRTOS_VEC_TIMER / 64]) & (1ull << (CRTOS_VEC_TIMER % 64));
 	pr_warn("halt: woke %lu ms after the timer's deadline; its interrupt %s\n",
 		(unsigned long)(clock_cycles_to_ns(now - armed) / 1000000),
-		deferred ? "had come and was deferred (delivered after the halt's check, interrupts off)"
-			 : "had not come");
+		deferred ? "had come and was deferred, yet the CPU halted on" : "had not come");
 }

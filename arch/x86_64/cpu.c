@@ -37,13 +37,20 @@ int arch_init(void)
  * check: an interrupt deferred since the caller decided to idle must not be
  * slept through; sti's one-instruction shadow makes sti;hlt atomic. The
  * waking interrupt is deferred (masked) and replayed when the caller unmasks.
+ * An interrupt the nucleus defers inside [x86_halt_window, x86_halt_insn]
+ * resumes after the hlt (x86_nucleus_resume): the test VM's emulated CPU
+ * delivered timer interrupts there and then halted on, for a second each.
  */
-static __attribute__((noinline)) void x86_halt_direct(void)	/* named in the watchdog's report */
+static __attribute__((noinline, noclone)) void x86_halt_direct(void)
 {
 	__asm__ volatile("cli\n\t"
+			 ".globl x86_halt_window\n"
+			 "x86_halt_window:\n\t"
 			 "cmpb $0, %0\n\t"
 			 "jne 1f\n\t"
 			 "sti\n\t"
+			 ".globl x86_halt_insn\n"
+			 "x86_halt_insn:\n\t"
 			 "hlt\n"
 			 "1:\tsti"
 			 : : "m"(this_cpu()->irq_pending_any) : "memory", "cc");

@@ -165,7 +165,7 @@ x86_nucleus_breakpoint:
 /*
  * Interrupts. Stack: vector, rip, cs, rflags, rsp, ss.
  * Record and acknowledge (14 instructions), then resume the interrupted
- * code (4-6) or reflect (19).
+ * code (4-6, and 9-13 in x86_nucleus_resume) or reflect (19).
  */
 x86_nucleus_irq:
 	pushq	%rax
@@ -206,8 +206,40 @@ x86_nucleus_irq:
 	movq	$0, PERCPU(EV_ERROR)
 	jmp	x86_nucleus_reflect_frame
 1:	addq	$8, %rsp
-	iretq
+	jmp	x86_nucleus_resume
 3:	addq	$8, %rsp		/* deferred */
+	jmp	x86_nucleus_resume
+
+/*
+ * Resume the code an interrupt was recorded in (not reflected). Stack: rip,
+ * cs, rflags, rsp, ss. If that code was a halt, between its check of the
+ * deferred interrupts and its hlt (the kernel's x86_halt_direct, or
+ * x86_svc_halt here), it resumes after the hlt: the interrupt it waits for
+ * has come. A CPU delivers none there but at the hlt, and resumes after it
+ * anyway; the test VM's emulated AMD-V delivered timer interrupts inside
+ * that window and then halted on, until the VMM's watchdog woke it 1 s
+ * later (the kernel's log: "its interrupt had come and was deferred").
+ */
+x86_nucleus_resume:
+	pushq	%rax
+	pushq	%rcx
+	movq	16(%rsp), %rcx			/* rax, rcx, rip */
+	leaq	x86_halt_window(%rip), %rax
+	cmpq	%rax, %rcx
+	jb	1f
+	leaq	x86_halt_insn(%rip), %rax
+	cmpq	%rax, %rcx
+	jbe	2f
+1:	leaq	x86_svc_halt(%rip), %rax
+	cmpq	%rax, %rcx
+	jb	3f
+	leaq	x86_svc_halt_insn(%rip), %rax
+	cmpq	%rax, %rcx
+	ja	3f
+2:	incq	%rax				/* past the one-byte hlt */
+	movq	%rax, 16(%rsp)
+3:	popq	%rcx
+	popq	%rax
 	iretq
 
 /*
@@ -266,6 +298,7 @@ x86_svc_halt:
 	cmpb	$0, PERCPU(IRQ_PENDING_ANY)
 	jne	1f
 	sti
+x86_svc_halt_insn:
 	hlt
 	cli
 1:	iretq

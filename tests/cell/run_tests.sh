@@ -323,7 +323,7 @@ test_lost_wakeup_is_reported_and_repaired_by_the_watchdog() {
 	if [[ -d /sys/module/kvm_pvm ]]; then
 		expect_text "$cell" "<x86_svc_halt"	# the nucleus's service call
 	else
-		expect_text "$cell" "<x86_halt_direct"	# hardware mode: the kernel's own hlt
+		expect_text "$cell" "<x86_halt_insn"	# hardware mode: the kernel's own hlt (x86_halt_direct)
 	fi
 	expect_text "$cell" "crtos: the cell shut down, exit status 0"
 	cat "$log"
